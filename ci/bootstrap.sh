@@ -1,0 +1,38 @@
+#!/bin/sh
+# bootstrap.sh: install every Debian package harness needs to build, test
+# and run. Idempotent: quiet and quick when nothing is missing.
+set -eu
+
+packages="
+	build-essential pkg-config meson ninja-build git
+	libyaml-dev libsqlite3-dev sqlite3 libgit2-dev libcmocka-dev
+	libssl-dev zlib1g-dev libjansson-dev
+	libcurl4-openssl-dev libmicrohttpd-dev
+	libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
+	libdw-dev
+	gnuplot-nox graphviz
+	python3 python3-osprofiler
+	liblttng-ust-dev lttng-tools wrk
+	shellcheck
+"
+
+missing=""
+for p in $packages; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bootstrap: missing packages:$missing" >&2
+	echo "bootstrap: run as root (or install them with apt-get) and retry" >&2
+	exit 1
+fi
+
+echo "bootstrap: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null

@@ -1,0 +1,34 @@
+/* cmd.h: the shape of a harness subcommand. Each lives in its own
+ * cmd-NAME.c and is listed once in the table in main.c. */
+#ifndef HARNESS_CMD_H
+#define HARNESS_CMD_H
+
+#include "util/error.h"
+#include "util/exitcode.h"
+
+struct cmd_entry {
+	const char *name;
+	/* One line for `harness --help`. */
+	const char *summary;
+	/* The full usage text: synopsis, then options, one per line. Printed
+	 * by `harness CMD --help` and `harness help CMD`, and after a usage
+	 * error. */
+	const char *usage;
+	/* Run the command. argv[0] is the command name; getopt_long is reset
+	 * before the call. Returns an enum harness_exit code. */
+	int (*exec)(int argc, char **argv);
+};
+
+/* Print the entry's usage to stdout (help) or stderr (after an error). */
+void cmd_print_usage(const struct cmd_entry *entry, int to_stderr);
+/* Print "harness: error: MSG", then the usage, to stderr; returns
+ * HARNESS_EXIT_USAGE so that a command can `return cmd_usage_error(...)`. */
+int cmd_usage_error(const struct cmd_entry *entry, const char *fmt, ...)
+	HARNESS_PRINTF(2, 3);
+
+/* The commands, in the order `harness --help` lists them. */
+extern const struct cmd_entry cmd_run_entry;
+extern const struct cmd_entry cmd_config_entry;
+extern const struct cmd_entry cmd_runs_entry;
+
+#endif
