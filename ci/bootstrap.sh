@@ -16,6 +16,14 @@ packages="
 	shellcheck
 "
 
+# --list prints the package names (the DevStack plugin installs them with
+# DevStack's own install_package).
+if [ "${1:-}" = "--list" ]; then
+	# shellcheck disable=SC2086
+	echo $packages
+	exit 0
+fi
+
 missing=""
 for p in $packages; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
