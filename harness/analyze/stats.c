@@ -1,0 +1,561 @@
+/* stats.c: descriptive statistics, the Mann-Whitney test, the
+ * Hodges-Lehmann shift, Benjamini-Hochberg and Noether's sample size. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/stats.h"
+
+static int cmp_double(const void *pa, const void *pb)
+{
+	double a = *(const double *)pa, b = *(const double *)pb;
+
+	return (a > b) - (a < b);
+}
+
+void stats_sort(double *x, size_t n)
+{
+	if (n > 1)
+		qsort(x, n, sizeof(*x), cmp_double);
+}
+
+static double *copy_sorted(const double *x, size_t n)
+{
+	double *c = malloc((n ? n : 1) * sizeof(*c));
+
+	if (!c)
+		return NULL;
+	if (n)
+		memcpy(c, x, n * sizeof(*c));
+	stats_sort(c, n);
+	return c;
+}
+
+double stats_quantile_sorted(const double *sorted, size_t n, double q)
+{
+	double h, lo;
+	size_t i;
+
+	if (!n)
+		return NAN;
+	if (q <= 0)
+		return sorted[0];
+	if (q >= 1)
+		return sorted[n - 1];
+	h = (double)(n - 1) * q;
+	lo = floor(h);
+	i = (size_t)lo;
+	if (i + 1 >= n)
+		return sorted[n - 1];
+	return sorted[i] + (h - lo) * (sorted[i + 1] - sorted[i]);
+}
+
+double stats_percentile_sorted(const double *sorted, size_t n, double p)
+{
+	return stats_quantile_sorted(sorted, n, p / 100.0);
+}
+
+double stats_median_sorted(const double *sorted, size_t n)
+{
+	return stats_quantile_sorted(sorted, n, 0.5);
+}
+
+int stats_percentile(double *out, const double *x, size_t n, double p)
+{
+	double *s = copy_sorted(x, n);
+
+	if (!s)
+		return -1;
+	*out = stats_percentile_sorted(s, n, p);
+	free(s);
+	return 0;
+}
+
+double stats_mean(const double *x, size_t n)
+{
+	double sum = 0;
+
+	if (!n)
+		return NAN;
+	for (size_t i = 0; i < n; i++)
+		sum += x[i];
+	return sum / (double)n;
+}
+
+double stats_min(const double *x, size_t n)
+{
+	double m;
+
+	if (!n)
+		return NAN;
+	m = x[0];
+	for (size_t i = 1; i < n; i++)
+		if (x[i] < m)
+			m = x[i];
+	return m;
+}
+
+double stats_max(const double *x, size_t n)
+{
+	double m;
+
+	if (!n)
+		return NAN;
+	m = x[0];
+	for (size_t i = 1; i < n; i++)
+		if (x[i] > m)
+			m = x[i];
+	return m;
+}
+
+double stats_stddev(const double *x, size_t n)
+{
+	double mean, ss = 0;
+
+	if (!n)
+		return NAN;
+	if (n == 1)
+		return 0;
+	/* Two passes: the textbook one-pass formula cancels badly for
+	 * durations in nanoseconds with a small spread. */
+	mean = stats_mean(x, n);
+	for (size_t i = 0; i < n; i++)
+		ss += (x[i] - mean) * (x[i] - mean);
+	return sqrt(ss / (double)(n - 1));
+}
+
+/* MAD of sorted data, using dev (n doubles) as scratch. */
+static double mad_sorted(const double *sorted, size_t n, double *dev)
+{
+	double med = stats_median_sorted(sorted, n);
+
+	for (size_t i = 0; i < n; i++)
+		dev[i] = fabs(sorted[i] - med);
+	stats_sort(dev, n);
+	return stats_median_sorted(dev, n);
+}
+
+int stats_mad(double *out, const double *x, size_t n)
+{
+	double *s;
+
+	if (!n) {
+		*out = NAN;
+		return 0;
+	}
+	s = copy_sorted(x, n);
+	if (!s)
+		return -1;
+	/* The deviations can overwrite the sorted copy: each is computed
+	 * from the value at its own index after the median is known. */
+	*out = mad_sorted(s, n, s);
+	free(s);
+	return 0;
+}
+
+int stats_summarize(struct stats_summary *out, const double *x, size_t n)
+{
+	double *s;
+
+	out->n = n;
+	if (!n) {
+		out->min = out->max = out->mean = out->stddev = NAN;
+		out->median = out->mad = NAN;
+		out->p50 = out->p90 = out->p95 = out->p99 = NAN;
+		return 0;
+	}
+	s = copy_sorted(x, n);
+	if (!s)
+		return -1;
+	out->min = s[0];
+	out->max = s[n - 1];
+	out->mean = stats_mean(s, n);
+	out->stddev = stats_stddev(s, n);
+	out->median = out->p50 = stats_median_sorted(s, n);
+	out->p90 = stats_percentile_sorted(s, n, 90);
+	out->p95 = stats_percentile_sorted(s, n, 95);
+	out->p99 = stats_percentile_sorted(s, n, 99);
+	out->mad = mad_sorted(s, n, s);
+	free(s);
+	return 0;
+}
+
+double stats_norm_cdf(double z)
+{
+	return 0.5 * erfc(-z / M_SQRT2);
+}
+
+double stats_norm_sf(double z)
+{
+	return 0.5 * erfc(z / M_SQRT2);
+}
+
+/* Acklam's rational approximation (relative error 1.15e-9), then one
+ * Halley step on erfc, which brings it to double precision. */
+double stats_norm_ppf(double p)
+{
+	static const double a[] = { -3.969683028665376e+01,
+				    2.209460984245205e+02,
+				    -2.759285104469687e+02,
+				    1.383577518672690e+02,
+				    -3.066479806614716e+01,
+				    2.506628277459239e+00 };
+	static const double b[] = { -5.447609879822406e+01,
+				    1.615858368580409e+02,
+				    -1.556989798598866e+02,
+				    6.680131188771972e+01,
+				    -1.328068155288572e+01 };
+	static const double c[] = { -7.784894002430293e-03,
+				    -3.223964580411365e-01,
+				    -2.400758277161838e+00,
+				    -2.549732539343734e+00,
+				    4.374664141464968e+00,
+				    2.938163982698783e+00 };
+	static const double d[] = { 7.784695709041462e-03,
+				    3.224671290700398e-01,
+				    2.445134137142996e+00,
+				    3.754408661907416e+00 };
+	const double plow = 0.02425;
+	double q, r, x, e, u;
+
+	if (!(p > 0 && p < 1))
+		return p == 0 ? -INFINITY : p == 1 ? INFINITY : NAN;
+	if (p < plow) {
+		q = sqrt(-2 * log(p));
+		x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) *
+			     q + c[5]) /
+		    ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+	} else if (p <= 1 - plow) {
+		q = p - 0.5;
+		r = q * q;
+		x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) *
+			     r + a[5]) * q /
+		    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) *
+			     r + 1);
+	} else {
+		q = sqrt(-2 * log(1 - p));
+		x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) *
+			      q + c[5]) /
+		    ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+	}
+	e = stats_norm_cdf(x) - p;
+	u = e * sqrt(2 * M_PI) * exp(x * x / 2);
+	return x - u / (1 + x * u / 2);
+}
+
+/* ------------------------------------------------------------------ */
+
+/* The exact null distribution of U for sizes m, n (no ties): pmf[k] for
+ * k in 0..mn. The number of arrangements f(m, n, k) with U = k obeys
+ * f(m, n, k) = f(m - 1, n, k - n) + f(m, n - 1, k): the largest of the
+ * m + n values belongs either to the first sample (beating all n of the
+ * second) or to the second. We grow n one step at a time, keeping one row
+ * of counts for every m' <= m. Counts reach C(m + n, m), which a double
+ * holds closely enough (exactly up to m + n = 56). */
+static double *mwu_pmf(size_t m, size_t n)
+{
+	size_t len = m * n + 1;
+	double *rows, *pmf = NULL;
+	double total = 0;
+
+	rows = calloc((m + 1) * len, sizeof(*rows));
+	if (!rows)
+		return NULL;
+	for (size_t i = 0; i <= m; i++)
+		rows[i * len] = 1; /* n = 0: U = 0 for every m */
+	for (size_t j = 1; j <= n; j++) {
+		/* rows[i] holds f(i, j - 1, .); make it f(i, j, .) in order
+		 * of i, since f(i, j) needs f(i - 1, j). */
+		for (size_t i = 1; i <= m; i++) {
+			double *cur = rows + i * len;
+			const double *prev = rows + (i - 1) * len;
+			size_t top = i * j;
+
+			for (size_t k = top + 1; k-- > j;)
+				cur[k] += prev[k - j];
+		}
+	}
+	pmf = malloc(len * sizeof(*pmf));
+	if (pmf) {
+		memcpy(pmf, rows + m * len, len * sizeof(*pmf));
+		for (size_t k = 0; k < len; k++)
+			total += pmf[k];
+		for (size_t k = 0; k < len; k++)
+			pmf[k] /= total;
+	}
+	free(rows);
+	return pmf;
+}
+
+int stats_mwu_cdf(double *out, size_t m, size_t n, double k)
+{
+	double *pmf, sum = 0;
+
+	if (k < 0) {
+		*out = 0;
+		return 0;
+	}
+	pmf = mwu_pmf(m, n);
+	if (!pmf)
+		return -1;
+	for (size_t i = 0; i <= m * n && (double)i <= k; i++)
+		sum += pmf[i];
+	*out = sum > 1 ? 1 : sum;
+	free(pmf);
+	return 0;
+}
+
+struct tagged {
+	double v;
+	int from_a;
+};
+
+static int cmp_tagged(const void *pa, const void *pb)
+{
+	const struct tagged *a = pa, *b = pb;
+
+	return (a->v > b->v) - (a->v < b->v);
+}
+
+int stats_mann_whitney(struct stats_mwu *out, const double *a, size_t na,
+		       const double *b, size_t nb, enum stats_mwu_method method)
+{
+	size_t n = na + nb;
+	struct tagged *pool;
+	double ranksum_a = 0, tie_term = 0, mu, sigma2, u, dev;
+	bool exact;
+
+	memset(out, 0, sizeof(*out));
+	if (!na || !nb ||
+	    (method == STATS_MWU_EXACT &&
+	     (na > STATS_MWU_EXACT_LIMIT || nb > STATS_MWU_EXACT_LIMIT))) {
+		errno = EINVAL;
+		return -1;
+	}
+	pool = malloc(n * sizeof(*pool));
+	if (!pool)
+		return -1;
+	for (size_t i = 0; i < na; i++)
+		pool[i] = (struct tagged){ a[i], 1 };
+	for (size_t j = 0; j < nb; j++)
+		pool[na + j] = (struct tagged){ b[j], 0 };
+	qsort(pool, n, sizeof(*pool), cmp_tagged);
+
+	/* Midranks: a run of t equal values at 0-based positions i..i+t-1
+	 * all get rank i + (t + 1) / 2. */
+	for (size_t i = 0; i < n;) {
+		size_t t = 1;
+		double rank;
+
+		while (i + t < n && pool[i + t].v == pool[i].v)
+			t++;
+		rank = (double)i + ((double)t + 1) / 2;
+		for (size_t k = i; k < i + t; k++)
+			if (pool[k].from_a)
+				ranksum_a += rank;
+		if (t > 1) {
+			tie_term += (double)t * t * t - (double)t;
+			out->ties = true;
+		}
+		i += t;
+	}
+	free(pool);
+
+	u = ranksum_a - (double)na * ((double)na + 1) / 2;
+	out->u = u;
+	mu = (double)na * (double)nb / 2;
+	sigma2 = (double)na * (double)nb / 12 *
+		 (((double)n + 1) - tie_term / ((double)n * ((double)n - 1)));
+	dev = u - mu;
+	out->z = sigma2 > 0 ? dev / sqrt(sigma2) : 0;
+
+	exact = method == STATS_MWU_EXACT ||
+		(method == STATS_MWU_AUTO && !out->ties &&
+		 na <= STATS_MWU_EXACT_MAX && nb <= STATS_MWU_EXACT_MAX);
+	out->exact = exact;
+	if (exact) {
+		double *pmf = mwu_pmf(na, nb), tail = 0;
+		double umax = u > (double)na * nb - u ? u : (double)na * nb - u;
+
+		if (!pmf)
+			return -1;
+		for (size_t k = na * nb + 1; k-- > 0 && (double)k >= umax;)
+			tail += pmf[k];
+		free(pmf);
+		out->p = 2 * tail;
+	} else if (sigma2 <= 0) {
+		out->p = 1; /* every value equal: no evidence either way */
+	} else {
+		double d = fabs(dev) - 0.5;
+
+		out->p = 2 * stats_norm_sf(d / sqrt(sigma2));
+	}
+	if (out->p > 1)
+		out->p = 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+int stats_hodges_lehmann(struct stats_hl *out, const double *a, size_t na,
+			 const double *b, size_t nb, double alpha)
+{
+	size_t N = na * nb, k;
+	double *d, *as, amed;
+
+	memset(out, 0, sizeof(*out));
+	if (!na || !nb || !(alpha > 0 && alpha < 1) || nb > SIZE_MAX / na) {
+		errno = EINVAL;
+		return -1;
+	}
+	d = malloc(N * sizeof(*d));
+	if (!d)
+		return -1;
+	for (size_t i = 0; i < na; i++)
+		for (size_t j = 0; j < nb; j++)
+			d[i * nb + j] = b[j] - a[i];
+	stats_sort(d, N);
+	out->shift = stats_median_sorted(d, N);
+
+	if (na <= STATS_MWU_EXACT_MAX && nb <= STATS_MWU_EXACT_MAX) {
+		double *pmf = mwu_pmf(na, nb), cdf = 0, below;
+
+		if (!pmf) {
+			free(d);
+			return -1;
+		}
+		/* k - 1 = the largest c with P(U <= c) <= alpha / 2, and
+		 * below = P(U <= k - 1). When even P(U = 0) is above alpha / 2
+		 * the samples are too small for the level: k = 1 gives the
+		 * full range, which misses the shift only when U is 0 or N. */
+		k = 1;
+		below = pmf[0];
+		for (size_t c = 0; c <= N; c++) {
+			cdf += pmf[c];
+			if (cdf > alpha / 2 * (1 + 1e-12))
+				break;
+			k = c + 1;
+			below = cdf;
+		}
+		free(pmf);
+		out->conf = 1 - 2 * below;
+	} else {
+		double sd = sqrt((double)N * ((double)(na + nb) + 1) / 12);
+		double z = stats_norm_ppf(1 - alpha / 2);
+		double kk = floor((double)N / 2 - z * sd + 0.5);
+
+		k = kk < 1 ? 1 : (size_t)kk;
+		out->conf = 1 - 2 * stats_norm_cdf(((double)k - 0.5 -
+						    (double)N / 2) / sd);
+	}
+	if (k > (N + 1) / 2)
+		k = (N + 1) / 2;
+	out->lo = d[k - 1];
+	out->hi = d[N - k];
+	free(d);
+
+	as = copy_sorted(a, na);
+	if (!as)
+		return -1;
+	amed = stats_median_sorted(as, na);
+	free(as);
+	if (amed != 0) {
+		out->rel_shift = out->shift / fabs(amed);
+		out->rel_lo = out->lo / fabs(amed);
+		out->rel_hi = out->hi / fabs(amed);
+	} else {
+		out->rel_shift = out->rel_lo = out->rel_hi = NAN;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static const double *bh_p;
+
+static int cmp_index_by_p(const void *pa, const void *pb)
+{
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+
+	if (bh_p[a] != bh_p[b])
+		return bh_p[a] < bh_p[b] ? -1 : 1;
+	return (a > b) - (a < b);
+}
+
+int stats_bh(double *q, bool *reject, const double *p, size_t n,
+	     double alpha)
+{
+	size_t *idx;
+	double run = 1;
+
+	if (!n)
+		return 0;
+	idx = malloc(n * sizeof(*idx));
+	if (!idx)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	/* qsort has no payload argument; the comparison reads bh_p, set just
+	 * for this call (not reentrant across threads). */
+	bh_p = p;
+	qsort(idx, n, sizeof(*idx), cmp_index_by_p);
+	bh_p = NULL;
+	/* Walk from the largest p down, so each q is the running minimum of
+	 * p(j) n / j over the ranks j at or above it. Reading p[idx[r]]
+	 * before writing q[idx[r]] keeps q == p aliasing safe. */
+	for (size_t r = n; r-- > 0;) {
+		double v = p[idx[r]] * (double)n / (double)(r + 1);
+
+		if (v < run)
+			run = v;
+		q[idx[r]] = run;
+	}
+	if (reject)
+		for (size_t i = 0; i < n; i++)
+			reject[i] = q[i] <= alpha;
+	free(idx);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+size_t stats_mwu_sample_size(double sd_a, double sd_b, double effect,
+			     double alpha, double power)
+{
+	double sd, P, za, zb, N;
+	size_t nmin = 1, n;
+
+	if (!(effect > 0) || !(alpha > 0 && alpha < 1) ||
+	    !(power > 0 && power < 1) || sd_a < 0 || sd_b < 0)
+		return 0;
+	/* Smallest equal sizes whose best exact two-sided p, 2 / C(2n, n),
+	 * gets to alpha. */
+	for (double binom = 2; 2 / binom > alpha; nmin++)
+		binom = binom * (2.0 * nmin + 1) * (2.0 * nmin + 2) /
+			(((double)nmin + 1) * ((double)nmin + 1));
+	sd = sqrt(sd_a * sd_a + sd_b * sd_b);
+	if (sd == 0)
+		return nmin;
+	P = stats_norm_cdf(effect / sd);
+	if (P >= 1 - 1e-15)
+		return nmin;
+	za = stats_norm_ppf(1 - alpha / 2);
+	zb = stats_norm_ppf(power);
+	N = (za + zb) * (za + zb) / (3 * (P - 0.5) * (P - 0.5));
+	if (N / 2 > 1e9)
+		return (size_t)1e9;
+	n = (size_t)ceil(N / 2);
+	return n < nmin ? nmin : n;
+}
+
+int stats_robust_sd(double *out, const double *x, size_t n)
+{
+	double mad;
+
+	if (stats_mad(&mad, x, n) < 0)
+		return -1;
+	*out = mad > 0 ? 1.4826 * mad : stats_stddev(x, n);
+	return 0;
+}
