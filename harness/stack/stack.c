@@ -148,25 +148,10 @@ static const char *expand_lookup(const char *name, void *payload)
 		return ctx->store;
 	if (!strcmp(name, "dir"))
 		return ctx->dir;
-	if (!strcmp(name, "name"))
-		return ctx->st->services[ctx->index].name;
 	if (!strncmp(name, "services.", 9)) {
-		const char *svc = name + 9;
-		size_t len = strcspn(svc, ".");
-
-		for (size_t i = 0; i < ctx->st->nservices; i++) {
-			const struct stack_service *s = &ctx->st->services[i];
-
-			if (strlen(s->name) != len || strncmp(s->name, svc, len))
-				continue;
-			if (!svc[len])
-				return s->endpoint;
-			if (!strcmp(svc + len, ".port")) {
-				snprintf(ctx->buf, sizeof(ctx->buf), "%d",
-					 s->port);
-				return ctx->buf;
-			}
-		}
+		for (size_t i = 0; i < ctx->st->nservices; i++)
+			if (!strcmp(ctx->st->services[i].name, name + 9))
+				return ctx->st->services[i].endpoint;
 		return NULL;
 	}
 	for (size_t i = 0; i < cfg->nvariables; i++)
@@ -690,8 +675,8 @@ static uint64_t service_timeout(const struct config_service *cs)
 				    : 10ull * 1000000000u;
 }
 
-static int check_external(struct stack *st, const struct config *cfg,
-			  char **cause)
+static int set_external(struct stack *st, const struct config *cfg,
+			char **cause)
 {
 	for (size_t i = 0; i < cfg->nservices; i++) {
 		const struct config_service *cs = &cfg->services[i];
@@ -711,12 +696,44 @@ static int check_external(struct stack *st, const struct config *cfg,
 		while (len && cs->url[len - 1] == '/')
 			len--;
 		svc->endpoint = xstrndup(cs->url, len);
+		svc->state = STACK_SERVICE_EXTERNAL;
 	}
-	for (size_t i = 0; i < cfg->nservices; i++)
-		if (wait_healthy(&st->services[i],
-				 service_timeout(&cfg->services[i]), cause) < 0)
-			return STACK_ERROR;
 	return 0;
+}
+
+int stack_attach(struct stack **out, const struct config *cfg,
+		 char **cause)
+{
+	struct stack *st;
+	int ret;
+
+	*out = NULL;
+	*cause = NULL;
+	if (cfg->manage) {
+		*cause = xasprintf("'%s': the stack is managed by harness; "
+				   "only an unmanaged one can be attached",
+				   cfg->path ? cfg->path : "config");
+		return STACK_ERROR_CONFIG;
+	}
+	st = stack_new(cfg, NULL);
+	ret = set_external(st, cfg, cause);
+	if (ret) {
+		stack_free(st);
+		return ret;
+	}
+	*out = st;
+	return 0;
+}
+
+static int check_external(struct stack *st, const struct config *cfg,
+			  char **cause)
+{
+	int ret = set_external(st, cfg, cause);
+
+	for (size_t i = 0; !ret && i < cfg->nservices; i++)
+		ret = wait_healthy(&st->services[i],
+				   service_timeout(&cfg->services[i]), cause);
+	return ret;
 }
 
 int stack_up(struct stack **out, const struct config *cfg,

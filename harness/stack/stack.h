@@ -51,6 +51,12 @@ struct stack_options {
 int stack_up(struct stack **out, const struct config *cfg,
 	     const struct stack_options *opts, char **cause);
 
+/* For a config with manage: false, a stack of the configured urls at once,
+ * with no health wait (stack_service_health asks each); STACK_ERROR_CONFIG
+ * for a managed config or a service without a url. */
+int stack_attach(struct stack **out, const struct config *cfg,
+		 char **cause);
+
 /* Non-blocking: 0 when every service still runs, STACK_ERROR when one has
  * died, with *cause naming it, its exit status and its log tail. Services
  * that harness started are reaped here (waitpid WNOHANG); no SIGCHLD
