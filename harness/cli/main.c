@@ -8,6 +8,8 @@
 #include <string.h>
 
 static const struct cmd_entry *const commands[] = {
+	&cmd_config_entry,
+	&cmd_runs_entry,
 	NULL,
 };
 

@@ -35,7 +35,8 @@ enum config_trace_mode {
 
 struct config_service {
 	char *name;
-	char **argv;		/* NULL-terminated; NULL when manage is false */
+	char **argv;		/* NULL-terminated; NULL when not written (only
+				 * allowed when manage is false) */
 	size_t argc;
 	struct config_kv *env;	/* extra environment, templated */
 	size_t nenv;
@@ -67,10 +68,12 @@ struct config_tracing {
 
 struct config {
 	char *path;		/* the file as given */
-	char *dir;		/* its directory: base of relative paths */
+	char *dir;		/* its directory, absolute: base of relative
+				 * paths */
 	int version;		/* must be 1 */
-	char *store;		/* default "harness.db", relative to dir */
-	char *spool_dir;	/* default "spool", relative to dir */
+	char *store;		/* default "harness.db", as written: relative
+				 * to dir (see config_resolve) */
+	char *spool_dir;	/* default "spool", as written, like store */
 	bool manage;		/* harness starts and stops the stack; default true */
 	struct config_project *projects;
 	size_t nprojects;
@@ -193,13 +196,19 @@ struct scenario {
 int config_load(struct config **out, const char *path, char **cause);
 void config_free(struct config *cfg);
 
-/* Load a scenario: SCENARIO is a path, or a name looked up as
- * scenarios/NAME.yaml next to the config and then in the scenarios
- * directory harness was installed with. Templates are checked against the
- * config's variables and services and the scenario's own extractions. */
+/* Load a scenario: SCENARIO is a path when it holds a '/' or ends in
+ * ".yaml"; otherwise NAME.yaml is looked up in the config's directory, then
+ * in $HARNESS_SCENARIOS_DIR, then in the source tree's scenarios/ folder
+ * (fixed at build time). Templates are checked against the config's
+ * variables and services (cfg may be NULL: none), the scenario's variables,
+ * the built-ins iteration and uuid, and what earlier steps extract. */
 int scenario_load(struct scenario **out, const char *name_or_path,
 		  const struct config *cfg, char **cause);
 void scenario_free(struct scenario *sc);
+
+/* A path from the config (store, spool_dir, a project's path, a workdir)
+ * made absolute against cfg->dir. Caller frees. */
+char *config_resolve(const struct config *cfg, const char *path);
 
 /* Write the effective configuration (defaults filled in) as YAML. */
 void config_dump(const struct config *cfg, struct strbuf *out);
@@ -209,9 +218,11 @@ void scenario_dump(const struct scenario *sc, struct strbuf *out);
  * scenarios/harness.yaml harness ships. Borrowed static string. */
 const char *config_default_path(void);
 
-/* Parse "250ms", "1.5s", "2m", "100us" into ns; -1 if malformed. */
+/* Parse "250ms", "1.5s", "2m", "100us", "1h" (units ns, us, ms, s, m, h;
+ * no sign, no blank) into ns; -1 if malformed or out of range. */
 int config_parse_duration(const char *s, uint64_t *ns);
-/* Parse "5%" into 0.05; -1 if malformed. */
+/* Parse "5%" into 0.05 ("0.5%", "100%" too; no sign, no blank); -1 if
+ * malformed. */
 int config_parse_percent(const char *s, double *frac);
 
 #endif
