@@ -162,6 +162,8 @@ int spool_file_append(struct spool_file *f, const void *data, size_t len,
 int spool_file_write_span(struct spool_file *f, const struct spool_span *s,
 			  char **cause);
 const char *spool_file_path(const struct spool_file *f);
+/* The file descriptor (O_APPEND), for writers that buffer on their own. */
+int spool_file_fd(const struct spool_file *f);
 void spool_file_free(struct spool_file *f);
 
 /* Reading. */

@@ -1,0 +1,1306 @@
+/* htrace.c: libhtrace's core: settings, per-thread state, spans, and the
+ * buffered writer that appends spool records to this process's file.
+ * Nothing here prints, exits or aborts: what fails is dropped and counted. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spool/spool.h"
+#include "trace/internal.h"
+
+#define BUF_SIZE (64 * 1024)
+#define MAX_DEPTH 64
+#define POOL_MAX 16
+#define NAME_MAX_LEN 255
+#define ATTRS_SIZE 1024
+#define MSG_MAX_LEN 1024
+
+struct htrace_span {
+	struct tstate *owner;
+	unsigned gen;
+	atomic_int ended_elsewhere;
+	uint8_t trace_id[HTRACE_TRACE_ID_SIZE];
+	uint64_t span_id;
+	uint64_t parent_id;
+	uint64_t start_mono;
+	unsigned kind;
+	unsigned status;
+	unsigned n_attrs;
+	size_t attrs_len;
+	char *message;
+	int n_pcs;
+	uint64_t pcs[HTRACE_MAX_FRAMES];
+	char name[NAME_MAX_LEN + 1];
+	unsigned char attrs[ATTRS_SIZE];
+};
+
+/* One per thread that records spans. The buffer holds whole records; the
+ * owner appends under lock, and the flusher thread writes it out under the
+ * same lock, which is a spin lock because it is almost never contended. */
+struct tstate {
+	struct tstate *next, *prev;
+	atomic_flag lock;
+	unsigned gen;
+	int registered;
+	uint32_t tid;
+	uint64_t rng;
+	size_t len;
+	uint64_t buf_spans;
+	struct htrace_span *stack[MAX_DEPTH];
+	unsigned depth;
+	struct htrace_context attached;
+	int has_attached;
+	struct htrace_span *pool[POOL_MAX];
+	unsigned pool_n;
+	unsigned char buf[BUF_SIZE];
+};
+
+int htrace_on_;
+struct htrace_config htrace_config_;
+struct htrace_counters htrace_counters_;
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t g_file_lock = PTHREAD_MUTEX_INITIALIZER;
+static int g_initialized;
+static int g_init_result;
+static int g_atfork_done;
+static pthread_key_t g_key;
+static int g_key_made;
+static unsigned g_gen = 1;
+static int64_t g_wall_offset;
+static struct spool_file *g_file;
+static int g_file_failed;
+static struct tstate *g_threads;
+static pthread_t g_flusher;
+static int g_flusher_running;
+static unsigned g_flusher_gen;
+static pthread_cond_t g_flusher_cond = PTHREAD_COND_INITIALIZER;
+static int g_flusher_stop;
+/* Random bits for threads without state (tracing off). */
+static __thread uint64_t tls_rng
+	__attribute__((tls_model("initial-exec")));
+static __thread struct tstate *tls_ts
+	__attribute__((tls_model("initial-exec")));
+
+static inline uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* splitmix64: small, fast, and good enough for ids once well seeded. */
+static inline uint64_t splitmix(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t seed(void)
+{
+	uint64_t s = 0;
+
+	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != sizeof(s))
+		s = mono_ns() ^ wall_ns() ^ ((uint64_t)getpid() << 32) ^
+		    (uint64_t)(uintptr_t)&s;
+	return s;
+}
+
+uint64_t htrace_random_(void)
+{
+	struct tstate *ts = tls_ts;
+
+	if (ts && ts->gen == g_gen)
+		return splitmix(&ts->rng);
+	if (!tls_rng)
+		tls_rng = seed() | 1;
+	return splitmix(&tls_rng);
+}
+
+static void ts_lock(struct tstate *ts)
+{
+	unsigned spins = 0;
+
+	while (atomic_flag_test_and_set_explicit(&ts->lock,
+						 memory_order_acquire))
+		if (++spins > 64)
+			sched_yield();
+}
+
+static void ts_unlock(struct tstate *ts)
+{
+	atomic_flag_clear_explicit(&ts->lock, memory_order_release);
+}
+
+static void count_dropped(uint64_t n)
+{
+	atomic_fetch_add_explicit(&htrace_counters_.spans_dropped, n,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&htrace_counters_.dropped_unreported, n,
+				  memory_order_relaxed);
+}
+
+/* Write data to the spool file, creating it first if needed (after a
+ * fork, the child makes its own). */
+static int file_write(const void *data, size_t len)
+{
+	const char *p = data;
+	int ret = -1;
+
+	/* Writes are rare (a full buffer, or every flush interval), so one
+	 * lock around them costs nothing and keeps the file from closing
+	 * under a writer. */
+	pthread_mutex_lock(&g_file_lock);
+	if (!g_file && !g_file_failed && htrace_config_.spool_dir) {
+		if (spool_file_create(&g_file, htrace_config_.spool_dir,
+				      htrace_config_.service, NULL) < 0)
+			g_file_failed = 1;
+	}
+	if (!g_file)
+		goto out;
+	/* One write(2) per buffer: with O_APPEND, buffers of different
+	 * processes never interleave inside a record. A short write leaves
+	 * a torn record that readers skip. */
+	while (len) {
+		ssize_t n = write(spool_file_fd(g_file), p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		atomic_fetch_add_explicit(&htrace_counters_.bytes_written,
+					  (uint64_t)n, memory_order_relaxed);
+		if ((size_t)n < len)
+			goto out;
+		len -= (size_t)n;
+	}
+	ret = 0;
+out:
+	pthread_mutex_unlock(&g_file_lock);
+	if (ret < 0)
+		atomic_fetch_add_explicit(&htrace_counters_.write_errors, 1,
+					  memory_order_relaxed);
+	return ret;
+}
+
+/* Append a DROPPED record for losses not yet reported. Called with the
+ * buffer locked. */
+static void put_dropped(struct tstate *ts)
+{
+	struct spool_dropped d;
+	size_t n;
+
+	d.count = atomic_exchange_explicit(&htrace_counters_.dropped_unreported,
+					   0, memory_order_relaxed);
+	if (!d.count)
+		return;
+	d.time_ns = wall_ns();
+	n = spool_encode_dropped(ts->buf + ts->len, BUF_SIZE - ts->len, &d);
+	if (n)
+		ts->len += n;
+	else
+		atomic_fetch_add_explicit(&htrace_counters_.dropped_unreported,
+					  d.count, memory_order_relaxed);
+}
+
+/* Write the buffer out; called with it locked. */
+static void ts_flush_locked(struct tstate *ts)
+{
+	if (atomic_load_explicit(&htrace_counters_.dropped_unreported,
+				 memory_order_relaxed))
+		put_dropped(ts);
+	if (!ts->len)
+		return;
+	if (file_write(ts->buf, ts->len) < 0)
+		count_dropped(ts->buf_spans);
+	ts->len = 0;
+	ts->buf_spans = 0;
+}
+
+static void ts_free(struct tstate *ts)
+{
+	for (unsigned i = 0; i < ts->pool_n; i++)
+		free(ts->pool[i]);
+	for (unsigned i = 0; i < ts->depth; i++)
+		if (ts->stack[i]) {
+			free(ts->stack[i]->message);
+			free(ts->stack[i]);
+		}
+	free(ts);
+}
+
+static void registry_remove(struct tstate *ts)
+{
+	if (ts->prev)
+		ts->prev->next = ts->next;
+	else if (g_threads == ts)
+		g_threads = ts->next;
+	if (ts->next)
+		ts->next->prev = ts->prev;
+	ts->next = ts->prev = NULL;
+	ts->registered = 0;
+}
+
+static void registry_add(struct tstate *ts)
+{
+	ts->prev = NULL;
+	ts->next = g_threads;
+	if (g_threads)
+		g_threads->prev = ts;
+	g_threads = ts;
+	ts->registered = 1;
+}
+
+/* Thread exit: write what the thread buffered, then forget it. */
+static void ts_destructor(void *arg)
+{
+	struct tstate *ts = arg;
+
+	if (!ts)
+		return;
+	pthread_mutex_lock(&g_lock);
+	registry_remove(ts);
+	pthread_mutex_unlock(&g_lock);
+	ts_lock(ts);
+	ts_flush_locked(ts);
+	ts_unlock(ts);
+	if (tls_ts == ts)
+		tls_ts = NULL;
+	ts_free(ts);
+}
+
+static void put_thread_name(struct tstate *ts)
+{
+	char name[64] = "";
+	struct spool_thread t;
+	size_t n;
+
+	if (pthread_getname_np(pthread_self(), name, sizeof(name)) != 0)
+		return;
+	t.tid = ts->tid;
+	t.name = name;
+	n = spool_encode_thread(ts->buf + ts->len, BUF_SIZE - ts->len, &t);
+	ts->len += n;
+}
+
+static void start_flusher(void);
+
+static struct tstate *ts_create(void)
+{
+	struct tstate *ts = calloc(1, sizeof(*ts));
+
+	if (!ts)
+		return NULL;
+	atomic_flag_clear(&ts->lock);
+	ts->gen = g_gen;
+	ts->tid = (uint32_t)syscall(SYS_gettid);
+	ts->rng = seed() ^ ((uint64_t)ts->tid << 32);
+	put_thread_name(ts);
+	pthread_mutex_lock(&g_lock);
+	registry_add(ts);
+	pthread_mutex_unlock(&g_lock);
+	if (g_key_made)
+		pthread_setspecific(g_key, ts);
+	tls_ts = ts;
+	return ts;
+}
+
+/* The thread's state; after a fork the child's copy is renewed: new
+ * random stream, and the flusher thread restarted. */
+static inline struct tstate *get_ts(void)
+{
+	struct tstate *ts = tls_ts;
+
+	if (HTRACE_LIKELY(ts && ts->gen == g_gen))
+		return ts;
+	if (!ts)
+		return ts_create();
+	ts->gen = g_gen;
+	ts->tid = (uint32_t)syscall(SYS_gettid);
+	ts->rng = seed() ^ ((uint64_t)ts->tid << 32);
+	if (!ts->registered) {
+		/* Tracing was shut down and started again. */
+		pthread_mutex_lock(&g_lock);
+		registry_add(ts);
+		pthread_mutex_unlock(&g_lock);
+	}
+	start_flusher();
+	return ts;
+}
+
+static void flush_all(void)
+{
+	pthread_mutex_lock(&g_lock);
+	for (struct tstate *ts = g_threads; ts; ts = ts->next) {
+		ts_lock(ts);
+		ts_flush_locked(ts);
+		ts_unlock(ts);
+	}
+	pthread_mutex_unlock(&g_lock);
+}
+
+static void *flusher_main(void *arg)
+{
+	unsigned gen = (unsigned)(uintptr_t)arg;
+
+	pthread_mutex_lock(&g_lock);
+	while (!g_flusher_stop && gen == g_gen) {
+		struct timespec until;
+		unsigned ms = htrace_config_.flush_interval_ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += ms / 1000;
+		until.tv_nsec += (long)(ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&g_flusher_cond, &g_lock, &until);
+		if (g_flusher_stop)
+			break;
+		for (struct tstate *ts = g_threads; ts; ts = ts->next) {
+			ts_lock(ts);
+			ts_flush_locked(ts);
+			ts_unlock(ts);
+		}
+	}
+	pthread_mutex_unlock(&g_lock);
+	return NULL;
+}
+
+static void start_flusher(void)
+{
+	pthread_condattr_t ca;
+	sigset_t all, old;
+
+	pthread_mutex_lock(&g_lock);
+	if (!htrace_on_ || (g_flusher_running && g_flusher_gen == g_gen)) {
+		pthread_mutex_unlock(&g_lock);
+		return;
+	}
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&g_flusher_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	g_flusher_stop = 0;
+	/* The flusher must not take the service's signals. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	g_flusher_running = pthread_create(&g_flusher, NULL, flusher_main,
+					   (void *)(uintptr_t)g_gen) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	g_flusher_gen = g_gen;
+	pthread_mutex_unlock(&g_lock);
+}
+
+static void stop_flusher(void)
+{
+	int join;
+
+	pthread_mutex_lock(&g_lock);
+	join = g_flusher_running && g_flusher_gen == g_gen;
+	g_flusher_stop = 1;
+	pthread_cond_broadcast(&g_flusher_cond);
+	pthread_mutex_unlock(&g_lock);
+	if (join)
+		pthread_join(g_flusher, NULL);
+	g_flusher_running = 0;
+}
+
+static void at_exit(void)
+{
+	if (!htrace_on_)
+		return;
+	stop_flusher();
+	flush_all();
+}
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&g_file_lock);
+	pthread_mutex_lock(&g_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&g_lock);
+	pthread_mutex_unlock(&g_file_lock);
+}
+
+/* In the child only this thread lives on: other threads' states go; this
+ * thread's buffer holds the parent's records (the parent writes them), its
+ * open spans stay as parents but are not recorded again here; the child
+ * writes its own spool file. */
+static void fork_child(void)
+{
+	struct tstate *self = tls_ts, *ts, *next;
+
+	pthread_mutex_init(&g_lock, NULL);
+	pthread_mutex_init(&g_file_lock, NULL);
+	g_gen++;
+	g_flusher_running = 0;
+	for (ts = g_threads; ts; ts = next) {
+		next = ts->next;
+		if (ts != self)
+			ts_free(ts);
+	}
+	g_threads = NULL;
+	if (self) {
+		registry_add(self);
+		atomic_flag_clear(&self->lock);
+		self->len = 0;
+		self->buf_spans = 0;
+	}
+	if (g_file) {
+		spool_file_free(g_file);
+		g_file = NULL;
+	}
+	g_file_failed = 0;
+	atomic_store(&htrace_counters_.dropped_unreported, 0);
+	tls_rng = 0;
+}
+
+static int env_flag(const char *name, int def)
+{
+	const char *v = getenv(name);
+
+	if (!v || !*v)
+		return def;
+	return !(v[0] == '0' || v[0] == 'n' || v[0] == 'N' || v[0] == 'f' ||
+		 v[0] == 'F');
+}
+
+static char *xdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void config_release(struct htrace_config *c)
+{
+	free(c->service);
+	free(c->spool_dir);
+	for (size_t i = 0; i < c->n_keys; i++)
+		free(c->keys[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+static int parse_keys(struct htrace_config *c, const char *list)
+{
+	const char *p = list;
+
+	while (p && *p && c->n_keys < HTRACE_MAX_KEYS) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		const char *s = p;
+
+		while (n && (*s == ' ' || *s == '\t')) {
+			s++;
+			n--;
+		}
+		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		if (n) {
+			c->keys[c->n_keys] = strndup(s, n);
+			if (!c->keys[c->n_keys])
+				return -1;
+			c->key_lens[c->n_keys++] = n;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+void htrace_options_init(struct htrace_options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->sample_rate = 1.0;
+	opts->osprofiler_headers = 1;
+}
+
+static const char *program_name(void)
+{
+	extern char *program_invocation_short_name;
+	return program_invocation_short_name && *program_invocation_short_name
+		       ? program_invocation_short_name
+		       : "unknown";
+}
+
+static int init_locked(const struct htrace_options *o)
+{
+	struct htrace_config *c = &htrace_config_;
+
+	config_release(c);
+	c->service = xdup(o->service && *o->service ? o->service
+						   : program_name());
+	c->spool_dir = o->spool_dir && *o->spool_dir ? xdup(o->spool_dir)
+						     : NULL;
+	if (!c->service || (o->spool_dir && *o->spool_dir && !c->spool_dir) ||
+	    parse_keys(c, o->hmac_keys) < 0) {
+		config_release(c);
+		return -1;
+	}
+	c->stacks = o->stacks;
+	c->sample_rate = o->sample_rate < 0 ? 0
+			 : o->sample_rate > 1 ? 1
+					      : o->sample_rate;
+	c->trust_traceparent = o->trust_traceparent;
+	c->osprofiler_headers = o->osprofiler_headers;
+	c->flush_interval_ms = o->flush_interval_ms ? o->flush_interval_ms
+						    : 200;
+	if (!c->spool_dir)
+		return 1;
+
+	g_wall_offset = (int64_t)(wall_ns() - mono_ns());
+	if (!g_key_made)
+		g_key_made = pthread_key_create(&g_key, ts_destructor) == 0;
+	if (!g_atfork_done) {
+		pthread_atfork(fork_prepare, fork_parent, fork_child);
+		atexit(at_exit);
+		g_atfork_done = 1;
+	}
+	g_file_failed = 0;
+	if (spool_file_create(&g_file, c->spool_dir, c->service, NULL) < 0) {
+		config_release(c);
+		return -1;
+	}
+	return 0;
+}
+
+static int init_once(const struct htrace_options *opts, int *first)
+{
+	int ret;
+
+	pthread_mutex_lock(&g_lock);
+	*first = !g_initialized;
+	if (!*first) {
+		ret = g_init_result;
+		pthread_mutex_unlock(&g_lock);
+		return ret;
+	}
+	ret = init_locked(opts);
+	g_initialized = 1;
+	g_init_result = ret;
+	pthread_mutex_unlock(&g_lock);
+	if (ret == 0) {
+		atomic_store(&htrace_on_, 1);
+		start_flusher();
+	}
+	return ret;
+}
+
+int htrace_init_with(const struct htrace_options *opts)
+{
+	int first;
+
+	return init_once(opts, &first);
+}
+
+int htrace_init(void)
+{
+	struct htrace_options o;
+	const char *rate, *tp;
+	int ret, first;
+
+	htrace_options_init(&o);
+	o.service = getenv("HTRACE_SERVICE");
+	o.spool_dir = getenv("HTRACE_SPOOL_DIR");
+	o.hmac_keys = getenv("HTRACE_HMAC_KEYS");
+	o.stacks = env_flag("HTRACE_STACKS", 0);
+	o.trust_traceparent = env_flag("HTRACE_TRUST_TRACEPARENT", 0);
+	o.osprofiler_headers = env_flag("HTRACE_OSPROFILER_HEADERS", 1);
+	rate = getenv("HTRACE_SAMPLE_RATE");
+	if (rate && *rate) {
+		char *end;
+		double r = strtod(rate, &end);
+		if (end != rate)
+			o.sample_rate = r;
+	}
+	ret = init_once(&o, &first);
+	/* A traced parent process passes its context down. */
+	tp = getenv("TRACEPARENT");
+	if (ret == 0 && first && tp) {
+		struct htrace_context ctx;
+		if (htrace_context_parse(tp, &ctx) == HTRACE_EXTRACT_OK)
+			htrace_attach(&ctx);
+	}
+	return ret;
+}
+
+int htrace_enabled(void)
+{
+	return htrace_on_;
+}
+
+void htrace_flush(void)
+{
+	if (!htrace_on_)
+		return;
+	flush_all();
+}
+
+void htrace_shutdown(void)
+{
+	pthread_mutex_lock(&g_lock);
+	if (!g_initialized) {
+		pthread_mutex_unlock(&g_lock);
+		return;
+	}
+	pthread_mutex_unlock(&g_lock);
+	if (htrace_on_) {
+		stop_flusher();
+		flush_all();
+	}
+	atomic_store(&htrace_on_, 0);
+	pthread_mutex_lock(&g_lock);
+	for (struct tstate *ts = g_threads, *next; ts; ts = next) {
+		next = ts->next;
+		if (ts != tls_ts) {
+			/* Still running threads keep using their state; only
+			 * detach it from the registry. */
+			ts->next = ts->prev = NULL;
+			ts->registered = 0;
+			continue;
+		}
+		count_dropped(ts->depth);
+		ts_free(ts);
+		tls_ts = NULL;
+		if (g_key_made)
+			pthread_setspecific(g_key, NULL);
+	}
+	g_threads = NULL;
+	g_gen++;
+	pthread_mutex_lock(&g_file_lock);
+	spool_file_free(g_file);
+	g_file = NULL;
+	pthread_mutex_unlock(&g_file_lock);
+	config_release(&htrace_config_);
+	g_initialized = 0;
+	pthread_mutex_unlock(&g_lock);
+}
+
+const char *htrace_kind_name(enum htrace_kind kind)
+{
+	return spool_kind_name((unsigned)kind);
+}
+
+int htrace_kind_parse(const char *name)
+{
+	return spool_kind_parse(name);
+}
+
+/* Spans. */
+
+static struct htrace_span *span_alloc(struct tstate *ts)
+{
+	if (ts->pool_n)
+		return ts->pool[--ts->pool_n];
+	return malloc(sizeof(struct htrace_span));
+}
+
+static void span_free(struct tstate *ts, struct htrace_span *s)
+{
+	free(s->message);
+	s->message = NULL;
+	if (ts->pool_n < POOL_MAX)
+		ts->pool[ts->pool_n++] = s;
+	else
+		free(s);
+}
+
+/* Spans ended on another thread are popped here by their owner. */
+static void pop_ended(struct tstate *ts)
+{
+	while (ts->depth) {
+		struct htrace_span *top = ts->stack[ts->depth - 1];
+		if (!atomic_load_explicit(&top->ended_elsewhere,
+					  memory_order_acquire))
+			break;
+		ts->depth--;
+		span_free(ts, top);
+	}
+}
+
+static struct htrace_span *span_start(struct tstate *ts, unsigned kind,
+				      const char *name, int skip)
+{
+	struct htrace_span *s;
+	size_t n;
+
+	if (HTRACE_UNLIKELY(ts->depth >= MAX_DEPTH)) {
+		pop_ended(ts);
+		if (ts->depth >= MAX_DEPTH) {
+			count_dropped(1);
+			return NULL;
+		}
+	}
+	s = span_alloc(ts);
+	if (HTRACE_UNLIKELY(!s)) {
+		count_dropped(1);
+		return NULL;
+	}
+	s->owner = ts;
+	s->gen = g_gen;
+	atomic_store_explicit(&s->ended_elsewhere, 0, memory_order_relaxed);
+	do
+		s->span_id = splitmix(&ts->rng);
+	while (HTRACE_UNLIKELY(!s->span_id));
+	s->kind = kind;
+	s->status = SPOOL_STATUS_OK;
+	s->n_attrs = 0;
+	s->attrs_len = 0;
+	s->message = NULL;
+	s->n_pcs = 0;
+	n = name ? strlen(name) : 0;
+	if (n > NAME_MAX_LEN)
+		n = NAME_MAX_LEN;
+	memcpy(s->name, name ? name : "", n);
+	s->name[n] = '\0';
+	if (HTRACE_UNLIKELY(htrace_config_.stacks))
+		s->n_pcs = htrace_stack_capture_(s->pcs, HTRACE_MAX_FRAMES,
+						 skip + 1);
+	ts->stack[ts->depth++] = s;
+	s->start_mono = mono_ns();
+	return s;
+}
+
+static struct htrace_span *begin(enum htrace_kind kind, const char *name,
+				 int skip)
+{
+	struct tstate *ts = get_ts();
+	struct htrace_span *parent, *s;
+
+	if (HTRACE_UNLIKELY(!ts)) {
+		count_dropped(1);
+		return NULL;
+	}
+	parent = ts->depth ? ts->stack[ts->depth - 1] : NULL;
+	if (parent && HTRACE_UNLIKELY(atomic_load_explicit(
+			      &parent->ended_elsewhere, memory_order_acquire))) {
+		pop_ended(ts);
+		parent = ts->depth ? ts->stack[ts->depth - 1] : NULL;
+	}
+	if (parent) {
+		s = span_start(ts, kind, name, skip + 1);
+		if (s) {
+			memcpy(s->trace_id, parent->trace_id, 16);
+			s->parent_id = parent->span_id;
+		}
+		return s;
+	}
+	if (!ts->has_attached)
+		return NULL;
+	s = span_start(ts, kind, name, skip + 1);
+	if (s) {
+		memcpy(s->trace_id, ts->attached.trace_id, 16);
+		s->parent_id = ts->attached.span_id;
+	}
+	return s;
+}
+
+struct htrace_span *htrace_begin(enum htrace_kind kind, const char *name)
+{
+	if (HTRACE_LIKELY(!htrace_on_))
+		return NULL;
+	return begin(kind, name, 1);
+}
+
+struct htrace_span *htrace_begin_root(enum htrace_kind kind, const char *name,
+				      uint8_t trace_id[HTRACE_TRACE_ID_SIZE])
+{
+	struct tstate *ts;
+	struct htrace_span *s;
+	uint64_t hi, lo;
+
+	if (!htrace_on_)
+		return NULL;
+	ts = get_ts();
+	if (!ts) {
+		count_dropped(1);
+		return NULL;
+	}
+	if (htrace_config_.sample_rate < 1.0) {
+		double u = (double)(splitmix(&ts->rng) >> 11) * 0x1.0p-53;
+		if (u >= htrace_config_.sample_rate)
+			return NULL;
+	}
+	s = span_start(ts, kind, name, 1);
+	if (!s)
+		return NULL;
+	do {
+		hi = splitmix(&ts->rng);
+		lo = splitmix(&ts->rng);
+	} while (!hi && !lo);
+	for (int i = 0; i < 8; i++) {
+		s->trace_id[i] = (uint8_t)(hi >> (56 - 8 * i));
+		s->trace_id[8 + i] = (uint8_t)(lo >> (56 - 8 * i));
+	}
+	s->parent_id = 0;
+	if (trace_id)
+		memcpy(trace_id, s->trace_id, 16);
+	return s;
+}
+
+/* Turn captured return addresses into frames; names borrowed from the
+ * loaded objects (dladdr), valid while they stay loaded. */
+static size_t resolve_frames(const struct htrace_span *s,
+			     struct spool_frame *frames)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < s->n_pcs; i++) {
+		Dl_info info;
+
+		memset(&info, 0, sizeof(info));
+		frames[n].pc = s->pcs[i];
+		frames[n].offset = s->pcs[i];
+		frames[n].module = "";
+		frames[n].symbol = "";
+		if (dladdr((void *)(uintptr_t)s->pcs[i], &info) && info.dli_fname) {
+			frames[n].module = info.dli_fname;
+			frames[n].offset = s->pcs[i] -
+					   (uint64_t)(uintptr_t)info.dli_fbase;
+			if (info.dli_sname)
+				frames[n].symbol = info.dli_sname;
+		}
+		n++;
+	}
+	return n;
+}
+
+static void record(struct tstate *ts, struct htrace_span *s, uint64_t end)
+{
+	struct spool_frame frames[HTRACE_MAX_FRAMES];
+	struct spool_span r;
+	size_t n;
+
+	memcpy(r.trace_id, s->trace_id, 16);
+	r.span_id = s->span_id;
+	r.parent_id = s->parent_id;
+	r.kind = s->kind;
+	r.status = s->status;
+	r.name = s->name;
+	r.message = s->message;
+	r.service = NULL;
+	r.host = NULL;
+	r.pid = 0;
+	r.tid = s->owner == ts ? ts->tid : s->owner->tid;
+	r.start_ns = s->start_mono + (uint64_t)g_wall_offset;
+	r.dur_ns = end - s->start_mono;
+	r.attrs = NULL;
+	r.n_attrs = 0;
+	r.raw_attrs = s->attrs;
+	r.raw_attrs_len = s->attrs_len;
+	r.n_raw_attrs = s->n_attrs;
+	r.n_frames = s->n_pcs ? resolve_frames(s, frames) : 0;
+	r.frames = r.n_frames ? frames : NULL;
+
+	ts_lock(ts);
+	n = spool_encode_span(ts->buf + ts->len, BUF_SIZE - ts->len, &r);
+	if (HTRACE_UNLIKELY(!n)) {
+		ts_flush_locked(ts);
+		n = spool_encode_span(ts->buf + ts->len, BUF_SIZE - ts->len,
+				      &r);
+	}
+	if (HTRACE_LIKELY(n)) {
+		ts->len += n;
+		ts->buf_spans++;
+		atomic_fetch_add_explicit(&htrace_counters_.spans_recorded, 1,
+					  memory_order_relaxed);
+	} else {
+		count_dropped(1);
+	}
+	ts_unlock(ts);
+}
+
+void htrace_end(struct htrace_span *s)
+{
+	struct tstate *ts;
+	uint64_t end;
+
+	if (HTRACE_UNLIKELY(!s))
+		return;
+	end = mono_ns();
+	ts = tls_ts;
+	if (HTRACE_UNLIKELY(!htrace_on_ || !ts)) {
+		/* Tracing was shut down (or this thread has no state) while
+		 * the span was open; its memory went with its thread. */
+		return;
+	}
+	if (HTRACE_LIKELY(s->gen == g_gen && ts->gen == g_gen))
+		record(ts, s, end);
+	if (HTRACE_LIKELY(s->owner == ts)) {
+		/* Usually the top of the stack; out-of-order ends remove it
+		 * from the middle. */
+		unsigned i = ts->depth;
+		while (i && ts->stack[i - 1] != s)
+			i--;
+		if (i) {
+			memmove(&ts->stack[i - 1], &ts->stack[i],
+				(ts->depth - i) * sizeof(ts->stack[0]));
+			ts->depth--;
+			span_free(ts, s);
+		}
+		pop_ended(ts);
+	} else {
+		atomic_store_explicit(&s->ended_elsewhere, 1,
+				      memory_order_release);
+	}
+}
+
+static void add_attr(struct htrace_span *s, size_t n)
+{
+	if (HTRACE_LIKELY(n)) {
+		s->attrs_len += n;
+		s->n_attrs++;
+	} else {
+		atomic_fetch_add_explicit(&htrace_counters_.attrs_dropped, 1,
+					  memory_order_relaxed);
+	}
+}
+
+void htrace_attr_str(struct htrace_span *s, const char *key, const char *value)
+{
+	if (!s || !key)
+		return;
+	add_attr(s, spool_attr_put_str(s->attrs + s->attrs_len,
+				       ATTRS_SIZE - s->attrs_len, key,
+				       value ? value : ""));
+}
+
+void htrace_attr_int(struct htrace_span *s, const char *key, int64_t value)
+{
+	if (!s || !key)
+		return;
+	add_attr(s, spool_attr_put_int(s->attrs + s->attrs_len,
+				       ATTRS_SIZE - s->attrs_len, key, value));
+}
+
+void htrace_attr_double(struct htrace_span *s, const char *key, double value)
+{
+	if (!s || !key)
+		return;
+	add_attr(s, spool_attr_put_double(s->attrs + s->attrs_len,
+					  ATTRS_SIZE - s->attrs_len, key,
+					  value));
+}
+
+void htrace_attr_bool(struct htrace_span *s, const char *key, int value)
+{
+	if (!s || !key)
+		return;
+	add_attr(s, spool_attr_put_bool(s->attrs + s->attrs_len,
+					ATTRS_SIZE - s->attrs_len, key, value));
+}
+
+void htrace_set_error(struct htrace_span *s, const char *message)
+{
+	if (!s)
+		return;
+	s->status = SPOOL_STATUS_ERROR;
+	free(s->message);
+	s->message = message ? strndup(message, MSG_MAX_LEN) : NULL;
+}
+
+int htrace_span_context(const struct htrace_span *s, struct htrace_context *out)
+{
+	if (!s || !out)
+		return -1;
+	memcpy(out->trace_id, s->trace_id, 16);
+	out->span_id = s->span_id;
+	out->flags = HTRACE_FLAG_SAMPLED;
+	return 0;
+}
+
+int htrace_current(struct htrace_context *out)
+{
+	struct tstate *ts = tls_ts;
+
+	if (!htrace_on_ || !ts || !out)
+		return -1;
+	pop_ended(ts);
+	if (ts->depth)
+		return htrace_span_context(ts->stack[ts->depth - 1], out);
+	if (ts->has_attached) {
+		*out = ts->attached;
+		return 0;
+	}
+	return -1;
+}
+
+static int context_valid(const struct htrace_context *ctx)
+{
+	int nz = 0;
+
+	for (int i = 0; i < 16; i++)
+		nz |= ctx->trace_id[i];
+	return nz && ctx->span_id;
+}
+
+int htrace_attach(const struct htrace_context *ctx)
+{
+	struct tstate *ts;
+
+	if (!ctx || !context_valid(ctx))
+		return -1;
+	if (!htrace_on_)
+		return 0;
+	ts = get_ts();
+	if (!ts)
+		return -1;
+	ts->attached = *ctx;
+	ts->has_attached = (ctx->flags & HTRACE_FLAG_SAMPLED) != 0;
+	return 0;
+}
+
+void htrace_detach(void)
+{
+	struct tstate *ts = tls_ts;
+
+	if (ts)
+		ts->has_attached = 0;
+}
+
+void htrace_stats(struct htrace_stats *out)
+{
+	struct htrace_counters *c = &htrace_counters_;
+
+	out->spans_recorded = atomic_load(&c->spans_recorded);
+	out->spans_dropped = atomic_load(&c->spans_dropped);
+	out->attrs_dropped = atomic_load(&c->attrs_dropped);
+	out->extract_ok = atomic_load(&c->extract[HTRACE_EXTRACT_OK]);
+	out->extract_untraced = atomic_load(&c->extract[HTRACE_EXTRACT_UNTRACED]);
+	out->extract_forged = atomic_load(&c->extract[HTRACE_EXTRACT_FORGED]);
+	out->extract_malformed =
+		atomic_load(&c->extract[HTRACE_EXTRACT_MALFORMED]);
+	out->bytes_written = atomic_load(&c->bytes_written);
+	out->write_errors = atomic_load(&c->write_errors);
+}
+
+/* Convenience helpers. */
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* The word after position p in q (skipping blanks), copied to out. */
+static void next_word(const char *p, char *out, size_t size)
+{
+	size_t n = 0;
+
+	while (*p && is_space(*p))
+		p++;
+	while (*p && !is_space(*p) && *p != '(' && *p != ';' && *p != ',' &&
+	       n + 1 < size)
+		out[n++] = *p++;
+	out[n] = '\0';
+}
+
+static const char *find_keyword(const char *q, const char *kw)
+{
+	size_t n = strlen(kw);
+
+	for (const char *p = q; *p; p++) {
+		if ((p == q || is_space(p[-1])) && !strncasecmp(p, kw, n) &&
+		    (is_space(p[n]) || !p[n]))
+			return p + n;
+	}
+	return NULL;
+}
+
+struct htrace_span *htrace_db_begin(const char *system, const char *query)
+{
+	static const char *const table_kw[] = { "FROM", "INTO", "UPDATE",
+						"TABLE" };
+	struct htrace_span *s;
+	char op[32], table[96], name[160];
+
+	if (HTRACE_LIKELY(!htrace_on_))
+		return NULL;
+	query = query ? query : "";
+	next_word(query, op, sizeof(op));
+	for (char *p = op; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	table[0] = '\0';
+	for (size_t i = 0; i < sizeof(table_kw) / sizeof(table_kw[0]); i++) {
+		const char *p = find_keyword(query, table_kw[i]);
+		if (p) {
+			next_word(p, table, sizeof(table));
+			break;
+		}
+	}
+	snprintf(name, sizeof(name), "%s%s%s", op[0] ? op : "QUERY",
+		 table[0] ? " " : "", table);
+	s = begin(HTRACE_KIND_DB, name, 1);
+	htrace_attr_str(s, HTRACE_ATTR_DB_SYSTEM_NAME, system ? system : "");
+	htrace_attr_str(s, HTRACE_ATTR_DB_QUERY_TEXT, query);
+	if (op[0])
+		htrace_attr_str(s, HTRACE_ATTR_DB_OPERATION_NAME, op);
+	if (table[0])
+		htrace_attr_str(s, HTRACE_ATTR_DB_COLLECTION_NAME, table);
+	return s;
+}
+
+void htrace_db_end(struct htrace_span *s, int64_t rows)
+{
+	if (!s)
+		return;
+	if (rows >= 0)
+		htrace_attr_int(s, HTRACE_ATTR_DB_RESPONSE_RETURNED_ROWS, rows);
+	htrace_end(s);
+}
+
+struct htrace_span *htrace_http_client_begin(const char *method,
+					     const char *url)
+{
+	struct htrace_span *s;
+	const char *path = "/", *p;
+	char name[NAME_MAX_LEN + 1];
+	size_t n;
+
+	if (HTRACE_LIKELY(!htrace_on_))
+		return NULL;
+	method = method ? method : "GET";
+	url = url ? url : "";
+	p = strstr(url, "://");
+	if (p) {
+		p = strchr(p + 3, '/');
+		if (p)
+			path = p;
+	} else if (url[0] == '/') {
+		path = url;
+	}
+	n = strcspn(path, "?#");
+	snprintf(name, sizeof(name), "%s %.*s", method, (int)n, path);
+	s = begin(HTRACE_KIND_REST_CALL, name, 1);
+	htrace_attr_str(s, HTRACE_ATTR_HTTP_REQUEST_METHOD, method);
+	htrace_attr_str(s, HTRACE_ATTR_URL_FULL, url);
+	return s;
+}
+
+struct htrace_span *htrace_http_server_begin(const char *method,
+					     const char *route)
+{
+	struct htrace_span *s;
+	char name[NAME_MAX_LEN + 1];
+
+	if (HTRACE_LIKELY(!htrace_on_))
+		return NULL;
+	method = method ? method : "GET";
+	route = route ? route : "/";
+	snprintf(name, sizeof(name), "%s %s", method, route);
+	s = begin(HTRACE_KIND_REST_DISPATCH, name, 1);
+	htrace_attr_str(s, HTRACE_ATTR_HTTP_REQUEST_METHOD, method);
+	htrace_attr_str(s, HTRACE_ATTR_HTTP_ROUTE, route);
+	return s;
+}
+
+void htrace_http_end(struct htrace_span *s, int status)
+{
+	char msg[32];
+	int limit;
+
+	if (!s)
+		return;
+	limit = s->kind == HTRACE_KIND_REST_DISPATCH ? 500 : 400;
+	if (status > 0)
+		htrace_attr_int(s, HTRACE_ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+	if (status <= 0) {
+		htrace_set_error(s, "no response");
+	} else if (status >= limit) {
+		snprintf(msg, sizeof(msg), "HTTP %d", status);
+		htrace_attr_str(s, HTRACE_ATTR_ERROR_TYPE, msg + 5);
+		htrace_set_error(s, msg);
+	}
+	htrace_end(s);
+}
+
+struct htrace_span *htrace_rpc_begin(enum htrace_kind kind, const char *system,
+				     const char *method)
+{
+	struct htrace_span *s;
+
+	if (HTRACE_LIKELY(!htrace_on_))
+		return NULL;
+	s = begin(kind, method ? method : "", 1);
+	htrace_attr_str(s, HTRACE_ATTR_RPC_SYSTEM, system ? system : "");
+	htrace_attr_str(s, HTRACE_ATTR_RPC_METHOD, method ? method : "");
+	return s;
+}
+
+struct htrace_span *htrace_exec_begin(const char *const *argv)
+{
+	struct htrace_span *s;
+	const char *base = "", *slash;
+	char line[ATTRS_SIZE / 2];
+	size_t len = 0;
+
+	if (HTRACE_LIKELY(!htrace_on_))
+		return NULL;
+	if (argv && argv[0]) {
+		slash = strrchr(argv[0], '/');
+		base = slash ? slash + 1 : argv[0];
+	}
+	line[0] = '\0';
+	for (size_t i = 0; argv && argv[i] && len + 1 < sizeof(line); i++) {
+		int n = snprintf(line + len, sizeof(line) - len, "%s%s",
+				 i ? " " : "", argv[i]);
+		if (n < 0)
+			break;
+		len += (size_t)n;
+		if (len >= sizeof(line))
+			len = sizeof(line) - 1;
+	}
+	s = begin(HTRACE_KIND_EXEC, base, 1);
+	htrace_attr_str(s, HTRACE_ATTR_PROCESS_COMMAND_LINE, line);
+	htrace_attr_str(s, HTRACE_ATTR_PROCESS_EXECUTABLE_NAME, base);
+	return s;
+}
+
+void htrace_exec_end(struct htrace_span *s, int wait_status)
+{
+	char msg[48];
+	int code;
+
+	if (!s)
+		return;
+	if (WIFEXITED(wait_status))
+		code = WEXITSTATUS(wait_status);
+	else if (WIFSIGNALED(wait_status))
+		code = 128 + WTERMSIG(wait_status);
+	else
+		code = wait_status;
+	htrace_attr_int(s, HTRACE_ATTR_PROCESS_EXIT_CODE, code);
+	if (code) {
+		if (WIFSIGNALED(wait_status))
+			snprintf(msg, sizeof(msg), "killed by signal %d",
+				 WTERMSIG(wait_status));
+		else
+			snprintf(msg, sizeof(msg), "exit code %d", code);
+		htrace_set_error(s, msg);
+	}
+	htrace_end(s);
+}
