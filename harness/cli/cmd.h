@@ -26,6 +26,12 @@ void cmd_print_usage(const struct cmd_entry *entry, int to_stderr);
 int cmd_usage_error(const struct cmd_entry *entry, const char *fmt, ...)
 	HARNESS_PRINTF(2, 3);
 
+/* The store a command works on: STORE_OPT (its --store) when given, else
+ * the store of the default config. *out is the caller's to free. Returns
+ * an enum harness_exit code; on failure it has reported why. Defined in
+ * cmd-runs.c. */
+int cmd_store_path(char **out, const char *store_opt);
+
 /* The commands, in the order `harness --help` lists them. */
 extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_config_entry;
