@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "config/config.h"
 #include "store/store.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
@@ -28,11 +29,21 @@ static int cmd_runs_exec(int argc, char **argv);
 
 int cmd_store_path(char **out, const char *store_opt)
 {
+	struct config *cfg;
+	char *cause = NULL;
+
+	*out = NULL;
 	if (store_opt) {
 		*out = xstrdup(store_opt);
 		return HARNESS_EXIT_OK;
 	}
-	*out = xstrdup("harness.db");
+	if (config_load(&cfg, config_default_path(), &cause) < 0) {
+		error("%s", cause);
+		free(cause);
+		return HARNESS_EXIT_CONFIG;
+	}
+	*out = config_resolve(cfg, cfg->store);
+	config_free(cfg);
 	return HARNESS_EXIT_OK;
 }
 

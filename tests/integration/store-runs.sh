@@ -54,6 +54,19 @@ else
 	say "skip foreign-sqlite: no python3 sqlite3 module"
 fi
 
+# Without --store, the store of the config ($HARNESS_CONFIG) is used.
+printf 'version: 1\nstore: from-config.db\n' >h.yaml
+out=$(HARNESS_CONFIG=h.yaml "$harness" runs 2>&1)
+rc=$?
+[ "$rc" -eq 0 ] || bad "config store: exit $rc, want 0"
+[ "$out" = "no runs in '$(pwd -P)/from-config.db' yet; make one with 'harness run boot-vm'" ] ||
+	bad "config store printed: $out"
+say "config store"
+HARNESS_CONFIG=missing.yaml "$harness" runs >/dev/null 2>&1
+rc=$?
+[ "$rc" -eq 78 ] || bad "missing config: exit $rc, want 78"
+say "missing config"
+
 "$harness" runs --store new.db --limit nope >/dev/null 2>&1
 rc=$?
 [ "$rc" -eq 64 ] || bad "bad --limit: exit $rc, want 64"
