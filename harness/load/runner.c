@@ -1,0 +1,258 @@
+/* runner.c: the three runners. Closed loops (constant, duration) hand the
+ * next iteration to whichever worker is free; the open loop (rate) gives
+ * iteration k the slot t0 + k/rate, and a slot that no worker could take
+ * in time is started late and counted, never dropped. */
+#include "load/load-int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/error.h"
+#include "util/timeutil.h"
+
+#define NS_PER_SEC 1000000000ULL
+/* How often a sleeping worker looks at the stop flag: load_stop may come
+ * from a signal handler, which cannot signal a condition variable. */
+#define STOP_POLL_NS (20 * 1000000ULL)
+
+bool load_sleep_until(struct load *ld, uint64_t t)
+{
+	for (;;) {
+		uint64_t now = time_mono_ns(), until;
+		struct timespec ts;
+
+		if (atomic_load(&ld->stop))
+			return false;
+		if (now >= t)
+			return true;
+		until = t - now > STOP_POLL_NS ? now + STOP_POLL_NS : t;
+		ts.tv_sec = (time_t)(until / NS_PER_SEC);
+		ts.tv_nsec = (long)(until % NS_PER_SEC);
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
+				       NULL) == EINTR)
+			;
+	}
+}
+
+/* Take the next slot of the phase, or return false when there is none
+ * left. *slot_mono is when it is due (0: now, for closed loops). */
+static bool claim(struct load *ld, struct load_phase *ph,
+		  struct load_iteration *it, uint64_t *slot_mono)
+{
+	uint64_t k;
+	bool ok = false;
+
+	pthread_mutex_lock(&ld->lock);
+	if (atomic_load(&ld->stop) || ph->next >= ph->count)
+		goto out;
+	if (ph->deadline_mono && time_mono_ns() >= ph->deadline_mono) {
+		ph->count = ph->next;
+		goto out;
+	}
+	k = ph->next++;
+	it->seq = ld->next_seq++;
+	it->warmup = ph->warmup;
+	*slot_mono = 0;
+	if (ph->type == RUNNER_RATE)
+		*slot_mono = ph->t0_mono +
+			     (uint64_t)((double)k * (double)NS_PER_SEC /
+					ph->rate);
+	ok = true;
+out:
+	pthread_mutex_unlock(&ld->lock);
+	return ok;
+}
+
+static void *worker_main(void *p)
+{
+	struct load_worker *w = p;
+	struct load *ld = w->ld;
+	struct load_phase *ph = ld->phase;
+	uint64_t timeout = ld->sc->runner.iteration_timeout_ns;
+	uint64_t tolerance = ld->opts.late_tolerance_ns;
+
+	if (!timeout)
+		timeout = 60 * NS_PER_SEC;
+	for (;;) {
+		struct load_iteration it;
+		uint64_t slot;
+
+		memset(&it, 0, sizeof(it));
+		if (!claim(ld, ph, &it, &slot))
+			break;
+		if (slot) {
+			if (!load_sleep_until(ld, slot))
+				break;
+			it.late = time_mono_ns() > slot + tolerance;
+		}
+		load_iteration_run(w, &it, slot, timeout);
+
+		pthread_mutex_lock(&ld->lock);
+		ALLOC_GROW(ld->queue, ld->nqueue + 1, ld->aqueue);
+		ld->queue[ld->nqueue++] = it;
+		pthread_cond_signal(&ld->cond);
+		pthread_mutex_unlock(&ld->lock);
+	}
+	pthread_mutex_lock(&ld->lock);
+	ph->running--;
+	pthread_cond_signal(&ld->cond);
+	pthread_mutex_unlock(&ld->lock);
+	return NULL;
+}
+
+static void deliver(struct load *ld, struct load_phase *ph,
+		    struct load_iteration *it)
+{
+	uint64_t start_mono;
+
+	ph->done++;
+	if (it->interrupted)
+		ph->interrupted++;
+	else if (!it->ok)
+		ph->failed++;
+	if (it->late)
+		ph->late++;
+	/* Starts on the monotonic clock, from the wall-clock ones. */
+	start_mono = ph->t0_mono + (it->start_ns - ph->t0_wall);
+	if (!ph->started || start_mono < ph->first_start_mono)
+		ph->first_start_mono = start_mono;
+	if (!ph->started || start_mono > ph->last_start_mono)
+		ph->last_start_mono = start_mono;
+	ph->started++;
+
+	ALLOC_GROW(ld->results, ld->nresults + 1, ld->aresults);
+	ld->results[ld->nresults++] = *it;
+	if (ld->opts.on_iteration)
+		ld->opts.on_iteration(&ld->results[ld->nresults - 1],
+				      ld->opts.payload);
+}
+
+static void progress(struct load *ld, struct load_phase *ph, uint64_t now)
+{
+	struct load_progress p = { 0 };
+
+	if (!ld->opts.on_progress)
+		return;
+	p.warming_up = ph->warmup;
+	p.done = ph->done;
+	p.total = ph->count == UINT64_MAX ? 0 : ph->count;
+	if (ph->type == RUNNER_DURATION && !ph->warmup)
+		p.total = 0;
+	p.failed = ph->failed;
+	p.late = ph->late;
+	p.elapsed_ns = now - ph->t0_mono;
+	if (p.elapsed_ns)
+		p.rate = (double)p.done * NS_PER_SEC / (double)p.elapsed_ns;
+	if (ph->deadline_mono && ph->type == RUNNER_DURATION)
+		p.remaining_ns = ph->deadline_mono > now
+					 ? ph->deadline_mono - now : 0;
+	else if (ph->type == RUNNER_RATE && !ph->warmup) {
+		uint64_t end = ph->t0_mono +
+			       (uint64_t)((double)ph->count * NS_PER_SEC /
+					  ph->rate);
+		p.remaining_ns = end > now ? end - now : 0;
+	} else if (p.done && p.total > p.done)
+		p.remaining_ns = (uint64_t)((double)p.elapsed_ns *
+					    (double)(p.total - p.done) /
+					    (double)p.done);
+	ld->opts.on_progress(&p, ld->opts.payload);
+}
+
+static struct timespec mono_timespec(uint64_t t)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(t / NS_PER_SEC);
+	ts.tv_nsec = (long)(t % NS_PER_SEC);
+	return ts;
+}
+
+int load_phase_run(struct load *ld, struct load_phase *ph, unsigned n,
+		   char **cause)
+{
+	uint64_t interval = ld->opts.progress_interval_ns;
+	uint64_t next_tick;
+	struct load_iteration *batch = NULL;
+	size_t nbatch = 0, abatch = 0;
+	unsigned started = 0;
+	int err = 0;
+
+	if (!interval)
+		interval = 200 * 1000000ULL;
+	ph->t0_mono = time_mono_ns();
+	ph->t0_wall = time_wall_ns();
+	ph->running = n;
+	ld->phase = ph;
+	next_tick = ph->t0_mono + interval;
+
+	pthread_mutex_lock(&ld->lock);
+	for (unsigned i = 0; i < n; i++) {
+		struct load_worker *w = &ld->workers[i];
+
+		err = pthread_create(&w->thread, NULL, worker_main, w);
+		if (err) {
+			ph->running -= n - i;
+			break;
+		}
+		w->started = true;
+		started++;
+	}
+	pthread_mutex_unlock(&ld->lock);
+	if (err && !started) {
+		if (cause)
+			*cause = xasprintf("cannot start a load worker: %s",
+					   strerror(err));
+		return -1;
+	}
+
+	for (;;) {
+		unsigned running;
+		uint64_t now;
+
+		pthread_mutex_lock(&ld->lock);
+		while (!ld->nqueue && ph->running) {
+			struct timespec ts = mono_timespec(next_tick);
+
+			if (pthread_cond_timedwait(&ld->cond, &ld->lock,
+						   &ts) == ETIMEDOUT)
+				break;
+		}
+		/* Swap the queue out, so workers never wait on a callback. */
+		{
+			struct load_iteration *q = ld->queue;
+			size_t aq = ld->aqueue;
+
+			ld->queue = batch;
+			ld->aqueue = abatch;
+			batch = q;
+			abatch = aq;
+			nbatch = ld->nqueue;
+			ld->nqueue = 0;
+		}
+		running = ph->running;
+		pthread_mutex_unlock(&ld->lock);
+
+		for (size_t i = 0; i < nbatch; i++)
+			deliver(ld, ph, &batch[i]);
+		nbatch = 0;
+		now = time_mono_ns();
+		if (now >= next_tick || !running) {
+			progress(ld, ph, now);
+			while (next_tick <= now)
+				next_tick += interval;
+		}
+		if (!running)
+			break;
+	}
+
+	for (unsigned i = 0; i < n; i++) {
+		if (ld->workers[i].started)
+			pthread_join(ld->workers[i].thread, NULL);
+		ld->workers[i].started = false;
+	}
+	free(batch);
+	ld->phase = NULL;
+	return 0;
+}
