@@ -123,6 +123,8 @@ static void put(struct cursor *c, const void *data, size_t n)
 		c->overflow = 1;
 		return;
 	}
+	if (!n)
+		return;
 	memcpy(c->p + c->len, data, n);
 	c->len += n;
 }
