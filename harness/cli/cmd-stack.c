@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +40,35 @@ const struct cmd_entry cmd_stack_entry = {
 	.exec = cmd_stack_exec,
 };
 
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* Ctrl-C during `stack up` must not leave half a stack running unrecorded:
+ * the flag makes stack_up stop what it started and return. */
+static void catch_stop_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
 static int exit_for(int ret)
 {
-	return ret == STACK_ERROR_CONFIG ? HARNESS_EXIT_CONFIG
-					 : HARNESS_EXIT_RUNTIME;
+	if (ret == STACK_ERROR_CONFIG)
+		return HARNESS_EXIT_CONFIG;
+	if (ret == STACK_ERROR_INTERRUPTED)
+		return HARNESS_EXIT_INTERRUPTED;
+	return HARNESS_EXIT_RUNTIME;
 }
 
 static void print_table(struct stack *st, bool check_health, int *unhealthy)
@@ -107,12 +133,14 @@ static int refuse_running(const char *state_path, const char *config_path)
 
 static int stack_up_cmd(const struct config *cfg)
 {
+	struct stack_options opts = { .stop = &stop_requested };
 	struct stack *st = NULL;
 	char *cause = NULL, *state = NULL;
 	int ret, unhealthy = 0;
 
+	catch_stop_signals();
 	if (!cfg->manage) {
-		ret = stack_up(&st, cfg, NULL, &cause);
+		ret = stack_up(&st, cfg, &opts, &cause);
 		if (ret) {
 			error("%s", cause);
 			free(cause);
@@ -129,7 +157,7 @@ static int stack_up_cmd(const struct config *cfg)
 	ret = refuse_running(state, cfg->path);
 	if (ret)
 		goto out;
-	ret = stack_up(&st, cfg, NULL, &cause);
+	ret = stack_up(&st, cfg, &opts, &cause);
 	if (ret) {
 		error("%s", cause);
 		ret = exit_for(ret);

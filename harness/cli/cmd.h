@@ -37,5 +37,6 @@ extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_config_entry;
 extern const struct cmd_entry cmd_runs_entry;
 extern const struct cmd_entry cmd_collect_entry;
+extern const struct cmd_entry cmd_stack_entry;
 
 #endif

@@ -3,6 +3,7 @@
  * take them down again with SIGTERM, a grace period and SIGKILL. */
 #include "stack/stack-int.h"
 #include "config/config.h"
+#include "config/template.h"
 #include "util/error.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
@@ -160,49 +161,6 @@ static const char *expand_lookup(const char *name, void *payload)
 	return NULL;
 }
 
-/* A local {{name}} expander with the syntax of config/template.h, until
- * the config library is built and its template_expand can be linked. */
-static int expand(struct strbuf *out, const char *tmpl, void *payload,
-		  char **cause)
-{
-	const char *p = tmpl;
-
-	while (*p) {
-		const char *open = strstr(p, "{{"), *close, *b, *e;
-		const char *value;
-		char *name;
-
-		if (!open) {
-			strbuf_addstr(out, p);
-			break;
-		}
-		strbuf_add(out, p, (size_t)(open - p));
-		close = strstr(open + 2, "}}");
-		if (!close) {
-			*cause = xasprintf("'{{' without '}}' at offset %zu",
-					   (size_t)(open - tmpl));
-			return -1;
-		}
-		b = open + 2;
-		e = close;
-		while (b < e && (*b == ' ' || *b == '\t'))
-			b++;
-		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		name = xstrndup(b, (size_t)(e - b));
-		value = expand_lookup(name, payload);
-		if (!value) {
-			*cause = xasprintf("undefined template '{{%s}}'", name);
-			free(name);
-			return -1;
-		}
-		free(name);
-		strbuf_addstr(out, value);
-		p = close + 2;
-	}
-	return 0;
-}
-
 static int expand_into(char **out, const char *tmpl, struct expand_ctx *ctx,
 		       const struct config_service *svc,
 		       const struct config_pos *pos, char **cause)
@@ -210,7 +168,7 @@ static int expand_into(char **out, const char *tmpl, struct expand_ctx *ctx,
 	struct strbuf sb = STRBUF_INIT;
 	char *why = NULL;
 
-	if (expand(&sb, tmpl, ctx, &why) < 0) {
+	if (template_expand(&sb, tmpl, expand_lookup, ctx, &why) < 0) {
 		*cause = xasprintf("%s:%u:%u: service '%s': %s",
 				   pos->file ? pos->file : ctx->cfg->path,
 				   pos->line, pos->column, svc->name, why);
@@ -599,9 +557,10 @@ static char *describe_death(const struct stack_service *svc,
 	return strbuf_detach(&sb, NULL);
 }
 
-/* Poll the health path until 200, the timeout, or the process's end. */
+/* Poll the health path until 200, the timeout, the process's end, or
+ * the caller's stop flag. */
 static int wait_healthy(struct stack_service *svc, uint64_t timeout_ns,
-			char **cause)
+			const volatile sig_atomic_t *stop, char **cause)
 {
 	uint64_t start = time_mono_ns(), delay = 20000000u;
 	char tbuf[32];
@@ -610,6 +569,12 @@ static int wait_healthy(struct stack_service *svc, uint64_t timeout_ns,
 		uint64_t now, left;
 		char *why = NULL;
 
+		if (stop && *stop) {
+			*cause = xasprintf("interrupted while waiting for "
+					   "service '%s'",
+					   svc->name);
+			return STACK_ERROR_INTERRUPTED;
+		}
 		stack_service_poll(svc);
 		if (svc->pid && svc->state != STACK_SERVICE_RUNNING) {
 			*cause = describe_death(svc,
@@ -726,13 +691,14 @@ int stack_attach(struct stack **out, const struct config *cfg,
 }
 
 static int check_external(struct stack *st, const struct config *cfg,
-			  char **cause)
+			  const struct stack_options *opts, char **cause)
 {
 	int ret = set_external(st, cfg, cause);
 
 	for (size_t i = 0; !ret && i < cfg->nservices; i++)
 		ret = wait_healthy(&st->services[i],
-				   service_timeout(&cfg->services[i]), cause);
+				   service_timeout(&cfg->services[i]),
+				   opts ? opts->stop : NULL, cause);
 	return ret;
 }
 
@@ -748,7 +714,7 @@ int stack_up(struct stack **out, const struct config *cfg,
 	*out = NULL;
 	*cause = NULL;
 	if (!cfg->manage) {
-		ret = check_external(st, cfg, cause);
+		ret = check_external(st, cfg, opts, cause);
 		goto out;
 	}
 	dir = path_absolute(cfg->dir ? cfg->dir : ".");
@@ -787,7 +753,7 @@ int stack_up(struct stack **out, const struct config *cfg,
 		if (!ret)
 			ret = wait_healthy(&st->services[i],
 					   service_timeout(&cfg->services[i]),
-					   cause);
+					   opts ? opts->stop : NULL, cause);
 		if (ret)
 			goto out;
 	}

@@ -6,6 +6,7 @@
 #define HARNESS_STACK_H
 
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,11 +16,13 @@ struct config;
 struct stack;
 
 /* Return codes besides 0: a runtime failure (a service that would not
- * start, died, or would not stop) and a configuration the stack cannot be
- * built from (an unknown template, a program that does not exist). */
+ * start, died, or would not stop), a configuration the stack cannot be
+ * built from (an unknown template, a program that does not exist), and a
+ * start given up because the caller's stop flag was raised. */
 enum stack_error {
 	STACK_ERROR = -1,
 	STACK_ERROR_CONFIG = -2,
+	STACK_ERROR_INTERRUPTED = -3,
 };
 
 struct stack_options {
@@ -34,6 +37,10 @@ struct stack_options {
 	/* Extra directories searched first for a program without a slash,
 	 * colon-separated like PATH; NULL for none. */
 	const char *program_path;
+	/* Set (by the caller's signal handler, say for SIGINT) to give up a
+	 * stack_up in progress: it stops what it started and returns
+	 * STACK_ERROR_INTERRUPTED within about a second. NULL: none. */
+	const volatile sig_atomic_t *stop;
 };
 
 /* Start the services of cfg in order and wait until each answers 200 on

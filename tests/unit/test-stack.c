@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <netinet/in.h>
@@ -180,7 +181,23 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *fx = *state;
+	struct dirent *de;
+	DIR *d;
 
+	/* After a failed assertion, nothing the test started stays. */
+	d = opendir(fx->dir);
+	while (d && (de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (len > 4 && !strcmp(de->d_name + len - 4, ".pid")) {
+			pid_t pid = read_pid(fx->dir, de->d_name);
+
+			if (pid > 1)
+				kill(-pid, SIGKILL);
+		}
+	}
+	if (d)
+		closedir(d);
 	free_services(&fx->cfg);
 	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(fx);
@@ -313,6 +330,26 @@ static void test_stack__never_healthy(void **state)
 	free(cause);
 }
 
+static void test_stack__stop_flag(void **state)
+{
+	struct fixture *fx = *state;
+	const char *argv[] = { "sh", "-c", "echo $$ > slow.pid; "
+				     "exec sleep 30", NULL };
+	volatile sig_atomic_t stop = 1;
+	struct stack_options opts = { .stop = &stop };
+	struct stack *st = NULL;
+	char *cause = NULL;
+	uint64_t t0 = time_mono_ns();
+
+	add_service(&fx->cfg, "slow", argv, 10000 * MS);
+	assert_int_equal(stack_up(&st, &fx->cfg, &opts, &cause),
+			 STACK_ERROR_INTERRUPTED);
+	assert_true(time_mono_ns() - t0 < 3000 * MS);
+	assert_non_null(strstr(cause, "'slow'"));
+	assert_false(pid_running(read_pid(fx->dir, "slow.pid")));
+	free(cause);
+}
+
 static void test_stack__ignores_sigterm(void **state)
 {
 	struct fixture *fx = *state;
@@ -435,6 +472,12 @@ static void test_stack__unmanaged(void **state)
 	assert_int_equal(stack_check(est, NULL), 0);
 	assert_int_equal(stack_down(est, NULL), 0);
 	stack_free(est);
+	assert_int_equal(stack_attach(&est, &ext, &cause), 0);
+	assert_int_equal(stack_service_health(est, 0, NULL), 0);
+	stack_free(est);
+	assert_int_equal(stack_attach(&est, &fx->cfg, &cause),
+			 STACK_ERROR_CONFIG);
+	free(cause);
 	/* Not managed means not stopped by us. */
 	assert_int_equal(stack_service_health(st, 0, NULL), 0);
 	stack_free(st);
@@ -445,6 +488,11 @@ static void test_stack__unmanaged(void **state)
 	assert_non_null(strstr(cause, "service 'remote' did not become "
 				      "healthy"));
 	free(cause);
+	assert_int_equal(stack_attach(&est, &ext, &cause), 0);
+	assert_int_equal(stack_service_health(est, 0, &cause), STACK_ERROR);
+	assert_non_null(strstr(cause, "/healthz"));
+	free(cause);
+	stack_free(est);
 	free_services(&ext);
 }
 
@@ -460,7 +508,7 @@ static void test_stack__config_errors(void **state)
 	assert_int_equal(stack_up(&st, &fx->cfg, NULL, &cause),
 			 STACK_ERROR_CONFIG);
 	assert_non_null(strstr(cause, "test.yaml:1:3: service 'typo'"));
-	assert_non_null(strstr(cause, "{{nope}}"));
+	assert_non_null(strstr(cause, "undefined template variable 'nope'"));
 	free(cause);
 	free_services(&fx->cfg);
 
@@ -502,6 +550,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stack__never_healthy,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stack__stop_flag, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_stack__ignores_sigterm,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stack__dies_while_up,
