@@ -51,6 +51,8 @@ void proc_describe_status(char *buf, size_t size, int status);
  * the file; appended to sb. */
 struct strbuf;
 void proc_log_tail(struct strbuf *sb, const char *path, unsigned nlines);
+/* mkdir -p; STACK_ERROR with *cause on failure. */
+int stack_mkdir_p(const char *path, char **cause);
 /* Sleep for ns nanoseconds (restarting after signals). */
 void proc_sleep_ns(uint64_t ns);
 

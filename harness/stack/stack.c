@@ -66,31 +66,6 @@ static char *path_absolute(const char *p)
 	return xasprintf("%s/%s", cwd, p);
 }
 
-static int mkdir_p(const char *path, char **cause)
-{
-	char *p = xstrdup(path);
-	int ret = 0;
-
-	for (char *s = p + 1;; s++) {
-		char c = *s;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-			*cause = xasprintf("cannot create directory '%s': %s",
-					   p, strerror(errno));
-			ret = STACK_ERROR;
-			break;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	free(p);
-	return ret;
-}
-
 void stack_service_release(struct stack_service *svc)
 {
 	if (svc->pidfd >= 0)
@@ -726,9 +701,9 @@ int stack_up(struct stack **out, const struct config *cfg,
 	logs = opts && opts->log_dir ? path_absolute(opts->log_dir)
 				     : path_join(dir, ".harness/logs");
 	st->spool_dir = xstrdup(spool);
-	ret = mkdir_p(spool, cause);
+	ret = stack_mkdir_p(spool, cause);
 	if (!ret)
-		ret = mkdir_p(logs, cause);
+		ret = stack_mkdir_p(logs, cause);
 	if (!ret)
 		ret = pick_ports(st, cfg, cause);
 	if (ret)

@@ -32,7 +32,7 @@ static const char *state_name(enum stack_service_state s)
 int stack_save(const struct stack *st, const char *path, char **cause)
 {
 	json_t *root = json_object(), *services = json_array();
-	char started[64], *tmp = xasprintf("%s.tmp", path);
+	char started[64], *tmp = xasprintf("%s.tmp", path), *slash;
 	int ret = STACK_ERROR;
 
 	time_format_iso(started, sizeof(started), st->started_ns);
@@ -71,6 +71,15 @@ int stack_save(const struct stack *st, const char *path, char **cause)
 		json_array_append_new(services, o);
 	}
 	json_object_set_new(root, "services", services);
+	slash = strrchr(tmp, '/');
+	if (slash && slash != tmp) {
+		*slash = '\0';
+		ret = stack_mkdir_p(tmp, cause);
+		*slash = '/';
+		if (ret)
+			goto out;
+		ret = STACK_ERROR;
+	}
 	/* Write then rename, so a reader never sees half a file. */
 	if (json_dump_file(root, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) < 0) {
 		*cause = xasprintf("cannot write '%s': %s", tmp,

@@ -424,6 +424,14 @@ static void test_stack__state_file(void **state)
 	assert_null(loaded);
 	assert_int_equal(stack_up(&st, &fx->cfg, NULL, &cause), 0);
 	assert_int_equal(stack_save(st, path, &cause), 0);
+	{
+		/* Missing directories are made. */
+		char *deep = xasprintf("%s/a/b/stack.json", fx->dir);
+
+		assert_int_equal(stack_save(st, deep, &cause), 0);
+		assert_int_equal(access(deep, R_OK), 0);
+		free(deep);
+	}
 	pa = read_pid(fx->dir, "alpha.pid");
 	/* Detached, the stack outlives its handle. */
 	stack_detach(st);
