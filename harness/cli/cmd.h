@@ -36,6 +36,7 @@ int cmd_store_path(char **out, const char *store_opt);
 extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_config_entry;
 extern const struct cmd_entry cmd_runs_entry;
+extern const struct cmd_entry cmd_ingest_entry;
 extern const struct cmd_entry cmd_collect_entry;
 extern const struct cmd_entry cmd_stack_entry;
 

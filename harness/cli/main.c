@@ -10,6 +10,7 @@
 static const struct cmd_entry *const commands[] = {
 	&cmd_config_entry,
 	&cmd_runs_entry,
+	&cmd_ingest_entry,
 	&cmd_collect_entry,
 	&cmd_stack_entry,
 	NULL,

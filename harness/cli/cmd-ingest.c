@@ -1,0 +1,164 @@
+/* cmd-ingest.c: read spool files (or directories of them) into the store;
+ * safe to run again and again, it only ever adds what is new. */
+#include "cli/cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/ingest.h"
+#include "store/store.h"
+
+static const char ingest_usage[] =
+	"usage: harness ingest [--store FILE] [--run ID] PATH...\n"
+	"\n"
+	"Read spool files into the store: each PATH is a spool file or a\n"
+	"directory whose *.htspool files are read. Ingest remembers how far\n"
+	"it read each file: running it again stores nothing twice, a file\n"
+	"that grew is continued, and a record still being written is left\n"
+	"for the next pass. Corrupt records are skipped and counted.\n"
+	"\n"
+	"  --store FILE  the store (default: the config's store)\n"
+	"  --run ID      attach the spans to run ID (default: to no run)\n"
+	"  -q, --quiet   print nothing but errors\n";
+
+static int cmd_ingest_exec(int argc, char **argv);
+
+const struct cmd_entry cmd_ingest_entry = {
+	.name = "ingest",
+	.summary = "read spool files into the store",
+	.usage = ingest_usage,
+	.exec = cmd_ingest_exec,
+};
+
+static int parse_id(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || !*s || *end || v <= 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Bad input data (65): not a store, a spool file of an unknown version,
+ * a file that is not a spool file, a run that does not exist. */
+static int exit_code_of(int ret)
+{
+	switch (ret) {
+	case STORE_ENOTSTORE:
+	case STORE_ENEWER:
+	case STORE_EVERSION:
+	case STORE_EFORMAT:
+	case STORE_ENOENT:
+		return HARNESS_EXIT_DATA;
+	default:
+		return HARNESS_EXIT_RUNTIME;
+	}
+}
+
+static void print_stats(const struct store_ingest_stats *s)
+{
+	printf("ingested %lld span%s from %lld file%s", (long long)s->spans,
+	       s->spans == 1 ? "" : "s", (long long)s->files,
+	       s->files == 1 ? "" : "s");
+	if (s->dropped)
+		printf("; writers dropped %lld span%s", (long long)s->dropped,
+		       s->dropped == 1 ? "" : "s");
+	if (s->corrupt)
+		printf("; skipped %lld corrupt record%s (%lld bytes)",
+		       (long long)s->corrupt, s->corrupt == 1 ? "" : "s",
+		       (long long)s->corrupt_bytes);
+	if (s->torn)
+		printf("; %lld file%s end%s in a record still being written",
+		       (long long)s->torn, s->torn == 1 ? "" : "s",
+		       s->torn == 1 ? "s" : "");
+	if (s->files_pending)
+		printf("; %lld file%s not started yet",
+		       (long long)s->files_pending,
+		       s->files_pending == 1 ? "" : "s");
+	printf("\n");
+}
+
+static int cmd_ingest_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "run", required_argument, NULL, 'r' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct store_ingest_stats stats = { 0 };
+	const char *store_opt = NULL;
+	struct store *st = NULL;
+	char *path = NULL, *cause = NULL;
+	int64_t run_id = 0;
+	int c, ret, quiet = 0, worst = 0;
+
+	while ((c = getopt_long(argc, argv, ":q", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			store_opt = optarg;
+			break;
+		case 'r':
+			if (parse_id(optarg, &run_id) < 0)
+				return cmd_usage_error(&cmd_ingest_entry,
+						       "bad --run '%s': want a "
+						       "run id",
+						       optarg);
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case ':':
+			return cmd_usage_error(&cmd_ingest_entry,
+					       "option '%s' needs a value",
+					       argv[optind - 1]);
+		default:
+			return cmd_usage_error(&cmd_ingest_entry,
+					       "unknown option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return cmd_usage_error(&cmd_ingest_entry,
+				       "no spool file or directory given");
+	ret = cmd_store_path(&path, store_opt);
+	if (ret != HARNESS_EXIT_OK)
+		return ret;
+	ret = store_open(&st, path, &cause);
+	if (ret < 0) {
+		error("%s", cause);
+		ret = exit_code_of(ret);
+		goto out;
+	}
+	for (int i = optind; i < argc; i++) {
+		ret = store_ingest_path(st, argv[i], run_id, &stats, &cause);
+		if (ret < 0) {
+			error("%s", cause);
+			free(cause);
+			cause = NULL;
+			/* Bad data outranks a runtime failure: it will not
+			 * go away by trying again. */
+			if (!worst || exit_code_of(ret) == HARNESS_EXIT_DATA)
+				worst = exit_code_of(ret);
+		}
+	}
+	if (!quiet)
+		print_stats(&stats);
+	if (stats.corrupt)
+		warning("skipped %lld corrupt record%s",
+			(long long)stats.corrupt,
+			stats.corrupt == 1 ? "" : "s");
+	ret = worst ? worst : HARNESS_EXIT_OK;
+out:
+	store_free(st);
+	free(cause);
+	free(path);
+	return ret;
+}
