@@ -16,6 +16,7 @@
 #include "load/extract.h"
 #include "load/http.h"
 #include "load/load.h"
+#include "spool/spool.h"
 #include "test-load-server.h"
 #include "util/timeutil.h"
 
@@ -702,18 +703,100 @@ static int remove_tree(const char *dir)
 	return rmdir(dir);
 }
 
-static void test_load__trace_headers(void **state)
+/* The spans of one kind read back from the spool files in dir. */
+struct seen_span {
+	unsigned kind;
+	char name[64];
+	char message[256];
+	char trace[33];
+	uint64_t span_id, parent_id;
+	unsigned status;
+	int64_t http_status;
+	char url[128];
+};
+
+static size_t read_spans(const char *dir, struct seen_span *out, size_t max)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[512];
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		struct spool_reader *r;
+		struct spool_record rec;
+		char *cause = NULL;
+
+		if (!strstr(e->d_name, ".htspool"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (spool_reader_open(&r, path, &cause) < 0)
+			fail_msg("%s", cause);
+		assert_string_equal(spool_reader_header(r)->service,
+				    "harness");
+		while (spool_reader_next(r, &rec, &cause) == SPOOL_READ_OK) {
+			const struct spool_span *sp = &rec.u.span;
+			struct seen_span *s;
+
+			if (rec.type != SPOOL_RECORD_SPAN || n == max)
+				continue;
+			s = &out[n++];
+			memset(s, 0, sizeof(*s));
+			s->kind = sp->kind;
+			snprintf(s->name, sizeof(s->name), "%s", sp->name);
+			snprintf(s->message, sizeof(s->message), "%s",
+				 sp->message ? sp->message : "");
+			for (int i = 0; i < 16; i++)
+				snprintf(s->trace + 2 * i, 3, "%02x",
+					 sp->trace_id[i]);
+			s->span_id = sp->span_id;
+			s->parent_id = sp->parent_id;
+			s->status = sp->status;
+			for (size_t i = 0; i < sp->n_attrs; i++) {
+				const struct spool_attr *a = &sp->attrs[i];
+
+				if (!strcmp(a->key, "http.response.status_code"))
+					s->http_status = a->v.i;
+				if (!strcmp(a->key, "url.full"))
+					snprintf(s->url, sizeof(s->url), "%s",
+						 a->v.s);
+			}
+		}
+		spool_reader_free(r);
+	}
+	closedir(d);
+	return n;
+}
+
+static const struct seen_span *find_span(const struct seen_span *s, size_t n,
+					 unsigned kind, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i].kind == kind && !strcmp(s[i].name, name))
+			return &s[i];
+	fail_msg("no span '%s' of kind %u", name, kind);
+	return NULL;
+}
+
+static void test_load__trace(void **state)
 {
 	struct scenario_step steps[] = {
 		{ .name = S("a"), .type = STEP_REQUEST,
 		  .request = { .url = url("/ok") } },
+		{ .name = S("b"), .type = STEP_REQUEST,
+		  .request = { .url = url("/status/409") } },
 	};
 	struct scenario sc;
 	struct load *ld;
 	const struct load_iteration *it;
 	struct htrace_options o;
 	char dir[] = "/tmp/test-load-XXXXXX";
-	char hex[33];
+	char hex[33], iter_trace[33];
+	struct seen_span spans[16];
+	const struct seen_span *root, *step, *call, *step_b, *call_b;
+	uint64_t injected_parent;
+	size_t n;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -723,20 +806,47 @@ static void test_load__trace_headers(void **state)
 	o.hmac_keys = "secret";
 	assert_int_equal(htrace_init_with(&o), 0);
 
-	scenario_of(&sc, steps, 1);
+	scenario_of(&sc, steps, 2);
 	ld = run(&sc, NULL, 0, true);
 	it = only(ld);
-	assert_true(it->ok);
+	assert_false(it->ok);
 	assert_int_equal(strlen(it->trace_id), 32);
+	snprintf(iter_trace, sizeof(iter_trace), "%s", it->trace_id);
 	/* The server verified the signed headers: same trace. */
 	assert_int_equal(server.last_extract, HTRACE_EXTRACT_OK);
 	for (int i = 0; i < HTRACE_TRACE_ID_SIZE; i++)
 		snprintf(hex + 2 * i, 3, "%02x", server.last_ctx.trace_id[i]);
 	assert_string_equal(hex, it->trace_id);
 	assert_non_null(strstr(server.last_traceparent, it->trace_id));
+	injected_parent = server.last_ctx.span_id;
 	load_free(ld);
-
 	htrace_shutdown();
+
+	/* iteration > step > rest.call, all in the iteration's trace. */
+	n = read_spans(dir, spans, 16);
+	assert_int_equal(n, 5);
+	root = find_span(spans, n, HTRACE_KIND_ITERATION, "test");
+	step = find_span(spans, n, HTRACE_KIND_STEP, "a");
+	step_b = find_span(spans, n, HTRACE_KIND_STEP, "b");
+	call = find_span(spans, n, HTRACE_KIND_REST_CALL, "GET /ok");
+	call_b = find_span(spans, n, HTRACE_KIND_REST_CALL, "GET /status/409");
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(spans[i].trace, iter_trace);
+	assert_int_equal(root->parent_id, 0);
+	assert_int_equal(step->parent_id, root->span_id);
+	assert_int_equal(step_b->parent_id, root->span_id);
+	assert_int_equal(call->parent_id, step->span_id);
+	assert_int_equal(call_b->parent_id, step_b->span_id);
+	/* The service's spans hang under the rest.call that sent them. */
+	assert_int_equal(injected_parent, call_b->span_id);
+	assert_int_equal(call->http_status, 200);
+	assert_string_equal(call->url, url("/ok"));
+	assert_int_equal(call_b->http_status, 409);
+	assert_int_equal(root->status, SPOOL_STATUS_ERROR);
+	assert_non_null(strstr(root->message,
+			       "step 'b': expected a 2xx status, got 409"));
+	assert_int_equal(step_b->status, SPOOL_STATUS_ERROR);
+	assert_int_equal(step->status, SPOOL_STATUS_OK);
 	assert_int_equal(remove_tree(dir), 0);
 }
 
@@ -754,7 +864,7 @@ int main(void)
 		cmocka_unit_test(test_load__connection_refused),
 		cmocka_unit_test(test_load__undefined_names),
 		cmocka_unit_test(test_load__connection_reuse),
-		cmocka_unit_test(test_load__trace_headers),
+		cmocka_unit_test(test_load__trace),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
