@@ -360,7 +360,12 @@ static int plan_service(struct plan *pl, struct stack *st,
 		free(why);
 		return ret;
 	}
+	/* The tracing environment is the config's to give: an HTRACE_* or a
+	 * TRACEPARENT that harness itself inherited must not leak in. */
 	for (char **e = environ; e && *e; e++) {
+		if (!strncmp(*e, "HTRACE_", 7) ||
+		    !strncmp(*e, "TRACEPARENT=", 12))
+			continue;
 		ALLOC_GROW(pl->envp, pl->nenv + 2, pl->aenv);
 		pl->envp[pl->nenv++] = xstrdup(*e);
 		pl->envp[pl->nenv] = NULL;

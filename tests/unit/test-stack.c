@@ -280,6 +280,42 @@ static void test_stack__up_check_down(void **state)
 	stack_free(st);
 }
 
+static void test_stack__otlp_env(void **state)
+{
+	struct fixture *fx = *state;
+	struct stack *st = NULL;
+	char *cause = NULL, *env;
+
+	/* Inherited tracing variables do not reach the services. */
+	setenv("HTRACE_SERVICE", "inherited", 1);
+	fx->cfg.tracing.otlp_listen = "127.0.0.1:4999";
+	add_python(&fx->cfg, "otel",
+		   "echo \"$OTEL_EXPORTER_OTLP_ENDPOINT $OTEL_SERVICE_NAME "
+		   "[$HTRACE_SERVICE] $EXTRA\" > otel.env;");
+	fx->cfg.services[0].trace = CONFIG_TRACE_OTLP;
+	add_env(&fx->cfg, "EXTRA", "{{dir}}");
+	add_python(&fx->cfg, "plain",
+		   "echo \"[$HTRACE_SERVICE] $HTRACE_STACKS\" > plain.env;");
+	/* The config's env wins over the tracing environment. */
+	add_env(&fx->cfg, "HTRACE_STACKS", "yes");
+	assert_int_equal(stack_up(&st, &fx->cfg, NULL, &cause), 0);
+	unsetenv("HTRACE_SERVICE");
+	env = read_text(fx->dir, "otel.env");
+	{
+		char *want = xasprintf("http://127.0.0.1:4999 otel [] %s\n",
+				       fx->dir);
+
+		assert_string_equal(env, want);
+		free(want);
+	}
+	free(env);
+	env = read_text(fx->dir, "plain.env");
+	assert_string_equal(env, "[plain] yes\n");
+	free(env);
+	stack_free(st);
+	fx->cfg.tracing.otlp_listen = NULL;
+}
+
 static void test_stack__exits_at_once(void **state)
 {
 	struct fixture *fx = *state;
@@ -554,6 +590,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_stack__up_check_down,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stack__otlp_env, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_stack__exits_at_once,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stack__never_healthy,
