@@ -916,6 +916,11 @@ void ydump_number(struct strbuf *out, double v)
 {
 	char buf[64];
 
+	if (v == floor(v) && fabs(v) < 1e15) {
+		/* Whole numbers as integers: 1000, not 1e+03. */
+		strbuf_addf(out, "%.0f", v);
+		return;
+	}
 	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(buf, sizeof(buf), "%.*g", prec, v);
 		if (strtod(buf, NULL) == v)
