@@ -60,7 +60,7 @@ static void convert_span(struct store_span *sp, struct convert *cv,
 	}
 	sp->kind = kind;
 	sp->name = s->name ? s->name : "";
-	sp->message = s->message;
+	sp->message = s->message && *s->message ? s->message : NULL;
 	sp->service = s->service && *s->service ? s->service : hdr->service;
 	sp->host = s->host && *s->host ? s->host : hdr->host;
 	if (sp->service && !*sp->service)
