@@ -1,0 +1,412 @@
+/* test-htrace.c: spans recorded by libhtrace land in a real spool file
+ * with their parents, attributes, errors, stacks and drop counts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "htrace.h"
+#include "spool/spool.h"
+
+#define MAX_SPANS 256
+
+/* Copies of decoded spans (strings copied into fixed buffers). */
+struct got_span {
+	struct spool_span s;
+	char name[128];
+	char message[128];
+	char attrs[512];	/* "key=value;" for each attribute */
+	int n_frames;
+	char frame0_module[256];
+};
+
+struct got {
+	char dir[64];
+	struct got_span spans[MAX_SPANS];
+	int n;
+	uint64_t dropped;
+	int threads;
+};
+
+static struct got G;
+
+static void start(int stacks, double rate)
+{
+	struct htrace_options o;
+
+	strcpy(G.dir, "/tmp/test-htrace-XXXXXX");
+	assert_non_null(mkdtemp(G.dir));
+	htrace_options_init(&o);
+	o.service = "unit";
+	o.spool_dir = G.dir;
+	o.stacks = stacks;
+	o.sample_rate = rate;
+	assert_int_equal(htrace_init_with(&o), 0);
+	assert_true(htrace_enabled());
+}
+
+static void collect_file(const char *path)
+{
+	struct spool_reader *r;
+	struct spool_record rec;
+	int st;
+
+	assert_int_equal(spool_reader_open(&r, path, NULL), 0);
+	assert_string_equal(spool_reader_header(r)->service, "unit");
+	while ((st = spool_reader_next(r, &rec, NULL)) == SPOOL_READ_OK) {
+		struct got_span *g;
+		size_t len = 0;
+
+		if (rec.type == SPOOL_RECORD_DROPPED) {
+			G.dropped += rec.u.dropped.count;
+			continue;
+		}
+		if (rec.type == SPOOL_RECORD_THREAD) {
+			G.threads++;
+			continue;
+		}
+		assert_int_equal(rec.type, SPOOL_RECORD_SPAN);
+		assert_true(G.n < MAX_SPANS);
+		g = &G.spans[G.n++];
+		g->s = rec.u.span;
+		snprintf(g->name, sizeof(g->name), "%s", rec.u.span.name);
+		snprintf(g->message, sizeof(g->message), "%s",
+			 rec.u.span.message ? rec.u.span.message : "");
+		g->attrs[0] = '\0';
+		for (size_t i = 0; i < rec.u.span.n_attrs; i++) {
+			const struct spool_attr *a = &rec.u.span.attrs[i];
+			char *p = g->attrs + len;
+			size_t room = sizeof(g->attrs) - len;
+			int n = 0;
+
+			if (a->type == SPOOL_ATTR_STR)
+				n = snprintf(p, room, "%s=%s;", a->key, a->v.s);
+			else if (a->type == SPOOL_ATTR_INT)
+				n = snprintf(p, room, "%s=%lld;", a->key,
+					     (long long)a->v.i);
+			else if (a->type == SPOOL_ATTR_DOUBLE)
+				n = snprintf(p, room, "%s=%g;", a->key,
+					     a->v.d);
+			else
+				n = snprintf(p, room, "%s=%s;", a->key,
+					     a->v.b ? "true" : "false");
+			if (n > 0 && (size_t)n < room)
+				len += (size_t)n;
+		}
+		g->n_frames = (int)rec.u.span.n_frames;
+		snprintf(g->frame0_module, sizeof(g->frame0_module), "%s",
+			 rec.u.span.n_frames ? rec.u.span.frames[0].module
+					     : "");
+		g->s.name = g->s.message = NULL;
+		g->s.attrs = NULL;
+		g->s.frames = NULL;
+	}
+	assert_int_equal(st, SPOOL_READ_EOF);
+	spool_reader_free(r);
+}
+
+/* Shut tracing down (flushing everything), read every file, clean up. */
+static void finish(void)
+{
+	DIR *d;
+	struct dirent *e;
+	char path[512];
+
+	htrace_shutdown();
+	G.n = 0;
+	G.dropped = 0;
+	G.threads = 0;
+	d = opendir(G.dir);
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", G.dir, e->d_name);
+		collect_file(path);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(G.dir);
+}
+
+static struct got_span *by_name(const char *name)
+{
+	for (int i = 0; i < G.n; i++)
+		if (!strcmp(G.spans[i].name, name))
+			return &G.spans[i];
+	fail_msg("no span named '%s'", name);
+	return NULL;
+}
+
+static void test_htrace__disabled_is_inert(void **state)
+{
+	struct htrace_options o;
+	struct htrace_context ctx;
+	char env[80];
+
+	(void)state;
+	htrace_options_init(&o);
+	assert_int_equal(htrace_init_with(&o), 1);
+	assert_false(htrace_enabled());
+	assert_null(htrace_begin_root(HTRACE_KIND_ITERATION, "it", NULL));
+	assert_null(htrace_begin(HTRACE_KIND_FUNC, "f"));
+	assert_null(htrace_db_begin("sqlite", "SELECT 1"));
+	htrace_attr_str(NULL, "k", "v");
+	htrace_attr_int(NULL, "k", 1);
+	htrace_attr_double(NULL, "k", 1.0);
+	htrace_attr_bool(NULL, "k", 1);
+	htrace_set_error(NULL, "x");
+	htrace_end(NULL);
+	htrace_db_end(NULL, 3);
+	htrace_http_end(NULL, 200);
+	htrace_exec_end(NULL, 0);
+	assert_int_equal(htrace_current(&ctx), -1);
+	assert_int_equal(htrace_exec_env(env, sizeof(env)), -1);
+	htrace_flush();
+	htrace_shutdown();
+}
+
+static void test_htrace__tree_and_attributes(void **state)
+{
+	struct htrace_span *root, *child, *db, *grand;
+	struct htrace_context ctx;
+	uint8_t tid[16];
+	struct got_span *r, *c, *d, *g;
+
+	(void)state;
+	start(0, 1.0);
+	/* No trace yet: nothing to be a child of. */
+	assert_null(htrace_begin(HTRACE_KIND_FUNC, "orphan"));
+	root = htrace_begin_root(HTRACE_KIND_ITERATION, "iteration 1", tid);
+	assert_non_null(root);
+	assert_int_equal(htrace_current(&ctx), 0);
+	assert_memory_equal(ctx.trace_id, tid, 16);
+	child = htrace_http_client_begin("POST",
+					 "http://127.0.0.1:8774/servers?x=1");
+	htrace_attr_bool(child, "retry", 0);
+	htrace_attr_double(child, "weight", 0.5);
+	db = htrace_db_begin("sqlite", "select * from hosts where id = ?");
+	htrace_db_end(db, 7);
+	grand = htrace_begin(HTRACE_KIND_FUNC, "grandchild");
+	htrace_set_error(grand, "it broke");
+	htrace_end(grand);
+	htrace_http_end(child, 503);
+	htrace_end(root);
+	assert_int_equal(htrace_current(&ctx), -1);
+	finish();
+
+	assert_int_equal(G.n, 4);
+	r = by_name("iteration 1");
+	c = by_name("POST /servers");
+	d = by_name("SELECT hosts");
+	g = by_name("grandchild");
+	assert_memory_equal(r->s.trace_id, tid, 16);
+	assert_true(r->s.parent_id == 0);
+	assert_true(c->s.parent_id == r->s.span_id);
+	assert_true(d->s.parent_id == c->s.span_id);
+	assert_true(g->s.parent_id == c->s.span_id);
+	assert_memory_equal(g->s.trace_id, tid, 16);
+	assert_int_equal(r->s.kind, HTRACE_KIND_ITERATION);
+	assert_int_equal(c->s.kind, HTRACE_KIND_REST_CALL);
+	assert_int_equal(d->s.kind, HTRACE_KIND_DB);
+	assert_string_equal(c->attrs,
+			    "http.request.method=POST;"
+			    "url.full=http://127.0.0.1:8774/servers?x=1;"
+			    "retry=false;weight=0.5;"
+			    "http.response.status_code=503;error.type=503;");
+	assert_string_equal(d->attrs,
+			    "db.system.name=sqlite;"
+			    "db.query.text=select * from hosts where id = ?;"
+			    "db.operation.name=SELECT;"
+			    "db.collection.name=hosts;"
+			    "db.response.returned_rows=7;");
+	assert_int_equal(c->s.status, SPOOL_STATUS_ERROR);
+	assert_string_equal(c->message, "HTTP 503");
+	assert_int_equal(g->s.status, SPOOL_STATUS_ERROR);
+	assert_string_equal(g->message, "it broke");
+	assert_int_equal(r->s.status, SPOOL_STATUS_OK);
+	/* Times: children inside their parent, wall clock near now. */
+	assert_true(c->s.start_ns >= r->s.start_ns);
+	assert_true(c->s.start_ns + c->s.dur_ns <= r->s.start_ns + r->s.dur_ns);
+	assert_true(r->s.start_ns > 1600000000ull * 1000000000ull);
+	assert_int_equal(r->s.pid, 0);
+	assert_true(r->s.tid != 0);
+	assert_true(G.threads >= 1);
+	for (int i = 0; i < G.n; i++)
+		assert_true(G.spans[i].s.span_id != 0);
+}
+
+struct thread_arg {
+	struct htrace_context ctx;
+};
+
+static void *thread_main(void *p)
+{
+	struct thread_arg *a = p;
+	struct htrace_span *s;
+
+	assert_null(htrace_begin(HTRACE_KIND_THREAD_MAIN, "unattached"));
+	assert_int_equal(htrace_attach(&a->ctx), 0);
+	s = htrace_begin(HTRACE_KIND_THREAD_MAIN, "worker");
+	htrace_end(htrace_begin(HTRACE_KIND_FUNC, "work"));
+	htrace_end(s);
+	htrace_detach();
+	assert_null(htrace_begin(HTRACE_KIND_FUNC, "after detach"));
+	return NULL;
+}
+
+static void test_htrace__thread_pair(void **state)
+{
+	struct htrace_span *root, *spawn;
+	struct thread_arg arg;
+	pthread_t t;
+
+	(void)state;
+	start(0, 1.0);
+	root = htrace_begin_root(HTRACE_KIND_ITERATION, "root", NULL);
+	spawn = htrace_begin(HTRACE_KIND_THREAD_SPAWN, "spawn");
+	assert_int_equal(htrace_span_context(spawn, &arg.ctx), 0);
+	assert_int_equal(pthread_create(&t, NULL, thread_main, &arg), 0);
+	htrace_end(spawn);
+	pthread_join(t, NULL);
+	htrace_end(root);
+	finish();
+
+	assert_int_equal(G.n, 4);
+	assert_true(by_name("worker")->s.parent_id ==
+		    by_name("spawn")->s.span_id);
+	assert_true(by_name("work")->s.parent_id ==
+		    by_name("worker")->s.span_id);
+	assert_true(by_name("worker")->s.tid != by_name("spawn")->s.tid);
+	assert_memory_equal(by_name("work")->s.trace_id,
+			    by_name("root")->s.trace_id, 16);
+}
+
+static void test_htrace__exec_child(void **state)
+{
+	struct htrace_span *root, *ex;
+	const char *argv[] = { "/bin/sh", "-c", "exit 3", NULL };
+	char env[80];
+	struct htrace_context ctx, parsed;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	start(0, 1.0);
+	root = htrace_begin_root(HTRACE_KIND_ITERATION, "root", NULL);
+	ex = htrace_exec_begin(argv);
+	assert_int_equal(htrace_exec_env(env, sizeof(env)), 0);
+	assert_int_equal(strncmp(env, "TRACEPARENT=", 12), 0);
+	assert_int_equal(htrace_context_parse(env + 12, &parsed), 0);
+	htrace_span_context(ex, &ctx);
+	assert_true(parsed.span_id == ctx.span_id);
+	assert_int_equal(htrace_exec_env(env, 20), -1);
+	pid = fork();
+	if (pid == 0) {
+		char *envp[] = { env, NULL };
+		execve(argv[0], (char *const *)argv, envp);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	htrace_exec_end(ex, status);
+	htrace_end(root);
+	finish();
+
+	assert_int_equal(G.n, 2);
+	assert_int_equal(by_name("sh")->s.kind, HTRACE_KIND_EXEC);
+	assert_string_equal(by_name("sh")->attrs,
+			    "process.command_line=/bin/sh -c exit 3;"
+			    "process.executable.name=sh;"
+			    "process.exit.code=3;");
+	assert_int_equal(by_name("sh")->s.status, SPOOL_STATUS_ERROR);
+}
+
+static void test_htrace__stacks(void **state)
+{
+	struct htrace_span *root;
+
+	(void)state;
+	start(1, 1.0);
+	root = htrace_begin_root(HTRACE_KIND_ITERATION, "root", NULL);
+	htrace_end(htrace_begin(HTRACE_KIND_FUNC, "with stack"));
+	htrace_end(root);
+	finish();
+	assert_true(by_name("with stack")->n_frames >= 2);
+	/* The first frame is the caller: this test program. */
+	assert_non_null(strstr(by_name("with stack")->frame0_module,
+			       "test-htrace"));
+}
+
+static void test_htrace__drops_are_recorded(void **state)
+{
+	struct htrace_span *spans[80];
+	struct htrace_stats st;
+	char big[700];
+	int n = 0;
+
+	(void)state;
+	start(0, 1.0);
+	spans[n++] = htrace_begin_root(HTRACE_KIND_ITERATION, "deep", NULL);
+	while (n < 80) {
+		spans[n] = htrace_begin(HTRACE_KIND_FUNC, "level");
+		n++;
+	}
+	/* The stack holds 64 spans; the other 16 are dropped. */
+	for (int i = 64; i < 80; i++)
+		assert_null(spans[i]);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	htrace_attr_str(spans[1], "a", big);
+	htrace_attr_str(spans[1], "b", big);
+	while (n--)
+		htrace_end(spans[n]);
+	htrace_stats(&st);
+	assert_true(st.spans_dropped >= 16);
+	assert_true(st.attrs_dropped >= 1);
+	finish();
+	assert_int_equal(G.n, 64);
+	assert_true(G.dropped == 16);
+}
+
+static void test_htrace__sampling(void **state)
+{
+	int got = 0;
+
+	(void)state;
+	start(0, 0.0);
+	for (int i = 0; i < 100; i++) {
+		struct htrace_span *s = htrace_begin_root(HTRACE_KIND_ITERATION,
+							  "r", NULL);
+		got += s != NULL;
+		htrace_end(s);
+	}
+	finish();
+	assert_int_equal(got, 0);
+	assert_int_equal(G.n, 0);
+	assert_int_equal(htrace_kind_parse("rpc.cast"), HTRACE_KIND_RPC_CAST);
+	assert_string_equal(htrace_kind_name(HTRACE_KIND_THREAD_MAIN),
+			    "thread.main");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_htrace__disabled_is_inert),
+		cmocka_unit_test(test_htrace__tree_and_attributes),
+		cmocka_unit_test(test_htrace__thread_pair),
+		cmocka_unit_test(test_htrace__exec_child),
+		cmocka_unit_test(test_htrace__stacks),
+		cmocka_unit_test(test_htrace__drops_are_recorded),
+		cmocka_unit_test(test_htrace__sampling),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
