@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analyze/gate.h"
+#include "analyze/stats.h"
 #include "util/error.h"
 #include "util/strbuf.h"
 
@@ -708,6 +709,31 @@ const char *gate_cmp_str(enum gate_cmp cmp)
 	static const char *const s[] = { "<", "<=", ">", ">=", "==", "!=" };
 
 	return (size_t)cmp < ARRAY_SIZE(s) ? s[cmp] : "?";
+}
+
+int gate_metric_stat(double *out, const struct gate_metric *m,
+		     const double *x, size_t n)
+{
+	switch (m->stat) {
+	case GATE_STAT_MIN:
+		*out = stats_min(x, n);
+		return 0;
+	case GATE_STAT_MAX:
+		*out = stats_max(x, n);
+		return 0;
+	case GATE_STAT_MEAN:
+		*out = stats_mean(x, n);
+		return 0;
+	case GATE_STAT_STDDEV:
+		*out = stats_stddev(x, n);
+		return 0;
+	case GATE_STAT_MEDIAN:
+		return stats_percentile(out, x, n, 50);
+	case GATE_STAT_PERCENTILE:
+		return stats_percentile(out, x, n, m->percentile);
+	}
+	*out = NAN;
+	return 0;
 }
 
 bool gate_compare(double observed, enum gate_cmp cmp, double limit)

@@ -144,6 +144,11 @@ int gate_eval(struct gate_result *res, const struct gate *g,
 	      gate_lookup_fn lookup, void *payload, char **cause);
 void gate_result_release(struct gate_result *res);
 
+/* Apply M's statistic (stat, percentile) to x[0..n) and set *out; NAN
+ * for n == 0. Returns -1 when out of memory (it sorts a copy). */
+int gate_metric_stat(double *out, const struct gate_metric *m,
+		     const double *x, size_t n);
+
 /* Whether observed CMP limit holds. */
 bool gate_compare(double observed, enum gate_cmp cmp, double limit);
 
