@@ -468,16 +468,15 @@ static int spawn(struct stack_service *svc, const struct plan *pl,
 		n = read(pfd[0], msg, sizeof(msg));
 	while (n < 0 && errno == EINTR);
 	if (n == (ssize_t)sizeof(msg)) {
-		int status;
+		int status, stage = msg[0] >= 0 && msg[0] < 3 ? msg[0] : 3;
 
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 		svc->state = STACK_SERVICE_EXITED;
 		svc->exit_status = status;
 		*cause = xasprintf("cannot start service '%s': %s '%s': %s",
-				   svc->name,
-				   stages[msg[0] < 0 || msg[0] > 3 ? 3 : msg[0]],
-				   msg[0] == 2 ? pl->workdir : pl->path,
+				   svc->name, stages[stage],
+				   stage == 2 ? pl->workdir : pl->path,
 				   strerror(msg[1]));
 		goto out;
 	}

@@ -136,8 +136,8 @@ int stack_load(struct stack **out, const char *path, char **cause)
 	 * what stops it. */
 	st->detached = true;
 	st->managed = json_is_true(json_object_get(root, "managed"));
-	st->started_ns =
-		(uint64_t)json_integer_value(json_object_get(root, "started_ns"));
+	st->started_ns = (uint64_t)json_integer_value(
+		json_object_get(root, "started_ns"));
 	st->grace_ns =
 		(uint64_t)json_integer_value(json_object_get(root, "grace_ns"));
 	if (!st->grace_ns)

@@ -561,6 +561,20 @@ static void test_stack__config_errors(void **state)
 			 STACK_ERROR_CONFIG);
 	assert_non_null(strstr(cause, "'no-such-program-here'"));
 	free(cause);
+	free_services(&fx->cfg);
+
+	/* Found, but its workdir is missing: the child says why. */
+	add_service(&fx->cfg, "lost", tmpl, 0);
+	free(fx->cfg.services[0].argv[3]);
+	fx->cfg.services[0].argv[3] = xstrdup("{{port}}");
+	fx->cfg.services[0].workdir = xstrdup("no-such-dir");
+	assert_int_equal(stack_up(&st, &fx->cfg, NULL, &cause), STACK_ERROR);
+	assert_non_null(strstr(cause, "cannot start service 'lost': cannot "
+				      "change to directory"));
+	assert_non_null(strstr(cause, "no-such-dir"));
+	free(cause);
+	free(fx->cfg.services[0].workdir);
+	fx->cfg.services[0].workdir = NULL;
 }
 
 static void test_stack__fixed_port_in_use(void **state)
