@@ -10,31 +10,31 @@
 #include <string.h>
 
 static const char config_usage[] =
-	"usage: harness config check [-c <file>] [<scenario>...]\n"
-	"       harness config path [-c <file>]\n"
-	"\n"
-	"  check   load the config and each scenario, check every key, value\n"
-	"          and template, and print the effective configuration (all\n"
-	"          defaults filled in) as YAML: the config, then each scenario\n"
-	"          as its own document; exit 78 at the first error, named\n"
-	"          FILE:LINE:COLUMN\n"
-	"  path    print the path of the config file that would be used\n"
-	"\n"
-	"  -c, --config <file>   the harness.yaml (default: $HARNESS_CONFIG,\n"
-	"                        ./harness.yaml, then the shipped one)\n"
-	"\n"
-	"A <scenario> is a path (it holds a '/' or ends in .yaml) or a name,\n"
-	"looked up as NAME.yaml in the config's directory, then in\n"
-	"$HARNESS_SCENARIOS_DIR, then in harness's own scenarios/ folder.\n"
-	"scenarios/README.md documents every key.\n";
+    "usage: harness config check [-c <file>] [<scenario>...]\n"
+    "       harness config path [-c <file>]\n"
+    "\n"
+    "  check   load the config and each scenario, check every key, value\n"
+    "          and template, and print the effective configuration (all\n"
+    "          defaults filled in) as YAML: the config, then each scenario\n"
+    "          as its own document; exit 78 at the first error, named\n"
+    "          FILE:LINE:COLUMN\n"
+    "  path    print the path of the config file that would be used\n"
+    "\n"
+    "  -c, --config <file>   the harness.yaml (default: $HARNESS_CONFIG,\n"
+    "                        ./harness.yaml, then the shipped one)\n"
+    "\n"
+    "A <scenario> is a path (it holds a '/' or ends in .yaml) or a name,\n"
+    "looked up as NAME.yaml in the config's directory, then in\n"
+    "$HARNESS_SCENARIOS_DIR, then in harness's own scenarios/ folder.\n"
+    "scenarios/README.md documents every key.\n";
 
 static int cmd_config_exec(int argc, char **argv);
 
 const struct cmd_entry cmd_config_entry = {
-	.name = "config",
-	.summary = "check harness.yaml and scenarios, show the effective config",
-	.usage = config_usage,
-	.exec = cmd_config_exec,
+    .name = "config",
+    .summary = "check harness.yaml and scenarios, show the effective config",
+    .usage = config_usage,
+    .exec = cmd_config_exec,
 };
 
 static int config_check(const char *path, int nscenarios, char **scenarios)
@@ -80,8 +80,8 @@ out:
 static int cmd_config_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *path = NULL;
 	const char *sub;
@@ -89,12 +89,12 @@ static int cmd_config_exec(int argc, char **argv)
 
 	if (argc < 2)
 		return cmd_usage_error(&cmd_config_entry,
-				       "'config' needs a subcommand: check or "
-				       "path");
+		                       "'config' needs a subcommand: check or "
+		                       "path");
 	sub = argv[1];
 	if (strcmp(sub, "check") && strcmp(sub, "path"))
 		return cmd_usage_error(&cmd_config_entry,
-				       "unknown subcommand 'config %s'", sub);
+		                       "unknown subcommand 'config %s'", sub);
 	argc--;
 	argv++;
 	while ((c = getopt_long(argc, argv, "+:c:", longopts, NULL)) != -1) {
@@ -104,16 +104,16 @@ static int cmd_config_exec(int argc, char **argv)
 			break;
 		case ':':
 			return cmd_usage_error(&cmd_config_entry,
-					       "option '%s' needs a value",
-					       argv[optind - 1]);
+			                       "option '%s' needs a value",
+			                       argv[optind - 1]);
 		default:
 			if (optopt)
 				return cmd_usage_error(&cmd_config_entry,
-						       "unknown option '-%c'",
-						       optopt);
+				                       "unknown option '-%c'",
+				                       optopt);
 			return cmd_usage_error(&cmd_config_entry,
-					       "unknown option '%s'",
-					       argv[optind - 1]);
+			                       "unknown option '%s'",
+			                       argv[optind - 1]);
 		}
 	}
 	if (!path)
@@ -121,8 +121,8 @@ static int cmd_config_exec(int argc, char **argv)
 	if (!strcmp(sub, "path")) {
 		if (optind < argc)
 			return cmd_usage_error(&cmd_config_entry,
-					       "'config path' takes no "
-					       "arguments");
+			                       "'config path' takes no "
+			                       "arguments");
 		printf("%s\n", path);
 		return HARNESS_EXIT_OK;
 	}

@@ -22,11 +22,11 @@
 #endif
 
 static const char *const trace_modes[] = {
-	[CONFIG_TRACE_HTRACE] = "htrace",
-	[CONFIG_TRACE_OTLP] = "otlp",
-	[CONFIG_TRACE_OSPROFILER] = "osprofiler",
-	[CONFIG_TRACE_NONE] = "none",
-	NULL,
+    [CONFIG_TRACE_HTRACE] = "htrace",
+    [CONFIG_TRACE_OTLP] = "otlp",
+    [CONFIG_TRACE_OSPROFILER] = "osprofiler",
+    [CONFIG_TRACE_NONE] = "none",
+    NULL,
 };
 
 int config_parse_duration(const char *s, uint64_t *ns)
@@ -35,9 +35,9 @@ int config_parse_duration(const char *s, uint64_t *ns)
 		const char *unit;
 		uint64_t ns;
 	} units[] = {
-		{ "ns", 1ull },		    { "us", 1000ull },
-		{ "ms", 1000000ull },	    { "s", 1000000000ull },
-		{ "m", 60000000000ull },    { "h", 3600000000000ull },
+	    {"ns", 1ull},          {"us", 1000ull},
+	    {"ms", 1000000ull},    {"s", 1000000000ull},
+	    {"m", 60000000000ull}, {"h", 3600000000000ull},
 	};
 	uint64_t whole = 0, frac = 0, scale = 1, unit = 0;
 	const char *p = s;
@@ -203,7 +203,7 @@ void config_free(struct config *cfg)
 
 static struct config_pos pos_of(const struct yfile *f, const struct ynode *n)
 {
-	struct config_pos pos = { f->path, n->line, n->column };
+	struct config_pos pos = {f->path, n->line, n->column};
 
 	return pos;
 }
@@ -222,12 +222,11 @@ int config_valid_ident(const char *s, int allow_dash)
 }
 
 const char *const config_reserved_names[] = {
-	"port", "spool", "store", "dir", "iteration", "uuid", "services",
-	NULL,
+    "port", "spool", "store", "dir", "iteration", "uuid", "services", NULL,
 };
 
 int config_load_variables(struct yfile *f, const struct ynode *map,
-			  struct config_kv **out, size_t *nout)
+                          struct config_kv **out, size_t *nout)
 {
 	struct config_kv *kv;
 
@@ -241,17 +240,17 @@ int config_load_variables(struct yfile *f, const struct ynode *map,
 
 		if (!config_valid_ident(k->text, 1))
 			return yerror(f, k,
-				      "bad variable name '%s'; expected "
-				      "letters, digits, '_' or '-', starting "
-				      "with a letter or '_'",
-				      k->text);
+			              "bad variable name '%s'; expected "
+			              "letters, digits, '_' or '-', starting "
+			              "with a letter or '_'",
+			              k->text);
 		for (size_t j = 0; config_reserved_names[j]; j++)
 			if (!strcmp(k->text, config_reserved_names[j]))
 				return yerror(f, k,
-					      "variable name '%s' is "
-					      "reserved (a built-in template "
-					      "name)",
-					      k->text);
+				              "variable name '%s' is "
+				              "reserved (a built-in template "
+				              "name)",
+				              k->text);
 		if (yget_text(f, YMAP_VALUE(map, i), k->text, &kv[i].value))
 			return -1;
 		kv[i].key = xstrdup(k->text);
@@ -262,9 +261,9 @@ int config_load_variables(struct yfile *f, const struct ynode *map,
 }
 
 static int load_projects(struct yfile *f, struct config *cfg,
-			 const struct ynode *seq)
+                         const struct ynode *seq)
 {
-	static const char *const keys[] = { "name", "path", NULL };
+	static const char *const keys[] = {"name", "path", NULL};
 
 	if (yseq_expect(f, seq, "projects"))
 		return -1;
@@ -277,7 +276,8 @@ static int load_projects(struct yfile *f, struct config *cfg,
 			return -1;
 		cfg->nprojects++;
 		p->pos = pos_of(f, m);
-		if (ymap_require(f, m, "name", "project", (struct ynode **)&v) ||
+		if (ymap_require(f, m, "name", "project",
+		                 (struct ynode **)&v) ||
 		    yget_str(f, v, "name", &p->name))
 			return -1;
 		if (!*p->name)
@@ -285,11 +285,12 @@ static int load_projects(struct yfile *f, struct config *cfg,
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(cfg->projects[j].name, p->name))
 				return yerror(f, v,
-					      "duplicate project '%s' (first "
-					      "at line %u)",
-					      p->name,
-					      cfg->projects[j].pos.line);
-		if (ymap_require(f, m, "path", "project", (struct ynode **)&v) ||
+				              "duplicate project '%s' (first "
+				              "at line %u)",
+				              p->name,
+				              cfg->projects[j].pos.line);
+		if (ymap_require(f, m, "path", "project",
+		                 (struct ynode **)&v) ||
 		    yget_str(f, v, "path", &p->path))
 			return -1;
 		if (!*p->path)
@@ -309,24 +310,24 @@ static int load_listen(struct yfile *f, const struct ynode *n, char **out)
 	colon = strrchr(*out, ':');
 	if (!colon || colon == *out)
 		return yerror(f, n, "'listen': expected HOST:PORT, found '%s'",
-			      *out);
+		              *out);
 	errno = 0;
 	port = strtol(colon + 1, &end, 10);
 	if (errno || *end || end == colon + 1 || port < 1 || port > 65535)
 		return yerror(f, n,
-			      "'listen': bad port in '%s'; expected 1..65535",
-			      *out);
+		              "'listen': bad port in '%s'; expected 1..65535",
+		              *out);
 	return 0;
 }
 
 static int load_tracing(struct yfile *f, struct config *cfg,
-			const struct ynode *m)
+                        const struct ynode *m)
 {
 	static const char *const keys[] = {
-		"hmac_keys", "stacks", "sample_rate", "osprofiler_headers",
-		"trust_traceparent", "otlp", NULL,
+	    "hmac_keys",         "stacks", "sample_rate", "osprofiler_headers",
+	    "trust_traceparent", "otlp",   NULL,
 	};
-	static const char *const otlp_keys[] = { "enabled", "listen", NULL };
+	static const char *const otlp_keys[] = {"enabled", "listen", NULL};
 	struct config_tracing *t = &cfg->tracing;
 	const struct ynode *v;
 
@@ -336,30 +337,33 @@ static int load_tracing(struct yfile *f, struct config *cfg,
 		if (yseq_expect(f, v, "hmac_keys"))
 			return -1;
 		if (!v->n)
-			return yerror(f, v, "'hmac_keys': needs at least one "
-				      "key");
+			return yerror(f, v,
+			              "'hmac_keys': needs at least one "
+			              "key");
 		strv_free(t->hmac_keys, t->nhmac_keys);
 		t->nhmac_keys = 0;
 		t->hmac_keys = xcalloc(v->n + 1, sizeof(char *));
 		for (size_t i = 0; i < v->n; i++) {
 			if (yget_text(f, v->items[i], "hmac_keys",
-				      &t->hmac_keys[i]))
+			              &t->hmac_keys[i]))
 				return -1;
 			t->nhmac_keys++;
 			if (!*t->hmac_keys[i])
 				return yerror(f, v->items[i],
-					      "'hmac_keys': a key must not be "
-					      "empty");
+				              "'hmac_keys': a key must not be "
+				              "empty");
 		}
 	}
-	if ((v = ymap_get(m, "stacks")) && yget_bool(f, v, "stacks", &t->stacks))
+	if ((v = ymap_get(m, "stacks")) &&
+	    yget_bool(f, v, "stacks", &t->stacks))
 		return -1;
 	if ((v = ymap_get(m, "sample_rate"))) {
 		if (yget_fraction(f, v, "sample_rate", &t->sample_rate))
 			return -1;
 		if (t->sample_rate < 0 || t->sample_rate > 1)
-			return yerror(f, v, "'sample_rate': must be between 0 "
-				      "and 1 (0%% and 100%%)");
+			return yerror(f, v,
+			              "'sample_rate': must be between 0 "
+			              "and 1 (0%% and 100%%)");
 	}
 	if ((v = ymap_get(m, "osprofiler_headers")) &&
 	    yget_bool(f, v, "osprofiler_headers", &t->osprofiler_headers))
@@ -384,19 +388,19 @@ static int load_tracing(struct yfile *f, struct config *cfg,
 }
 
 static const char *const service_keys[] = {
-	"name", "command", "env", "port", "health", "url", "workdir", "trace",
-	"start_timeout", NULL,
+    "name", "command", "env",   "port",          "health",
+    "url",  "workdir", "trace", "start_timeout", NULL,
 };
 
 static int check_text(struct yfile *f, const struct ynode *n, const char *key,
-		      const char *text, const struct ynames *names)
+                      const char *text, const struct ynames *names)
 {
 	return ycheck_template(f, n, key, text, names, NULL);
 }
 
 static int load_service(struct yfile *f, struct config *cfg,
-			struct config_service *s, const struct ynode *m,
-			const struct ynames *names)
+                        struct config_service *s, const struct ynode *m,
+                        const struct ynames *names)
 {
 	const struct ynode *v;
 
@@ -418,18 +422,18 @@ static int load_service(struct yfile *f, struct config *cfg,
 				return -1;
 			s->argc++;
 			if (check_text(f, v->items[i], "command", s->argv[i],
-				       names))
+			               names))
 				return -1;
 		}
 		if (!*s->argv[0])
 			return yerror(f, v->items[0],
-				      "'command': the program must not be "
-				      "empty");
+			              "'command': the program must not be "
+			              "empty");
 	} else if (cfg->manage) {
 		return yerror(f, m,
-			      "missing required key 'command' in service "
-			      "'%s' (required when manage is true)",
-			      s->name);
+		              "missing required key 'command' in service "
+		              "'%s' (required when manage is true)",
+		              s->name);
 	}
 	if ((v = ymap_get(m, "env"))) {
 		if (ymap_check_keys(f, v, NULL, "env"))
@@ -441,16 +445,16 @@ static int load_service(struct yfile *f, struct config *cfg,
 
 			if (!config_valid_ident(k->text, 0))
 				return yerror(f, k,
-					      "bad environment variable name "
-					      "'%s'",
-					      k->text);
+				              "bad environment variable name "
+				              "'%s'",
+				              k->text);
 			if (yget_text(f, YMAP_VALUE(v, i), k->text, &e->value))
 				return -1;
 			e->key = xstrdup(k->text);
 			e->pos = pos_of(f, k);
 			s->nenv++;
 			if (check_text(f, YMAP_VALUE(v, i), k->text, e->value,
-				       names))
+			               names))
 				return -1;
 		}
 	}
@@ -460,11 +464,11 @@ static int load_service(struct yfile *f, struct config *cfg,
 		if (v->kind == YNODE_SCALAR && v->type == YSCALAR_STRING &&
 		    !strcmp(v->text, "auto")) {
 			s->port = 0;
-		} else if (v->kind == YNODE_SCALAR &&
-			   v->type != YSCALAR_INT) {
-			return yerror(f, v, "'port': expected an integer "
-				      "(1..65535) or 'auto', found %s",
-				      ynode_describe(v));
+		} else if (v->kind == YNODE_SCALAR && v->type != YSCALAR_INT) {
+			return yerror(f, v,
+			              "'port': expected an integer "
+			              "(1..65535) or 'auto', found %s",
+			              ynode_describe(v));
 		} else {
 			if (yget_int(f, v, "port", 1, 65535, &port))
 				return -1;
@@ -477,9 +481,10 @@ static int load_service(struct yfile *f, struct config *cfg,
 		if (yget_str(f, v, "health", &s->health))
 			return -1;
 		if (s->health[0] != '/')
-			return yerror(f, v, "'health': expected a path "
-				      "starting with '/', found '%s'",
-				      s->health);
+			return yerror(f, v,
+			              "'health': expected a path "
+			              "starting with '/', found '%s'",
+			              s->health);
 	}
 	if ((v = ymap_get(m, "url"))) {
 		if (yget_str(f, v, "url", &s->url) ||
@@ -487,14 +492,15 @@ static int load_service(struct yfile *f, struct config *cfg,
 			return -1;
 		if (strncmp(s->url, "http://", 7) &&
 		    strncmp(s->url, "https://", 8) && s->url[0] != '{')
-			return yerror(f, v, "'url': expected an http:// or "
-				      "https:// URL, found '%s'",
-				      s->url);
+			return yerror(f, v,
+			              "'url': expected an http:// or "
+			              "https:// URL, found '%s'",
+			              s->url);
 	} else if (!cfg->manage) {
 		return yerror(f, m,
-			      "missing required key 'url' in service '%s' "
-			      "(required when manage is false)",
-			      s->name);
+		              "missing required key 'url' in service '%s' "
+		              "(required when manage is false)",
+		              s->name);
 	}
 	if ((v = ymap_get(m, "workdir"))) {
 		if (yget_str(f, v, "workdir", &s->workdir) ||
@@ -514,14 +520,15 @@ static int load_service(struct yfile *f, struct config *cfg,
 		if (yget_duration(f, v, "start_timeout", &s->start_timeout_ns))
 			return -1;
 		if (!s->start_timeout_ns)
-			return yerror(f, v, "'start_timeout': must be more "
-				      "than 0");
+			return yerror(f, v,
+			              "'start_timeout': must be more "
+			              "than 0");
 	}
 	return 0;
 }
 
 static int load_services(struct yfile *f, struct config *cfg,
-			 const struct ynode *seq)
+                         const struct ynode *seq)
 {
 	struct ynames names = YNAMES_INIT;
 	int ret = -1;
@@ -541,13 +548,16 @@ static int load_services(struct yfile *f, struct config *cfg,
 		char *name;
 
 		if (ymap_check_keys(f, m, service_keys, "service") ||
-		    ymap_require(f, m, "name", "service", (struct ynode **)&v) ||
+		    ymap_require(f, m, "name", "service",
+		                 (struct ynode **)&v) ||
 		    yget_str(f, v, "name", &name))
 			goto out;
-		if (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyz"
-				     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
-				      strlen(name)) {
-			yerror(f, v, "bad service name '%s'; expected "
+		if (!*name ||
+		    strspn(name, "abcdefghijklmnopqrstuvwxyz"
+		                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+		        strlen(name)) {
+			yerror(f, v,
+			       "bad service name '%s'; expected "
 			       "letters, digits, '_' or '-'",
 			       name);
 			free(name);
@@ -555,11 +565,13 @@ static int load_services(struct yfile *f, struct config *cfg,
 		}
 		for (size_t j = 0; j < i; j++) {
 			const struct ynode *prev =
-				ymap_get(seq->items[j], "name");
+			    ymap_get(seq->items[j], "name");
 
 			if (!strcmp(prev->text, name)) {
-				yerror(f, v, "duplicate service '%s' (first "
-				       "at line %u)", name, prev->line);
+				yerror(f, v,
+				       "duplicate service '%s' (first "
+				       "at line %u)",
+				       name, prev->line);
 				free(name);
 				goto out;
 			}
@@ -599,8 +611,8 @@ out:
 static int load_root(struct yfile *f, struct config *cfg)
 {
 	static const char *const keys[] = {
-		"version", "store", "spool", "manage", "projects", "tracing",
-		"variables", "services", NULL,
+	    "version", "store",     "spool",    "manage", "projects",
+	    "tracing", "variables", "services", NULL,
 	};
 	const struct ynode *root = f->root, *v;
 	long long version;
@@ -608,12 +620,14 @@ static int load_root(struct yfile *f, struct config *cfg)
 	if (ymap_check_keys(f, root, keys, "the config"))
 		return -1;
 	if (ymap_require(f, root, "version", "the config",
-			 (struct ynode **)&v) ||
+	                 (struct ynode **)&v) ||
 	    yget_int(f, v, "version", LLONG_MIN, LLONG_MAX, &version))
 		return -1;
 	if (version != 1)
-		return yerror(f, v, "'version': unsupported version %lld; "
-			      "expected 1", version);
+		return yerror(f, v,
+		              "'version': unsupported version %lld; "
+		              "expected 1",
+		              version);
 	cfg->version = 1;
 	if ((v = ymap_get(root, "store"))) {
 		free(cfg->store);
@@ -663,7 +677,7 @@ static void compute_hash(struct config *cfg)
 int config_load(struct config **out, const char *path, char **cause)
 {
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
-	struct yfile f = { 0 };
+	struct yfile f = {0};
 	char *ignored = NULL;
 
 	*out = NULL;
@@ -694,7 +708,7 @@ int config_load(struct config **out, const char *path, char **cause)
 }
 
 static void dump_kv_map(struct strbuf *out, const char *indent,
-			const struct config_kv *kv, size_t n)
+                        const struct config_kv *kv, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		strbuf_addf(out, "%s", indent);
@@ -706,7 +720,7 @@ static void dump_kv_map(struct strbuf *out, const char *indent,
 }
 
 void config_dump_kv(struct strbuf *out, const char *indent, const char *key,
-		    const struct config_kv *kv, size_t n)
+                    const struct config_kv *kv, size_t n)
 {
 	strbuf_addf(out, "%s%s:%s\n", indent, key, n ? "" : " {}");
 	if (n) {
@@ -718,7 +732,7 @@ void config_dump_kv(struct strbuf *out, const char *indent, const char *key,
 }
 
 static void dump_bool(struct strbuf *out, const char *indent, const char *key,
-		      bool v)
+                      bool v)
 {
 	strbuf_addf(out, "%s%s: %s\n", indent, key, v ? "true" : "false");
 }

@@ -10,11 +10,11 @@ extern const char *const config_reserved_names[];
 
 /* Load a `variables:` mapping (name: scalar) into a new array. */
 int config_load_variables(struct yfile *f, const struct ynode *map,
-			  struct config_kv **out, size_t *nout);
+                          struct config_kv **out, size_t *nout);
 void config_kv_free(struct config_kv *kv, size_t n);
 /* Write "KEY:" then the pairs indented two more, or "KEY: {}". */
 void config_dump_kv(struct strbuf *out, const char *indent, const char *key,
-		    const struct config_kv *kv, size_t n);
+                    const struct config_kv *kv, size_t n);
 /* The absolute directory holding path (which exists). Caller frees. */
 char *config_file_dir(const char *path);
 /* Whether s is [A-Za-z_][A-Za-z0-9_]* (plus '-' when allow_dash). */

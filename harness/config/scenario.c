@@ -19,37 +19,37 @@
 #endif
 
 static const char *const runner_types[] = {
-	[RUNNER_CONSTANT] = "constant",
-	[RUNNER_DURATION] = "duration",
-	[RUNNER_RATE] = "rate",
-	NULL,
+    [RUNNER_CONSTANT] = "constant",
+    [RUNNER_DURATION] = "duration",
+    [RUNNER_RATE] = "rate",
+    NULL,
 };
 
 static const char *const step_types[] = {
-	[STEP_REQUEST] = "request",
-	[STEP_POLL] = "poll",
-	[STEP_SLEEP] = "sleep",
-	NULL,
+    [STEP_REQUEST] = "request",
+    [STEP_POLL] = "poll",
+    [STEP_SLEEP] = "sleep",
+    NULL,
 };
 
 static const char *const methods[] = {
-	"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", NULL,
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", NULL,
 };
 
 static const char *const request_keys[] = {
-	"name", "method", "url", "headers", "json", "body", "expect",
-	"timeout", "extract", NULL,
+    "name", "method", "url",     "headers", "json",
+    "body", "expect", "timeout", "extract", NULL,
 };
 
 static const char *const poll_keys[] = {
-	"name", "method", "url", "headers", "json", "body", "expect",
-	"timeout", "extract", "until", "fail_if", "interval", NULL,
+    "name",    "method",  "url",   "headers", "json",     "body", "expect",
+    "timeout", "extract", "until", "fail_if", "interval", NULL,
 };
 
 /* Where a scenario's templates may look, as the steps go by. */
 struct scope {
-	struct ynames defined;	/* grows with each step's extractions */
-	struct ynames later;	/* extracted somewhere in the scenario */
+	struct ynames defined; /* grows with each step's extractions */
+	struct ynames later;   /* extracted somewhere in the scenario */
 };
 
 static void cond_release(struct scenario_cond *c)
@@ -102,14 +102,14 @@ void scenario_free(struct scenario *sc)
 
 static struct config_pos pos_of(const struct yfile *f, const struct ynode *n)
 {
-	struct config_pos pos = { f->path, n->line, n->column };
+	struct config_pos pos = {f->path, n->line, n->column};
 
 	return pos;
 }
 
 /* A positive duration. */
-static int get_timeout(struct yfile *f, const struct ynode *m,
-		       const char *key, uint64_t *out)
+static int get_timeout(struct yfile *f, const struct ynode *m, const char *key,
+                       uint64_t *out)
 {
 	const struct ynode *v = ymap_get(m, key);
 
@@ -123,11 +123,11 @@ static int get_timeout(struct yfile *f, const struct ynode *m,
 }
 
 static int load_runner(struct yfile *f, struct scenario_runner *r,
-		       const struct ynode *m)
+                       const struct ynode *m)
 {
 	static const char *const keys[] = {
-		"type", "iterations", "concurrency", "warmup", "duration",
-		"rate", "iteration_timeout", NULL,
+	    "type",     "iterations", "concurrency",       "warmup",
+	    "duration", "rate",       "iteration_timeout", NULL,
 	};
 	const struct ynode *v;
 	long long n;
@@ -143,9 +143,9 @@ static int load_runner(struct yfile *f, struct scenario_runner *r,
 	if ((v = ymap_get(m, "iterations"))) {
 		if (r->type == RUNNER_DURATION)
 			return yerror(f, v,
-				      "'iterations': does not apply to runner "
-				      "type 'duration', which runs for its "
-				      "'duration'");
+			              "'iterations': does not apply to runner "
+			              "type 'duration', which runs for its "
+			              "'duration'");
 		if (yget_int(f, v, "iterations", 1, 1000000000, &n))
 			return -1;
 		r->iterations = (unsigned)n;
@@ -163,29 +163,32 @@ static int load_runner(struct yfile *f, struct scenario_runner *r,
 	if ((v = ymap_get(m, "duration"))) {
 		if (r->type == RUNNER_CONSTANT)
 			return yerror(f, v,
-				      "'duration': does not apply to runner "
-				      "type 'constant'; use type 'duration' "
-				      "or 'rate'");
+			              "'duration': does not apply to runner "
+			              "type 'constant'; use type 'duration' "
+			              "or 'rate'");
 		if (get_timeout(f, m, "duration", &r->duration_ns))
 			return -1;
 	} else if (r->type == RUNNER_DURATION) {
-		return yerror(f, m, "runner type 'duration' requires "
-			      "'duration'");
+		return yerror(f, m,
+		              "runner type 'duration' requires "
+		              "'duration'");
 	}
 	if ((v = ymap_get(m, "rate"))) {
 		if (r->type != RUNNER_RATE)
 			return yerror(f, v,
-				      "'rate': does not apply to runner type "
-				      "'%s'; use type 'rate'",
-				      runner_types[r->type]);
+			              "'rate': does not apply to runner type "
+			              "'%s'; use type 'rate'",
+			              runner_types[r->type]);
 		if (yget_number(f, v, "rate", &r->rate))
 			return -1;
 		if (r->rate <= 0 || r->rate > 1e6)
-			return yerror(f, v, "'rate': must be more than 0 and "
-				      "at most 1000000 per second");
+			return yerror(f, v,
+			              "'rate': must be more than 0 and "
+			              "at most 1000000 per second");
 	} else if (r->type == RUNNER_RATE) {
-		return yerror(f, m, "runner type 'rate' requires 'rate' "
-			      "(iterations per second)");
+		return yerror(f, m,
+		              "runner type 'rate' requires 'rate' "
+		              "(iterations per second)");
 	}
 	return get_timeout(f, m, "iteration_timeout", &r->iteration_timeout_ns);
 }
@@ -229,7 +232,7 @@ static void json_string(struct strbuf *out, const char *s)
 /* A YAML value as JSON text. Plain scalars keep their YAML type (42 stays
  * a number, true a boolean); strings are checked for templates. */
 static int to_json(struct yfile *f, const struct ynode *n, struct strbuf *out,
-		   const struct scope *sc)
+                   const struct scope *sc)
 {
 	long long i;
 	double d;
@@ -244,7 +247,7 @@ static int to_json(struct yfile *f, const struct ynode *n, struct strbuf *out,
 			if (k)
 				strbuf_addch(out, ',');
 			if (ycheck_template(f, key, "json", key->text,
-					    &sc->defined, &sc->later))
+			                    &sc->defined, &sc->later))
 				return -1;
 			json_string(out, key->text);
 			strbuf_addch(out, ':');
@@ -271,8 +274,8 @@ static int to_json(struct yfile *f, const struct ynode *n, struct strbuf *out,
 		return 0;
 	case YSCALAR_BOOL:
 		strbuf_addstr(out, tolower((unsigned char)n->text[0]) == 't'
-					   ? "true"
-					   : "false");
+		                       ? "true"
+		                       : "false");
 		return 0;
 	case YSCALAR_INT:
 		if (yget_int(f, n, "json", LLONG_MIN, LLONG_MAX, &i))
@@ -286,7 +289,7 @@ static int to_json(struct yfile *f, const struct ynode *n, struct strbuf *out,
 		return 0;
 	default:
 		if (ycheck_template(f, n, "json", n->text, &sc->defined,
-				    &sc->later))
+		                    &sc->later))
 			return -1;
 		json_string(out, n->text);
 		return 0;
@@ -326,29 +329,32 @@ static int valid_header_name(const char *s)
 	if (!*s)
 		return 0;
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			 "0123456789!#$%&'*+-.^_`|~") == strlen(s);
+	                 "0123456789!#$%&'*+-.^_`|~") == strlen(s);
 }
 
 static int get_json_path(struct yfile *f, const struct ynode *v,
-			 const char *key, char **out)
+                         const char *key, char **out)
 {
 	if (yget_str(f, v, key, out))
 		return -1;
 	if (!valid_json_path(*out))
 		return yerror(f, v,
-			      "'%s': bad JSON path '%s'; expected names and "
-			      "[index] joined by '.', such as "
-			      "servers[0].id",
-			      key, *out);
+		              "'%s': bad JSON path '%s'; expected names and "
+		              "[index] joined by '.', such as "
+		              "servers[0].id",
+		              key, *out);
 	return 0;
 }
 
 static int load_cond(struct yfile *f, struct scenario_cond *c,
-		     const struct ynode *m, const char *what,
-		     const struct scope *sc)
+                     const struct ynode *m, const char *what,
+                     const struct scope *sc)
 {
 	static const char *const keys[] = {
-		"json", "equals", "not_equals", NULL,
+	    "json",
+	    "equals",
+	    "not_equals",
+	    NULL,
 	};
 	const struct ynode *v, *eq, *ne;
 
@@ -361,8 +367,10 @@ static int load_cond(struct yfile *f, struct scenario_cond *c,
 	eq = ymap_get(m, "equals");
 	ne = ymap_get(m, "not_equals");
 	if (eq && ne)
-		return yerror(f, ne, "'not_equals': cannot be used with "
-			      "'equals' in %s", what);
+		return yerror(f, ne,
+		              "'not_equals': cannot be used with "
+		              "'equals' in %s",
+		              what);
 	if (!eq && !ne)
 		return yerror(f, m, "%s needs 'equals' or 'not_equals'", what);
 	c->op = eq ? COND_EQ : COND_NE;
@@ -370,11 +378,11 @@ static int load_cond(struct yfile *f, struct scenario_cond *c,
 	if (yget_text(f, v, eq ? "equals" : "not_equals", &c->value))
 		return -1;
 	return ycheck_template(f, v, eq ? "equals" : "not_equals", c->value,
-			       &sc->defined, &sc->later);
+	                       &sc->defined, &sc->later);
 }
 
 static int load_expect(struct yfile *f, struct scenario_request *r,
-		       const struct ynode *v)
+                       const struct ynode *v)
 {
 	const struct ynode *const *items = (const struct ynode *const *)&v;
 	size_t n = 1;
@@ -382,8 +390,9 @@ static int load_expect(struct yfile *f, struct scenario_request *r,
 
 	if (v->kind == YNODE_SEQ) {
 		if (!v->n)
-			return yerror(f, v, "'expect': needs at least one "
-				      "status");
+			return yerror(f, v,
+			              "'expect': needs at least one "
+			              "status");
 		items = (const struct ynode *const *)v->items;
 		n = v->n;
 	}
@@ -392,9 +401,9 @@ static int load_expect(struct yfile *f, struct scenario_request *r,
 		if (items[i]->kind != YNODE_SCALAR ||
 		    items[i]->type != YSCALAR_INT)
 			return yerror(f, items[i],
-				      "'expect': expected an integer "
-				      "status (or a list of them), found %s",
-				      ynode_describe(items[i]));
+			              "'expect': expected an integer "
+			              "status (or a list of them), found %s",
+			              ynode_describe(items[i]));
 		if (yget_int(f, items[i], "expect", 100, 599, &code))
 			return -1;
 		r->expect[r->nexpect++] = (int)code;
@@ -403,9 +412,9 @@ static int load_expect(struct yfile *f, struct scenario_request *r,
 }
 
 static int load_extract(struct yfile *f, struct scenario_request *r,
-			const struct ynode *m, struct scope *sc)
+                        const struct ynode *m, struct scope *sc)
 {
-	static const char *const keys[] = { "json", "header", NULL };
+	static const char *const keys[] = {"json", "header", NULL};
 
 	if (ymap_check_keys(f, m, NULL, "extract"))
 		return -1;
@@ -417,17 +426,17 @@ static int load_extract(struct yfile *f, struct scenario_request *r,
 
 		if (!config_valid_ident(k->text, 1))
 			return yerror(f, k,
-				      "bad variable name '%s'; expected "
-				      "letters, digits, '_' or '-', starting "
-				      "with a letter or '_'",
-				      k->text);
+			              "bad variable name '%s'; expected "
+			              "letters, digits, '_' or '-', starting "
+			              "with a letter or '_'",
+			              k->text);
 		for (size_t n = 0; config_reserved_names[n]; n++)
 			if (!strcmp(k->text, config_reserved_names[n]))
 				return yerror(f, k,
-					      "variable name '%s' is "
-					      "reserved (a built-in template "
-					      "name)",
-					      k->text);
+				              "variable name '%s' is "
+				              "reserved (a built-in template "
+				              "name)",
+				              k->text);
 		e->var = xstrdup(k->text);
 		e->pos = pos_of(f, k);
 		r->nextract++;
@@ -436,8 +445,9 @@ static int load_extract(struct yfile *f, struct scenario_request *r,
 		j = ymap_get(v, "json");
 		h = ymap_get(v, "header");
 		if (j && h)
-			return yerror(f, h, "'header': cannot be used with "
-				      "'json' in one extraction");
+			return yerror(f, h,
+			              "'header': cannot be used with "
+			              "'json' in one extraction");
 		if (j) {
 			e->from = EXTRACT_JSON;
 			if (get_json_path(f, j, "json", &e->path))
@@ -447,18 +457,22 @@ static int load_extract(struct yfile *f, struct scenario_request *r,
 			if (yget_str(f, h, "header", &e->path))
 				return -1;
 			if (!valid_header_name(e->path))
-				return yerror(f, h, "'header': bad header "
-					      "name '%s'", e->path);
+				return yerror(f, h,
+				              "'header': bad header "
+				              "name '%s'",
+				              e->path);
 		} else {
-			return yerror(f, v, "extraction '%s' needs 'json' or "
-				      "'header'", e->var);
+			return yerror(f, v,
+			              "extraction '%s' needs 'json' or "
+			              "'header'",
+			              e->var);
 		}
 	}
 	return 0;
 }
 
 static int load_headers(struct yfile *f, struct scenario_request *r,
-			const struct ynode *m, const struct scope *sc)
+                        const struct ynode *m, const struct scope *sc)
 {
 	if (ymap_check_keys(f, m, NULL, "headers"))
 		return -1;
@@ -472,17 +486,17 @@ static int load_headers(struct yfile *f, struct scenario_request *r,
 		for (size_t j = 0; j < i; j++)
 			if (!strcasecmp(r->headers[j].key, k->text))
 				return yerror(f, k,
-					      "duplicate header '%s' (header "
-					      "names ignore case; first at "
-					      "line %u)",
-					      k->text, r->headers[j].pos.line);
+				              "duplicate header '%s' (header "
+				              "names ignore case; first at "
+				              "line %u)",
+				              k->text, r->headers[j].pos.line);
 		if (yget_text(f, YMAP_VALUE(m, i), k->text, &h->value))
 			return -1;
 		h->key = xstrdup(k->text);
 		h->pos = pos_of(f, k);
 		r->nheaders++;
 		if (ycheck_template(f, YMAP_VALUE(m, i), k->text, h->value,
-				    &sc->defined, &sc->later))
+		                    &sc->defined, &sc->later))
 			return -1;
 	}
 	return 0;
@@ -490,8 +504,8 @@ static int load_headers(struct yfile *f, struct scenario_request *r,
 
 /* The parts a request step and a poll step share. */
 static int load_request(struct yfile *f, struct scenario_step *st,
-			const struct ynode *m, const char *what,
-			struct scope *sc)
+                        const struct ynode *m, const char *what,
+                        struct scope *sc)
 {
 	struct scenario_request *r = &st->request;
 	const struct ynode *v, *body;
@@ -512,10 +526,10 @@ static int load_request(struct yfile *f, struct scenario_step *st,
 		if (!methods[i]) {
 			free(upper);
 			return yerror(f, v,
-				      "'method': unknown value '%s'; valid: "
-				      "GET, HEAD, POST, PUT, PATCH, DELETE, "
-				      "OPTIONS",
-				      v->text);
+			              "'method': unknown value '%s'; valid: "
+			              "GET, HEAD, POST, PUT, PATCH, DELETE, "
+			              "OPTIONS",
+			              v->text);
 		}
 		free(r->method);
 		r->method = upper;
@@ -526,17 +540,20 @@ static int load_request(struct yfile *f, struct scenario_step *st,
 		return -1;
 	if (strncmp(r->url, "http://", 7) && strncmp(r->url, "https://", 8) &&
 	    strncmp(r->url, "{{", 2))
-		return yerror(f, v, "'url': expected an http:// or https:// "
-			      "URL or one starting with a template such as "
-			      "{{services.api}}, found '%s'",
-			      r->url);
+		return yerror(f, v,
+		              "'url': expected an http:// or https:// "
+		              "URL or one starting with a template such as "
+		              "{{services.api}}, found '%s'",
+		              r->url);
 	if ((v = ymap_get(m, "headers")) && load_headers(f, r, v, sc))
 		return -1;
 	body = ymap_get(m, "body");
 	if ((v = ymap_get(m, "json"))) {
 		if (body)
-			return yerror(f, body, "'body': cannot be used with "
-				      "'json' in one %s", what);
+			return yerror(f, body,
+			              "'body': cannot be used with "
+			              "'json' in one %s",
+			              what);
 		if (to_json(f, v, &json, sc)) {
 			strbuf_release(&json);
 			return -1;
@@ -544,8 +561,8 @@ static int load_request(struct yfile *f, struct scenario_step *st,
 		r->json = strbuf_detach(&json, NULL);
 	}
 	if (body && (yget_text(f, body, "body", &r->body) ||
-		     ycheck_template(f, body, "body", r->body, &sc->defined,
-				     &sc->later)))
+	             ycheck_template(f, body, "body", r->body, &sc->defined,
+	                             &sc->later)))
 		return -1;
 	if ((v = ymap_get(m, "expect")) && load_expect(f, r, v))
 		return -1;
@@ -558,7 +575,7 @@ static int load_request(struct yfile *f, struct scenario_step *st,
 }
 
 static int load_poll(struct yfile *f, struct scenario_step *st,
-		     const struct ynode *m, struct scope *sc)
+                     const struct ynode *m, struct scope *sc)
 {
 	const struct ynode *v;
 
@@ -572,7 +589,7 @@ static int load_poll(struct yfile *f, struct scenario_step *st,
 		for (size_t i = 0; i < v->n; i++) {
 			st->nfail_if++;
 			if (load_cond(f, &st->fail_if[i], v->items[i],
-				      "fail_if", sc))
+			              "fail_if", sc))
 				return -1;
 		}
 	}
@@ -580,23 +597,23 @@ static int load_poll(struct yfile *f, struct scenario_step *st,
 }
 
 static int load_sleep(struct yfile *f, struct scenario_step *st,
-		      const struct ynode *v)
+                      const struct ynode *v)
 {
-	static const char *const keys[] = { "name", "duration", NULL };
+	static const char *const keys[] = {"name", "duration", NULL};
 	const struct ynode *d = v;
 
 	if (v->kind == YNODE_MAP) {
 		if (ymap_check_keys(f, v, keys, "sleep step") ||
 		    ymap_require(f, v, "duration", "sleep step",
-				 (struct ynode **)&d))
+		                 (struct ynode **)&d))
 			return -1;
 	}
 	return yget_duration(f, d, v == d ? "sleep" : "duration",
-			     &st->sleep_ns);
+	                     &st->sleep_ns);
 }
 
 static int load_step(struct yfile *f, struct scenario *s, size_t idx,
-		     const struct ynode *item, struct scope *sc)
+                     const struct ynode *item, struct scope *sc)
 {
 	struct scenario_step *st = &s->steps[idx];
 	const struct ynode *k, *m, *v;
@@ -605,10 +622,10 @@ static int load_step(struct yfile *f, struct scenario *s, size_t idx,
 	st->pos = pos_of(f, item);
 	if (item->kind != YNODE_MAP || YMAP_PAIRS(item) != 1)
 		return yerror(f, item,
-			      "a step is a mapping with one key, request, "
-			      "poll or sleep; found %s",
-			      item->kind == YNODE_MAP ? "several keys"
-						      : ynode_describe(item));
+		              "a step is a mapping with one key, request, "
+		              "poll or sleep; found %s",
+		              item->kind == YNODE_MAP ? "several keys"
+		                                      : ynode_describe(item));
 	k = YMAP_KEY(item, 0);
 	m = YMAP_VALUE(item, 0);
 	if (ymap_check_keys(f, item, step_types, "a step"))
@@ -621,29 +638,29 @@ static int load_step(struct yfile *f, struct scenario *s, size_t idx,
 		if (load_sleep(f, st, m))
 			return -1;
 	} else {
-		const char *what = st->type == STEP_POLL ? "poll step"
-				   : st->type == STEP_SLEEP
-					   ? "sleep step"
-					   : "request step";
+		const char *what = st->type == STEP_POLL    ? "poll step"
+		                   : st->type == STEP_SLEEP ? "sleep step"
+		                                            : "request step";
 
 		if (ymap_check_keys(f, m,
-				    st->type == STEP_POLL    ? poll_keys
-				    : st->type == STEP_SLEEP ? NULL
-							     : request_keys,
-				    what))
+		                    st->type == STEP_POLL    ? poll_keys
+		                    : st->type == STEP_SLEEP ? NULL
+		                                             : request_keys,
+		                    what))
 			return -1;
 		if ((v = ymap_get(m, "name"))) {
 			if (yget_text(f, v, "name", &st->name))
 				return -1;
 			if (!*st->name)
-				return yerror(f, v, "'name': must not be "
-					      "empty");
+				return yerror(f, v,
+				              "'name': must not be "
+				              "empty");
 		}
 		if (st->type == STEP_SLEEP) {
 			if (load_sleep(f, st, m))
 				return -1;
 		} else if (load_request(f, st, m, what, sc) ||
-			   (st->type == STEP_POLL && load_poll(f, st, m, sc))) {
+		           (st->type == STEP_POLL && load_poll(f, st, m, sc))) {
 			return -1;
 		}
 	}
@@ -651,11 +668,11 @@ static int load_step(struct yfile *f, struct scenario *s, size_t idx,
 		st->name = xasprintf("%s %zu", step_types[type], idx + 1);
 	for (size_t i = 0; i < idx; i++)
 		if (!strcmp(s->steps[i].name, st->name))
-			return yerror(f, ymap_get(m, "name") ? ymap_get(m, "name")
-							       : item,
-				      "duplicate step name '%s' (first at "
-				      "line %u)",
-				      st->name, s->steps[i].pos.line);
+			return yerror(
+			    f, ymap_get(m, "name") ? ymap_get(m, "name") : item,
+			    "duplicate step name '%s' (first at "
+			    "line %u)",
+			    st->name, s->steps[i].pos.line);
 	for (size_t i = 0; i < st->request.nextract; i++)
 		ynames_add(&sc->defined, st->request.extract[i].var);
 	return 0;
@@ -680,7 +697,7 @@ static void collect_extracted(const struct ynode *steps, struct ynames *set)
 }
 
 static int load_steps(struct yfile *f, struct scenario *s,
-		      const struct ynode *seq, struct scope *sc)
+                      const struct ynode *seq, struct scope *sc)
 {
 	if (yseq_expect(f, seq, "steps"))
 		return -1;
@@ -697,7 +714,7 @@ static int load_steps(struct yfile *f, struct scenario *s,
 }
 
 static int load_gates(struct yfile *f, struct scenario *s,
-		      const struct ynode *seq)
+                      const struct ynode *seq)
 {
 	if (yseq_expect(f, seq, "gates"))
 		return -1;
@@ -711,17 +728,16 @@ static int load_gates(struct yfile *f, struct scenario *s,
 		s->ngates++;
 		if (!*g->expr)
 			return yerror(f, seq->items[i],
-				      "'gates': a gate must not be empty");
+			              "'gates': a gate must not be empty");
 	}
 	return 0;
 }
 
 static int load_regression(struct yfile *f, struct scenario_regression *r,
-			   const struct ynode *m)
+                           const struct ynode *m)
 {
 	static const char *const keys[] = {
-		"alpha", "min_effect", "metrics", "fail_on_count_increase",
-		NULL,
+	    "alpha", "min_effect", "metrics", "fail_on_count_increase", NULL,
 	};
 	const struct ynode *v;
 
@@ -731,41 +747,43 @@ static int load_regression(struct yfile *f, struct scenario_regression *r,
 		if (yget_fraction(f, v, "alpha", &r->alpha))
 			return -1;
 		if (r->alpha <= 0 || r->alpha >= 1)
-			return yerror(f, v, "'alpha': must be between 0 and 1 "
-				      "(0%% and 100%%), exclusive");
+			return yerror(f, v,
+			              "'alpha': must be between 0 and 1 "
+			              "(0%% and 100%%), exclusive");
 	}
 	if ((v = ymap_get(m, "min_effect"))) {
 		if (yget_fraction(f, v, "min_effect", &r->min_effect))
 			return -1;
 		if (r->min_effect < 0)
-			return yerror(f, v, "'min_effect': must not be "
-				      "negative");
+			return yerror(f, v,
+			              "'min_effect': must not be "
+			              "negative");
 	}
 	if ((v = ymap_get(m, "metrics"))) {
 		if (yseq_expect(f, v, "metrics"))
 			return -1;
 		if (!v->n)
-			return yerror(f, v, "'metrics': needs at least one "
-				      "metric");
+			return yerror(f, v,
+			              "'metrics': needs at least one "
+			              "metric");
 		for (size_t i = 0; i < r->nmetrics; i++)
 			free(r->metrics[i]);
 		free(r->metrics);
 		r->nmetrics = 0;
 		r->metrics = xcalloc(v->n + 1, sizeof(char *));
 		for (size_t i = 0; i < v->n; i++) {
-			if (yget_str(f, v->items[i], "metrics",
-				     &r->metrics[i]))
+			if (yget_str(f, v->items[i], "metrics", &r->metrics[i]))
 				return -1;
 			r->nmetrics++;
 			if (!*r->metrics[i])
 				return yerror(f, v->items[i],
-					      "'metrics': a metric must not be "
-					      "empty");
+				              "'metrics': a metric must not be "
+				              "empty");
 		}
 	}
 	if ((v = ymap_get(m, "fail_on_count_increase")) &&
 	    yget_bool(f, v, "fail_on_count_increase",
-		      &r->fail_on_count_increase))
+	              &r->fail_on_count_increase))
 		return -1;
 	return 0;
 }
@@ -785,16 +803,16 @@ static char *default_name(const char *path)
 static int valid_scenario_name(const char *s)
 {
 	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyz"
-			       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
-			     strlen(s);
+	                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+	                 strlen(s);
 }
 
 static int load_root(struct yfile *f, struct scenario *s,
-		     const struct config *cfg, struct scope *sc)
+                     const struct config *cfg, struct scope *sc)
 {
 	static const char *const keys[] = {
-		"name", "description", "runner", "variables", "steps",
-		"gates", "regression", NULL,
+	    "name",  "description", "runner",     "variables",
+	    "steps", "gates",       "regression", NULL,
 	};
 	const struct ynode *root = f->root, *v;
 
@@ -804,17 +822,18 @@ static int load_root(struct yfile *f, struct scenario *s,
 		if (yget_str(f, v, "name", &s->name))
 			return -1;
 		if (!valid_scenario_name(s->name))
-			return yerror(f, v, "'name': bad scenario name '%s'; "
-				      "expected letters, digits, '_', '.' or "
-				      "'-'",
-				      s->name);
+			return yerror(f, v,
+			              "'name': bad scenario name '%s'; "
+			              "expected letters, digits, '_', '.' or "
+			              "'-'",
+			              s->name);
 	} else {
 		s->name = default_name(s->path);
 		if (!valid_scenario_name(s->name))
 			return yerror(f, root,
-				      "the file name '%s' is not a valid "
-				      "scenario name; set 'name'",
-				      s->name);
+			              "the file name '%s' is not a valid "
+			              "scenario name; set 'name'",
+			              s->name);
 	}
 	if ((v = ymap_get(root, "description")) &&
 	    yget_str(f, v, "description", &s->description))
@@ -834,20 +853,18 @@ static int load_root(struct yfile *f, struct scenario *s,
 		free(ref);
 	}
 	if ((v = ymap_get(root, "variables"))) {
-		if (config_load_variables(f, v, &s->variables,
-					  &s->nvariables))
+		if (config_load_variables(f, v, &s->variables, &s->nvariables))
 			return -1;
 		for (size_t i = 0; i < s->nvariables; i++)
-			if (ycheck_template(f, YMAP_VALUE(v, i),
-					    s->variables[i].key,
-					    s->variables[i].value,
-					    &sc->defined, NULL))
+			if (ycheck_template(
+			        f, YMAP_VALUE(v, i), s->variables[i].key,
+			        s->variables[i].value, &sc->defined, NULL))
 				return -1;
 		for (size_t i = 0; i < s->nvariables; i++)
 			ynames_add(&sc->defined, s->variables[i].key);
 	}
 	if (ymap_require(f, root, "steps", "the scenario",
-			 (struct ynode **)&v) ||
+	                 (struct ynode **)&v) ||
 	    load_steps(f, s, v, sc))
 		return -1;
 	if ((v = ymap_get(root, "gates")) && load_gates(f, s, v))
@@ -863,7 +880,7 @@ static int load_root(struct yfile *f, struct scenario *s,
 /* NAME.yaml in the config's directory, $HARNESS_SCENARIOS_DIR, then the
  * source tree's scenarios/. */
 static char *find_scenario(const char *name, const struct config *cfg,
-			   char **cause)
+                           char **cause)
 {
 	const char *dirs[3];
 	size_t ndirs = 0;
@@ -889,17 +906,17 @@ static char *find_scenario(const char *name, const struct config *cfg,
 		free(path);
 	}
 	*cause = xasprintf("scenario '%s' not found: no %s.yaml in %s", name,
-			   name, looked.buf);
+	                   name, looked.buf);
 	strbuf_release(&looked);
 	return NULL;
 }
 
 int scenario_load(struct scenario **out, const char *name_or_path,
-		  const struct config *cfg, char **cause)
+                  const struct config *cfg, char **cause)
 {
 	struct scenario *s;
-	struct scope sc = { YNAMES_INIT, YNAMES_INIT };
-	struct yfile f = { 0 };
+	struct scope sc = {YNAMES_INIT, YNAMES_INIT};
+	struct yfile f = {0};
 	char *ignored = NULL;
 	char *path;
 	int ret = -1;
@@ -958,8 +975,8 @@ static void dump_json(struct strbuf *out, const char *json)
 	}
 }
 
-static void dump_line(struct strbuf *out, const char *indent,
-		      const char *key, const char *value)
+static void dump_line(struct strbuf *out, const char *indent, const char *key,
+                      const char *value)
 {
 	strbuf_addf(out, "%s%s: ", indent, key);
 	ydump_str(out, value);
@@ -967,19 +984,19 @@ static void dump_line(struct strbuf *out, const char *indent,
 }
 
 static void dump_dur(struct strbuf *out, const char *indent, const char *key,
-		     uint64_t ns)
+                     uint64_t ns)
 {
 	strbuf_addf(out, "%s%s: ", indent, key);
 	ydump_duration(out, ns);
 	strbuf_addch(out, '\n');
 }
 
-static void dump_cond(struct strbuf *out, const char *first,
-		      const char *indent, const struct scenario_cond *c)
+static void dump_cond(struct strbuf *out, const char *first, const char *indent,
+                      const struct scenario_cond *c)
 {
 	dump_line(out, first, "json", c->path);
 	dump_line(out, indent, c->op == COND_EQ ? "equals" : "not_equals",
-		  c->value);
+	          c->value);
 }
 
 static void dump_step(struct strbuf *out, const struct scenario_step *st)
@@ -1020,8 +1037,8 @@ static void dump_step(struct strbuf *out, const struct scenario_step *st)
 			ydump_str(out, e->var);
 			strbuf_addstr(out, ":\n");
 			dump_line(out, "          ",
-				  e->from == EXTRACT_JSON ? "json" : "header",
-				  e->path);
+			          e->from == EXTRACT_JSON ? "json" : "header",
+			          e->path);
 		}
 	}
 	if (st->type != STEP_POLL)
@@ -1032,7 +1049,7 @@ static void dump_step(struct strbuf *out, const struct scenario_step *st)
 		strbuf_addf(out, "%sfail_if:\n", in);
 		for (size_t i = 0; i < st->nfail_if; i++)
 			dump_cond(out, "        - ", "          ",
-				  &st->fail_if[i]);
+			          &st->fail_if[i]);
 	}
 	dump_dur(out, in, "interval", st->interval_ns);
 }
@@ -1048,7 +1065,7 @@ void scenario_dump(const struct scenario *sc, struct strbuf *out)
 	if (r->type != RUNNER_DURATION)
 		strbuf_addf(out, "  iterations: %u\n", r->iterations);
 	strbuf_addf(out, "  concurrency: %u\n  warmup: %u\n", r->concurrency,
-		    r->warmup);
+	            r->warmup);
 	if (r->type != RUNNER_CONSTANT && r->duration_ns)
 		dump_dur(out, "  ", "duration", r->duration_ns);
 	if (r->type == RUNNER_RATE) {
@@ -1080,5 +1097,5 @@ void scenario_dump(const struct scenario *sc, struct strbuf *out)
 		strbuf_addch(out, '\n');
 	}
 	strbuf_addf(out, "  fail_on_count_increase: %s\n",
-		    sc->regression.fail_on_count_increase ? "true" : "false");
+	            sc->regression.fail_on_count_increase ? "true" : "false");
 }

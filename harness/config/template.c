@@ -32,8 +32,7 @@ bool template_has_names(const char *s)
 	return strstr(s, "{{") != NULL;
 }
 
-static void set_cause(char **cause, const char *fmt, ...)
-	HARNESS_PRINTF(2, 3);
+static void set_cause(char **cause, const char *fmt, ...) HARNESS_PRINTF(2, 3);
 
 static void set_cause(char **cause, const char *fmt, ...)
 {
@@ -52,7 +51,7 @@ static void set_cause(char **cause, const char *fmt, ...)
  * when there is none, or sets *bad when the text after "{{" is malformed.
  */
 static const char *next_template(const char *s, const char **name_start,
-				 size_t *name_len, const char **end, int *bad)
+                                 size_t *name_len, const char **end, int *bad)
 {
 	const char *open = strstr(s, "{{");
 	const char *p, *n;
@@ -88,16 +87,16 @@ static void bad_template(const char *tmpl, const char *open, char **cause)
 
 	if (!close)
 		set_cause(cause, "unterminated '{{' at offset %zu",
-			  (size_t)(open - tmpl));
+		          (size_t)(open - tmpl));
 	else
 		set_cause(cause,
-			  "malformed template '%.*s' at offset %zu; expected "
-			  "{{name}}",
-			  (int)(close + 2 - open), open, (size_t)(open - tmpl));
+		          "malformed template '%.*s' at offset %zu; expected "
+		          "{{name}}",
+		          (int)(close + 2 - open), open, (size_t)(open - tmpl));
 }
 
-int template_foreach_name(const char *tmpl, template_name_fn fn,
-			  void *payload, char **cause)
+int template_foreach_name(const char *tmpl, template_name_fn fn, void *payload,
+                          char **cause)
 {
 	const char *s = tmpl, *open, *name, *end;
 	size_t len;
@@ -154,8 +153,8 @@ static void add_json_escaped(struct strbuf *out, const char *v)
 }
 
 static int expand(struct strbuf *out, const char *tmpl,
-		  template_lookup_fn lookup, void *payload, char **cause,
-		  int json)
+                  template_lookup_fn lookup, void *payload, char **cause,
+                  int json)
 {
 	const char *s = tmpl, *open, *name, *end;
 	size_t len;
@@ -179,7 +178,7 @@ static int expand(struct strbuf *out, const char *tmpl,
 		value = lookup(copy, payload);
 		if (!value) {
 			set_cause(cause, "undefined template variable '%s'",
-				  copy);
+			          copy);
 			free(heap);
 			return -1;
 		}
@@ -195,13 +194,13 @@ static int expand(struct strbuf *out, const char *tmpl,
 }
 
 int template_expand(struct strbuf *out, const char *tmpl,
-		    template_lookup_fn lookup, void *payload, char **cause)
+                    template_lookup_fn lookup, void *payload, char **cause)
 {
 	return expand(out, tmpl, lookup, payload, cause, 0);
 }
 
 int template_expand_json(struct strbuf *out, const char *tmpl,
-			 template_lookup_fn lookup, void *payload, char **cause)
+                         template_lookup_fn lookup, void *payload, char **cause)
 {
 	return expand(out, tmpl, lookup, payload, cause, 1);
 }

@@ -46,7 +46,7 @@ int yerror(struct yfile *f, const struct ynode *n, const char *fmt, ...)
 	if (!f->cause || *f->cause)
 		return -1;
 	strbuf_addf(&sb, "%s:%u:%u: ", f->path, n ? n->line : 1,
-		    n ? n->column : 1);
+	            n ? n->column : 1);
 	va_start(ap, fmt);
 	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
@@ -55,12 +55,12 @@ int yerror(struct yfile *f, const struct ynode *n, const char *fmt, ...)
 }
 
 static int error_at(struct yfile *f, unsigned line, unsigned column,
-		    const char *fmt, ...) HARNESS_PRINTF(4, 5);
+                    const char *fmt, ...) HARNESS_PRINTF(4, 5);
 
 static int error_at(struct yfile *f, unsigned line, unsigned column,
-		    const char *fmt, ...)
+                    const char *fmt, ...)
 {
-	struct ynode where = { .line = line, .column = column };
+	struct ynode where = {.line = line, .column = column};
 	char *msg;
 	va_list ap;
 
@@ -100,27 +100,27 @@ static int read_limited(struct yfile *f, struct strbuf *sb)
 	int ret = -1;
 
 	if (!fp) {
-		*f->cause = xasprintf("cannot read '%s': %s", f->path,
-				      strerror(errno));
+		*f->cause =
+		    xasprintf("cannot read '%s': %s", f->path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
 		*f->cause = xasprintf("cannot read '%s': %s", f->path,
-				      strerror(EISDIR));
+		                      strerror(EISDIR));
 		goto out;
 	}
 	while ((got = fread(buf, 1, sizeof(buf), fp)) > 0) {
 		if (sb->len + got > YTREE_MAX_FILE) {
 			*f->cause = xasprintf("'%s' is larger than %u MiB; "
-					      "not a config file",
-					      f->path, YTREE_MAX_FILE >> 20);
+			                      "not a config file",
+			                      f->path, YTREE_MAX_FILE >> 20);
 			goto out;
 		}
 		strbuf_add(sb, buf, got);
 	}
 	if (ferror(fp)) {
 		*f->cause = xasprintf("cannot read '%s': %s", f->path,
-				      strerror(errno ? errno : EIO));
+		                      strerror(errno ? errno : EIO));
 		goto out;
 	}
 	ret = 0;
@@ -175,14 +175,14 @@ static int check_text(struct yfile *f, const struct strbuf *sb)
 
 		if (p[i] == '\0')
 			return error_at(f, line, column,
-					"binary file: NUL byte; expected "
-					"UTF-8 text");
+			                "binary file: NUL byte; expected "
+			                "UTF-8 text");
 		len = utf8_len(p + i, sb->len - i);
 		if (!len)
 			return error_at(f, line, column,
-					"binary file: invalid UTF-8 (byte "
-					"0x%02x); expected UTF-8 text",
-					p[i]);
+			                "binary file: invalid UTF-8 (byte "
+			                "0x%02x); expected UTF-8 text",
+			                p[i]);
 		if (p[i] == '\n') {
 			line++;
 			column = 1;
@@ -194,8 +194,7 @@ static int check_text(struct yfile *f, const struct strbuf *sb)
 	return 0;
 }
 
-static int plain_is(const char *s, const char *a, const char *b,
-		    const char *c)
+static int plain_is(const char *s, const char *a, const char *b, const char *c)
 {
 	return !strcmp(s, a) || !strcmp(s, b) || !strcmp(s, c);
 }
@@ -280,15 +279,14 @@ static enum yscalar_type resolve_plain(const char *s)
 }
 
 static struct ynode *new_node(struct builder *b, enum ynode_kind kind,
-			      yaml_mark_t mark)
+                              yaml_mark_t mark)
 {
 	struct ynode *n;
 
 	if (++b->nodes > YTREE_MAX_NODES) {
 		error_at(b->f, (unsigned)mark.line + 1,
-			 (unsigned)mark.column + 1,
-			 "too many YAML nodes (more than %d)",
-			 YTREE_MAX_NODES);
+		         (unsigned)mark.column + 1,
+		         "too many YAML nodes (more than %d)", YTREE_MAX_NODES);
 		return NULL;
 	}
 	n = xcalloc(1, sizeof(*n));
@@ -301,7 +299,7 @@ static struct ynode *new_node(struct builder *b, enum ynode_kind kind,
 static struct ynode *copy_node(struct builder *b, const struct ynode *src)
 {
 	struct ynode *n;
-	yaml_mark_t mark = { 0 };
+	yaml_mark_t mark = {0};
 
 	mark.line = src->line - 1;
 	mark.column = src->column - 1;
@@ -327,13 +325,13 @@ static struct ynode *copy_node(struct builder *b, const struct ynode *src)
 }
 
 static int check_tag(struct builder *b, const char *tag, yaml_mark_t mark,
-		     const char *want)
+                     const char *want)
 {
 	if (!tag || !strcmp(tag, "!") || !strcmp(tag, want))
 		return 0;
 	return error_at(b->f, (unsigned)mark.line + 1,
-			(unsigned)mark.column + 1, "unsupported YAML tag '%s'",
-			tag);
+	                (unsigned)mark.column + 1, "unsupported YAML tag '%s'",
+	                tag);
 }
 
 static void add_anchor(struct builder *b, const char *name, struct ynode *n)
@@ -369,9 +367,9 @@ static int on_event(struct builder *b, yaml_event_t *ev, int *docs)
 	case YAML_DOCUMENT_START_EVENT:
 		if (++*docs > 1)
 			return error_at(b->f, (unsigned)m.line + 1,
-					(unsigned)m.column + 1,
-					"a second YAML document; expected "
-					"one document per file");
+			                (unsigned)m.column + 1,
+			                "a second YAML document; expected "
+			                "one document per file");
 		return 0;
 	case YAML_SCALAR_EVENT: {
 		const char *tag = (const char *)ev->data.scalar.tag;
@@ -381,8 +379,8 @@ static int on_event(struct builder *b, yaml_event_t *ev, int *docs)
 			return -1;
 		if (strlen(value) != ev->data.scalar.length)
 			return error_at(b->f, (unsigned)m.line + 1,
-					(unsigned)m.column + 1,
-					"NUL character in a string");
+			                (unsigned)m.column + 1,
+			                "NUL character in a string");
 		n = new_node(b, YNODE_SCALAR, m);
 		if (!n)
 			return -1;
@@ -403,10 +401,10 @@ static int on_event(struct builder *b, yaml_event_t *ev, int *docs)
 				continue;
 			if (!b->anchors[i].node)
 				return error_at(b->f, (unsigned)m.line + 1,
-						(unsigned)m.column + 1,
-						"alias '*%s' refers to a node "
-						"that contains it",
-						name);
+				                (unsigned)m.column + 1,
+				                "alias '*%s' refers to a node "
+				                "that contains it",
+				                name);
 			n = copy_node(b, b->anchors[i].node);
 			if (!n)
 				return -1;
@@ -414,25 +412,25 @@ static int on_event(struct builder *b, yaml_event_t *ev, int *docs)
 			return 0;
 		}
 		return error_at(b->f, (unsigned)m.line + 1,
-				(unsigned)m.column + 1,
-				"alias '*%s' names no earlier anchor", name);
+		                (unsigned)m.column + 1,
+		                "alias '*%s' names no earlier anchor", name);
 	}
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT: {
 		int seq = ev->type == YAML_SEQUENCE_START_EVENT;
-		const char *tag = seq ? (const char *)ev->data.sequence_start.tag
-				      : (const char *)ev->data.mapping_start.tag;
+		const char *tag =
+		    seq ? (const char *)ev->data.sequence_start.tag
+		        : (const char *)ev->data.mapping_start.tag;
 		const char *anchor =
-			seq ? (const char *)ev->data.sequence_start.anchor
-			    : (const char *)ev->data.mapping_start.anchor;
+		    seq ? (const char *)ev->data.sequence_start.anchor
+		        : (const char *)ev->data.mapping_start.anchor;
 
 		if (check_tag(b, tag, m, seq ? YAML_SEQ_TAG : YAML_MAP_TAG))
 			return -1;
 		if (b->depth == YTREE_MAX_DEPTH)
-			return error_at(b->f, (unsigned)m.line + 1,
-					(unsigned)m.column + 1,
-					"nested deeper than %d levels",
-					YTREE_MAX_DEPTH);
+			return error_at(
+			    b->f, (unsigned)m.line + 1, (unsigned)m.column + 1,
+			    "nested deeper than %d levels", YTREE_MAX_DEPTH);
 		n = new_node(b, seq ? YNODE_SEQ : YNODE_MAP, m);
 		if (!n)
 			return -1;
@@ -468,18 +466,18 @@ static int parse_error(struct yfile *f, yaml_parser_t *parser)
 		die("out of memory");
 	if (parser->context)
 		return error_at(f, (unsigned)m.line + 1, (unsigned)m.column + 1,
-				"%s (%s that starts at line %u, column %u)",
-				problem, parser->context,
-				(unsigned)parser->context_mark.line + 1,
-				(unsigned)parser->context_mark.column + 1);
+		                "%s (%s that starts at line %u, column %u)",
+		                problem, parser->context,
+		                (unsigned)parser->context_mark.line + 1,
+		                (unsigned)parser->context_mark.column + 1);
 	return error_at(f, (unsigned)m.line + 1, (unsigned)m.column + 1, "%s",
-			problem);
+	                problem);
 }
 
 int yfile_load(struct yfile *f, const char *path, char **cause)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct builder b = { .f = f };
+	struct builder b = {.f = f};
 	yaml_parser_t parser;
 	yaml_event_t ev;
 	int done = 0, docs = 0, ret = -1;
@@ -493,7 +491,7 @@ int yfile_load(struct yfile *f, const char *path, char **cause)
 	if (!yaml_parser_initialize(&parser))
 		die("out of memory");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)sb.buf,
-				     sb.len);
+	                             sb.len);
 	while (!done) {
 		if (!yaml_parser_parse(&parser, &ev)) {
 			parse_error(f, &parser);
@@ -506,8 +504,8 @@ int yfile_load(struct yfile *f, const char *path, char **cause)
 		}
 		yaml_event_delete(&ev);
 	}
-	if (!f->root || (f->root->kind == YNODE_SCALAR &&
-			 f->root->type == YSCALAR_NULL)) {
+	if (!f->root ||
+	    (f->root->kind == YNODE_SCALAR && f->root->type == YSCALAR_NULL)) {
 		error_at(f, 1, 1, "the file is empty; expected a mapping");
 		goto out;
 	}
@@ -605,7 +603,7 @@ int ymap_expect(struct yfile *f, const struct ynode *n, const char *what)
 	if (n->kind == YNODE_MAP)
 		return 0;
 	return yerror(f, n, "%s: expected a mapping, found %s", what,
-		      ynode_describe(n));
+	              ynode_describe(n));
 }
 
 int yseq_expect(struct yfile *f, const struct ynode *n, const char *key)
@@ -613,11 +611,11 @@ int yseq_expect(struct yfile *f, const struct ynode *n, const char *key)
 	if (n->kind == YNODE_SEQ)
 		return 0;
 	return yerror(f, n, "'%s': expected a list, found %s", key,
-		      ynode_describe(n));
+	              ynode_describe(n));
 }
 
 int ymap_check_keys(struct yfile *f, const struct ynode *map,
-		    const char *const *keys, const char *what)
+                    const char *const *keys, const char *what)
 {
 	if (ymap_expect(f, map, what))
 		return -1;
@@ -627,18 +625,20 @@ int ymap_check_keys(struct yfile *f, const struct ynode *map,
 		size_t j;
 
 		if (k->kind != YNODE_SCALAR || k->type == YSCALAR_NULL)
-			return yerror(f, k, "a key in %s is %s; expected a "
-				      "name", what, ynode_describe(k));
+			return yerror(f, k,
+			              "a key in %s is %s; expected a "
+			              "name",
+			              what, ynode_describe(k));
 		for (j = 0; j < i; j++) {
 			const struct ynode *prev = YMAP_KEY(map, j);
 
 			if (prev->kind == YNODE_SCALAR &&
 			    !strcmp(prev->text, k->text))
 				return yerror(f, k,
-					      "duplicate key '%s' in %s "
-					      "(first at line %u, column %u)",
-					      k->text, what, prev->line,
-					      prev->column);
+				              "duplicate key '%s' in %s "
+				              "(first at line %u, column %u)",
+				              k->text, what, prev->line,
+				              prev->column);
 		}
 		if (!keys)
 			continue;
@@ -650,9 +650,9 @@ int ymap_check_keys(struct yfile *f, const struct ynode *map,
 		hint = yclosest(k->text, keys);
 		if (hint)
 			return yerror(f, k,
-				      "unknown key '%s' in %s; did you mean "
-				      "'%s'?",
-				      k->text, what, hint);
+			              "unknown key '%s' in %s; did you mean "
+			              "'%s'?",
+			              k->text, what, hint);
 		{
 			struct strbuf sb = STRBUF_INIT;
 
@@ -678,7 +678,7 @@ struct ynode *ymap_get(const struct ynode *map, const char *key)
 }
 
 int ymap_require(struct yfile *f, const struct ynode *map, const char *key,
-		 const char *what, struct ynode **out)
+                 const char *what, struct ynode **out)
 {
 	*out = ymap_get(map, key);
 	if (*out)
@@ -687,14 +687,14 @@ int ymap_require(struct yfile *f, const struct ynode *map, const char *key,
 }
 
 static int wrong_type(struct yfile *f, const struct ynode *n, const char *key,
-		      const char *expected)
+                      const char *expected)
 {
 	return yerror(f, n, "'%s': expected %s, found %s", key, expected,
-		      ynode_describe(n));
+	              ynode_describe(n));
 }
 
 int yget_str(struct yfile *f, const struct ynode *n, const char *key,
-	     char **out)
+             char **out)
 {
 	if (n->kind != YNODE_SCALAR || n->type != YSCALAR_STRING)
 		return wrong_type(f, n, key, "a string");
@@ -703,7 +703,7 @@ int yget_str(struct yfile *f, const struct ynode *n, const char *key,
 }
 
 int yget_text(struct yfile *f, const struct ynode *n, const char *key,
-	      char **out)
+              char **out)
 {
 	if (n->kind != YNODE_SCALAR || n->type == YSCALAR_NULL)
 		return wrong_type(f, n, key, "a string");
@@ -712,7 +712,7 @@ int yget_text(struct yfile *f, const struct ynode *n, const char *key,
 }
 
 int yget_int(struct yfile *f, const struct ynode *n, const char *key,
-	     long long min, long long max, long long *out)
+             long long min, long long max, long long *out)
 {
 	const char *s;
 	char *end;
@@ -733,13 +733,13 @@ int yget_int(struct yfile *f, const struct ynode *n, const char *key,
 	v = strtoll(s, &end, base);
 	if (errno || *end || v < min || v > max)
 		return yerror(f, n, "'%s': %s is out of range (%lld..%lld)",
-			      key, n->text, min, max);
+		              key, n->text, min, max);
 	*out = v;
 	return 0;
 }
 
 int yget_bool(struct yfile *f, const struct ynode *n, const char *key,
-	      bool *out)
+              bool *out)
 {
 	if (n->kind != YNODE_SCALAR || n->type != YSCALAR_BOOL)
 		return wrong_type(f, n, key, "a boolean (true or false)");
@@ -748,7 +748,7 @@ int yget_bool(struct yfile *f, const struct ynode *n, const char *key,
 }
 
 int yget_number(struct yfile *f, const struct ynode *n, const char *key,
-		double *out)
+                double *out)
 {
 	double v;
 
@@ -757,29 +757,31 @@ int yget_number(struct yfile *f, const struct ynode *n, const char *key,
 		return wrong_type(f, n, key, "a number");
 	v = strtod(n->text, NULL);
 	if (!isfinite(v))
-		return yerror(f, n, "'%s': expected a finite number, found "
-			      "'%s'", key, n->text);
+		return yerror(f, n,
+		              "'%s': expected a finite number, found "
+		              "'%s'",
+		              key, n->text);
 	*out = v;
 	return 0;
 }
 
 int yget_duration(struct yfile *f, const struct ynode *n, const char *key,
-		  uint64_t *out)
+                  uint64_t *out)
 {
 	if (n->kind != YNODE_SCALAR || n->type == YSCALAR_NULL ||
 	    n->type == YSCALAR_BOOL)
 		return wrong_type(f, n, key, "a duration such as 250ms");
 	if (config_parse_duration(n->text, out) < 0)
 		return yerror(f, n,
-			      "'%s': bad duration '%s'; expected a number "
-			      "and a unit (ns, us, ms, s, m, h) such as "
-			      "250ms or 1.5s",
-			      key, n->text);
+		              "'%s': bad duration '%s'; expected a number "
+		              "and a unit (ns, us, ms, s, m, h) such as "
+		              "250ms or 1.5s",
+		              key, n->text);
 	return 0;
 }
 
 int yget_fraction(struct yfile *f, const struct ynode *n, const char *key,
-		  double *out)
+                  double *out)
 {
 	if (n->kind == YNODE_SCALAR &&
 	    (n->type == YSCALAR_INT || n->type == YSCALAR_FLOAT))
@@ -788,15 +790,15 @@ int yget_fraction(struct yfile *f, const struct ynode *n, const char *key,
 		return wrong_type(f, n, key, "a percentage such as 5%");
 	if (config_parse_percent(n->text, out) < 0)
 		return yerror(f, n,
-			      "'%s': bad percentage '%s'; expected a number "
-			      "and '%%' such as 5%% or 0.5%%, or a fraction "
-			      "such as 0.05",
-			      key, n->text);
+		              "'%s': bad percentage '%s'; expected a number "
+		              "and '%%' such as 5%% or 0.5%%, or a fraction "
+		              "such as 0.05",
+		              key, n->text);
 	return 0;
 }
 
 int yget_enum(struct yfile *f, const struct ynode *n, const char *key,
-	      const char *const *names, int *out)
+              const char *const *names, int *out)
 {
 	struct strbuf sb = STRBUF_INIT;
 	const char *hint;
@@ -812,8 +814,10 @@ int yget_enum(struct yfile *f, const struct ynode *n, const char *key,
 	list_names(&sb, names);
 	hint = yclosest(n->text, names);
 	if (hint)
-		yerror(f, n, "'%s': unknown value '%s'; did you mean '%s'? "
-		       "(valid: %s)", key, n->text, hint, sb.buf);
+		yerror(f, n,
+		       "'%s': unknown value '%s'; did you mean '%s'? "
+		       "(valid: %s)",
+		       key, n->text, hint, sb.buf);
 	else
 		yerror(f, n, "'%s': unknown value '%s'; valid: %s", key,
 		       n->text, sb.buf);
@@ -871,13 +875,14 @@ void ydump_str(struct strbuf *out, const char *s)
 			if (*p < 0x20 || *p == 0x7f) {
 				strbuf_addf(out, "\\x%02x", *p);
 			} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f &&
-				   p[1] != 0x85) {
+			           p[1] != 0x85) {
 				/* C1 controls: YAML cannot hold them raw. */
 				strbuf_addf(out, "\\x%02x", p[1]);
 				p++;
 			} else if (*p == 0xef && p[1] == 0xbf &&
-				   (p[2] == 0xbe || p[2] == 0xbf)) {
-				strbuf_addf(out, "\\uff%02x", 0xfe + (p[2] & 1));
+			           (p[2] == 0xbe || p[2] == 0xbf)) {
+				strbuf_addf(out, "\\uff%02x",
+				            0xfe + (p[2] & 1));
 				p += 2;
 			} else {
 				strbuf_addch(out, *p);
@@ -893,9 +898,9 @@ void ydump_duration(struct strbuf *out, uint64_t ns)
 		const char *unit;
 		uint64_t ns;
 	} units[] = {
-		{ "h", 3600000000000ull }, { "m", 60000000000ull },
-		{ "s", 1000000000ull },	   { "ms", 1000000ull },
-		{ "us", 1000ull },	   { "ns", 1ull },
+	    {"h", 3600000000000ull}, {"m", 60000000000ull},
+	    {"s", 1000000000ull},    {"ms", 1000000ull},
+	    {"us", 1000ull},         {"ns", 1ull},
 	};
 
 	if (!ns) {
@@ -905,8 +910,8 @@ void ydump_duration(struct strbuf *out, uint64_t ns)
 	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 		if (ns % units[i].ns == 0) {
 			strbuf_addf(out, "%llu%s",
-				    (unsigned long long)(ns / units[i].ns),
-				    units[i].unit);
+			            (unsigned long long)(ns / units[i].ns),
+			            units[i].unit);
 			return;
 		}
 	}
@@ -966,33 +971,33 @@ struct check_ctx {
 static int check_one(const char *name, size_t offset, void *payload)
 {
 	struct check_ctx *c = payload;
-	static const char *const none[] = { NULL };
+	static const char *const none[] = {NULL};
 	const char *hint;
 
 	if (ynames_has(c->defined, name))
 		return 0;
 	if (c->later && ynames_has(c->later, name))
 		return yerror(c->f, c->n,
-			      "'%s': template variable '%s' is not extracted "
-			      "by an earlier step (only by this or a later "
-			      "one)",
-			      c->key, name);
-	hint = yclosest(name, c->defined->v ? (const char *const *)
-					       c->defined->v : none);
+		              "'%s': template variable '%s' is not extracted "
+		              "by an earlier step (only by this or a later "
+		              "one)",
+		              c->key, name);
+	hint = yclosest(name, c->defined->v ? (const char *const *)c->defined->v
+	                                    : none);
 	if (hint)
 		return yerror(c->f, c->n,
-			      "'%s': undefined template variable '%s'; did "
-			      "you mean '%s'?",
-			      c->key, name, hint);
+		              "'%s': undefined template variable '%s'; did "
+		              "you mean '%s'?",
+		              c->key, name, hint);
 	return yerror(c->f, c->n, "'%s': undefined template variable '%s'",
-		      c->key, name);
+	              c->key, name);
 }
 
 int ycheck_template(struct yfile *f, const struct ynode *n, const char *key,
-		    const char *text, const struct ynames *defined,
-		    const struct ynames *later)
+                    const char *text, const struct ynames *defined,
+                    const struct ynames *later)
 {
-	struct check_ctx c = { f, n, key, defined, later };
+	struct check_ctx c = {f, n, key, defined, later};
 	char *cause = NULL;
 	int r;
 

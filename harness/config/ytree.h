@@ -32,10 +32,10 @@ enum yscalar_type {
 
 struct ynode {
 	enum ynode_kind kind;
-	unsigned line;		/* 1-based */
-	unsigned column;	/* 1-based */
-	char *text;		/* scalar: its value */
-	enum yscalar_type type;	/* scalar: its resolved type */
+	unsigned line;          /* 1-based */
+	unsigned column;        /* 1-based */
+	char *text;             /* scalar: its value */
+	enum yscalar_type type; /* scalar: its resolved type */
 	/* Sequence: the items. Mapping: key, value, key, value... */
 	struct ynode **items;
 	size_t n;
@@ -48,9 +48,9 @@ struct ynode {
 #define YMAP_VALUE(node, i) ((node)->items[2 * (i) + 1])
 
 struct yfile {
-	const char *path;	/* borrowed from the caller */
-	struct ynode *root;	/* never NULL after a successful load */
-	char **cause;		/* where the first error goes */
+	const char *path;   /* borrowed from the caller */
+	struct ynode *root; /* never NULL after a successful load */
+	char **cause;       /* where the first error goes */
 };
 
 /* Read and parse path (at most YTREE_MAX_FILE bytes, UTF-8, no NUL) into
@@ -63,7 +63,7 @@ void yfile_release(struct yfile *f);
 /* Set *f->cause (if not set yet) to "PATH:LINE:COLUMN: " plus the message,
  * at node n (or 1:1 when n is NULL); returns -1. */
 int yerror(struct yfile *f, const struct ynode *n, const char *fmt, ...)
-	HARNESS_PRINTF(3, 4);
+    HARNESS_PRINTF(3, 4);
 
 /* "a string", "an integer", "a mapping"...: for "expected X, found Y". */
 const char *ynode_describe(const struct ynode *n);
@@ -77,36 +77,36 @@ int ymap_expect(struct yfile *f, const struct ynode *n, const char *what);
 /* Check that every key of map is a string, is unique and is one of keys
  * (NULL-terminated). The message for an unknown key suggests the closest. */
 int ymap_check_keys(struct yfile *f, const struct ynode *map,
-		    const char *const *keys, const char *what);
+                    const char *const *keys, const char *what);
 /* The value of key in map, or NULL. */
 struct ynode *ymap_get(const struct ynode *map, const char *key);
 /* As ymap_get, but a missing key is an error at the mapping. */
 int ymap_require(struct yfile *f, const struct ynode *map, const char *key,
-		 const char *what, struct ynode **out);
+                 const char *what, struct ynode **out);
 
 /* Typed values. `key` names the value in messages. A scalar of another
  * type, a mapping or a list is an error: "'KEY': expected X, found Y". */
 int yget_str(struct yfile *f, const struct ynode *n, const char *key,
-	     char **out);
+             char **out);
 /* Any scalar but null, as written (for variables, headers, env). */
 int yget_text(struct yfile *f, const struct ynode *n, const char *key,
-	      char **out);
+              char **out);
 int yget_int(struct yfile *f, const struct ynode *n, const char *key,
-	     long long min, long long max, long long *out);
+             long long min, long long max, long long *out);
 int yget_bool(struct yfile *f, const struct ynode *n, const char *key,
-	      bool *out);
+              bool *out);
 /* A number (integer or float), finite. */
 int yget_number(struct yfile *f, const struct ynode *n, const char *key,
-		double *out);
+                double *out);
 /* A duration string ("250ms"). */
 int yget_duration(struct yfile *f, const struct ynode *n, const char *key,
-		  uint64_t *out);
+                  uint64_t *out);
 /* A fraction written as a number (0.05) or a percentage ("5%"). */
 int yget_fraction(struct yfile *f, const struct ynode *n, const char *key,
-		  double *out);
+                  double *out);
 /* One of names (NULL-terminated); *out is its index. */
 int yget_enum(struct yfile *f, const struct ynode *n, const char *key,
-	      const char *const *names, int *out);
+              const char *const *names, int *out);
 int yseq_expect(struct yfile *f, const struct ynode *n, const char *key);
 
 /* Writing YAML back: a string as a plain scalar when it reads back as the
@@ -122,7 +122,10 @@ struct ynames {
 	char **v;
 	size_t n, alloc;
 };
-#define YNAMES_INIT { NULL, 0, 0 }
+#define YNAMES_INIT                                                            \
+	{                                                                      \
+		NULL, 0, 0                                                     \
+	}
 void ynames_add(struct ynames *set, const char *name);
 bool ynames_has(const struct ynames *set, const char *name);
 void ynames_release(struct ynames *set);
@@ -131,7 +134,7 @@ void ynames_release(struct ynames *set);
  * defined; `later`, when not NULL, holds names defined only further on,
  * for a clearer message. */
 int ycheck_template(struct yfile *f, const struct ynode *n, const char *key,
-		    const char *text, const struct ynames *defined,
-		    const struct ynames *later);
+                    const char *text, const struct ynames *defined,
+                    const struct ynames *later);
 
 #endif

@@ -30,8 +30,7 @@ static const char *data_path(const char *name)
 }
 
 /* Write content to tmpdir/name; returns the path (static buffer). */
-static const char *write_tmp(const char *name, const char *content,
-			     size_t len)
+static const char *write_tmp(const char *name, const char *content, size_t len)
 {
 	static char path[4096];
 	FILE *fp;
@@ -50,7 +49,7 @@ static const char *write_tmp_str(const char *name, const char *content)
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
+                  struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;
@@ -64,7 +63,7 @@ static int setup(void **state)
 
 	(void)state;
 	snprintf(tmpdir, sizeof(tmpdir), "%s/test-config-XXXXXX",
-		 base && *base ? base : "/tmp");
+	         base && *base ? base : "/tmp");
 	return mkdtemp(tmpdir) ? 0 : -1;
 }
 
@@ -78,7 +77,7 @@ static void assert_contains(const char *haystack, const char *needle)
 {
 	if (!haystack || !strstr(haystack, needle))
 		fail_msg("expected '%s' in '%s'", needle,
-			 haystack ? haystack : "(null)");
+		         haystack ? haystack : "(null)");
 }
 
 /* config_load(path) must fail with a message containing want. */
@@ -94,7 +93,7 @@ static void expect_config_error(const char *path, const char *want)
 }
 
 static void expect_scenario_error(const struct config *cfg, const char *path,
-				  const char *want)
+                                  const char *want)
 {
 	struct scenario *sc = (struct scenario *)1;
 	char *cause = NULL;
@@ -156,8 +155,8 @@ static void test_config__roundtrip(void **state)
 	assert_int_equal(cfg->services[1].pos.line, 27);
 	assert_int_equal(cfg->services[1].pos.column, 5);
 
-	if (scenario_load(&sc, data_path("good-scenario.yaml"), cfg,
-			  &cause) < 0)
+	if (scenario_load(&sc, data_path("good-scenario.yaml"), cfg, &cause) <
+	    0)
 		fail_msg("good-scenario.yaml: %s", cause);
 	strbuf_reset(&a);
 	strbuf_reset(&b);
@@ -174,19 +173,18 @@ static void test_config__roundtrip(void **state)
 	assert_int_equal(sc->nsteps, 6);
 	assert_string_equal(sc->steps[0].request.method, "POST");
 	assert_string_equal(sc->steps[0].request.json,
-			    "{\"auth\":{\"identity\":{\"methods\":"
-			    "[\"password\"],\"password\":{\"user\":{\"name\":"
-			    "\"{{user}}\",\"password\":\"{{password}}\","
-			    "\"id\":7,\"enabled\":true,\"weight\":1.5,"
-			    "\"none\":null}}}}}");
+	                    "{\"auth\":{\"identity\":{\"methods\":"
+	                    "[\"password\"],\"password\":{\"user\":{\"name\":"
+	                    "\"{{user}}\",\"password\":\"{{password}}\","
+	                    "\"id\":7,\"enabled\":true,\"weight\":1.5,"
+	                    "\"none\":null}}}}}");
 	assert_int_equal(sc->steps[0].request.nexpect, 1);
 	assert_int_equal(sc->steps[0].request.expect[0], 201);
-	assert_int_equal(sc->steps[0].request.extract[0].from,
-			 EXTRACT_HEADER);
+	assert_int_equal(sc->steps[0].request.extract[0].from, EXTRACT_HEADER);
 	assert_int_equal(sc->steps[1].request.nexpect, 2);
 	assert_int_equal(sc->steps[1].timeout_ns, 30000000000ull);
 	assert_string_equal(sc->steps[1].request.extract[1].path,
-			    "server.addresses[0].addr");
+	                    "server.addresses[0].addr");
 	assert_int_equal(sc->steps[2].type, STEP_POLL);
 	assert_string_equal(sc->steps[2].request.method, "GET");
 	assert_int_equal(sc->steps[2].interval_ns, 200000000ull);
@@ -273,25 +271,25 @@ static void test_config__bad_config_files(void **state)
 		const char *file;
 		const char *want;
 	} cases[] = {
-		{ "bad-config-unknown.yaml",
-		  "bad-config-unknown.yaml:4:3: unknown key 'sample_rat' in "
-		  "tracing; did you mean 'sample_rate'?" },
-		{ "bad-config-template.yaml",
-		  "bad-config-template.yaml:8:21: 'IDENTITY_URL': undefined "
-		  "template variable 'services.identiy'; did you mean "
-		  "'services.identity'?" },
-		{ "bad-config-unmanaged.yaml",
-		  "bad-config-unmanaged.yaml:6:5: missing required key 'url' "
-		  "in service 'api'" },
-		{ "bad-config-dup.yaml",
-		  "bad-config-dup.yaml:5:3: duplicate key 'user' in variables "
-		  "(first at line 3, column 3)" },
-		{ "bad-config-enum.yaml",
-		  "bad-config-enum.yaml:5:12: 'trace': unknown value 'jaeger'; "
-		  "valid: htrace, otlp, osprofiler, none" },
-		{ "bad-config-port.yaml",
-		  "bad-config-port.yaml:5:11: 'port': 70000 is out of range "
-		  "(1..65535)" },
+	    {"bad-config-unknown.yaml",
+	     "bad-config-unknown.yaml:4:3: unknown key 'sample_rat' in "
+	     "tracing; did you mean 'sample_rate'?"},
+	    {"bad-config-template.yaml",
+	     "bad-config-template.yaml:8:21: 'IDENTITY_URL': undefined "
+	     "template variable 'services.identiy'; did you mean "
+	     "'services.identity'?"},
+	    {"bad-config-unmanaged.yaml",
+	     "bad-config-unmanaged.yaml:6:5: missing required key 'url' "
+	     "in service 'api'"},
+	    {"bad-config-dup.yaml",
+	     "bad-config-dup.yaml:5:3: duplicate key 'user' in variables "
+	     "(first at line 3, column 3)"},
+	    {"bad-config-enum.yaml",
+	     "bad-config-enum.yaml:5:12: 'trace': unknown value 'jaeger'; "
+	     "valid: htrace, otlp, osprofiler, none"},
+	    {"bad-config-port.yaml",
+	     "bad-config-port.yaml:5:11: 'port': 70000 is out of range "
+	     "(1..65535)"},
 	};
 
 	(void)state;
@@ -305,58 +303,58 @@ static void test_config__bad_scenario_files(void **state)
 		const char *file;
 		const char *want;
 	} cases[] = {
-		{ "bad-runner-key.yaml",
-		  "bad-runner-key.yaml:7:3: unknown key 'iteratons' in runner; "
-		  "did you mean 'iterations'?" },
-		{ "bad-runner-int.yaml",
-		  "bad-runner-int.yaml:1:22: 'iterations': expected an "
-		  "integer, found a string" },
-		{ "bad-runner-duration.yaml",
-		  "bad-runner-duration.yaml:2:3: runner type 'duration' "
-		  "requires 'duration'" },
-		{ "bad-runner-rate.yaml",
-		  "bad-runner-rate.yaml:2:3: runner type 'rate' requires "
-		  "'rate'" },
-		{ "bad-runner-enum.yaml",
-		  "bad-runner-enum.yaml:2:9: 'type': unknown value 'ramp'; did "
-		  "you mean 'rate'? (valid: constant, duration, rate)" },
-		{ "bad-step-url.yaml",
-		  "bad-step-url.yaml:3:7: missing required key 'url' in "
-		  "request step" },
-		{ "bad-step-duration.yaml",
-		  "bad-step-duration.yaml:4:16: 'timeout': bad duration "
-		  "'fast'" },
-		{ "bad-step-type.yaml",
-		  "bad-step-type.yaml:3:5: unknown key 'requests' in a step; "
-		  "did you mean 'request'?" },
-		{ "bad-step-body.yaml",
-		  "bad-step-body.yaml:5:13: 'body': cannot be used with "
-		  "'json'" },
-		{ "bad-percent.yaml",
-		  "bad-percent.yaml:4:10: 'alpha': bad percentage "
-		  "'5 percent'" },
-		{ "bad-template-order.yaml",
-		  "bad-template-order.yaml:4:12: 'url': template variable "
-		  "'server_id' is not extracted by an earlier step" },
-		{ "bad-template-undefined.yaml",
-		  "bad-template-undefined.yaml:6:29: 'json': undefined "
-		  "template variable 'flavour'; did you mean 'flavor'?" },
-		{ "bad-dup-step.yaml",
-		  "bad-dup-step.yaml:3:19: duplicate step name 'pause'" },
-		{ "bad-extract-path.yaml",
-		  "bad-extract-path.yaml:5:20: 'json': bad JSON path "
-		  "'servers..id'" },
-		{ "bad-yaml-syntax.yaml",
-		  "bad-yaml-syntax.yaml:5:1: found unexpected end of stream "
-		  "(while scanning a quoted scalar that starts at line 3, "
-		  "column 12)" },
+	    {"bad-runner-key.yaml",
+	     "bad-runner-key.yaml:7:3: unknown key 'iteratons' in runner; "
+	     "did you mean 'iterations'?"},
+	    {"bad-runner-int.yaml",
+	     "bad-runner-int.yaml:1:22: 'iterations': expected an "
+	     "integer, found a string"},
+	    {"bad-runner-duration.yaml",
+	     "bad-runner-duration.yaml:2:3: runner type 'duration' "
+	     "requires 'duration'"},
+	    {"bad-runner-rate.yaml",
+	     "bad-runner-rate.yaml:2:3: runner type 'rate' requires "
+	     "'rate'"},
+	    {"bad-runner-enum.yaml",
+	     "bad-runner-enum.yaml:2:9: 'type': unknown value 'ramp'; did "
+	     "you mean 'rate'? (valid: constant, duration, rate)"},
+	    {"bad-step-url.yaml",
+	     "bad-step-url.yaml:3:7: missing required key 'url' in "
+	     "request step"},
+	    {"bad-step-duration.yaml",
+	     "bad-step-duration.yaml:4:16: 'timeout': bad duration "
+	     "'fast'"},
+	    {"bad-step-type.yaml",
+	     "bad-step-type.yaml:3:5: unknown key 'requests' in a step; "
+	     "did you mean 'request'?"},
+	    {"bad-step-body.yaml",
+	     "bad-step-body.yaml:5:13: 'body': cannot be used with "
+	     "'json'"},
+	    {"bad-percent.yaml",
+	     "bad-percent.yaml:4:10: 'alpha': bad percentage "
+	     "'5 percent'"},
+	    {"bad-template-order.yaml",
+	     "bad-template-order.yaml:4:12: 'url': template variable "
+	     "'server_id' is not extracted by an earlier step"},
+	    {"bad-template-undefined.yaml",
+	     "bad-template-undefined.yaml:6:29: 'json': undefined "
+	     "template variable 'flavour'; did you mean 'flavor'?"},
+	    {"bad-dup-step.yaml",
+	     "bad-dup-step.yaml:3:19: duplicate step name 'pause'"},
+	    {"bad-extract-path.yaml",
+	     "bad-extract-path.yaml:5:20: 'json': bad JSON path "
+	     "'servers..id'"},
+	    {"bad-yaml-syntax.yaml",
+	     "bad-yaml-syntax.yaml:5:1: found unexpected end of stream "
+	     "(while scanning a quoted scalar that starts at line 3, "
+	     "column 12)"},
 	};
 	struct config *cfg = load_good_config();
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		expect_scenario_error(cfg, data_path(cases[i].file),
-				      cases[i].want);
+		                      cases[i].want);
 	config_free(cfg);
 }
 
@@ -367,64 +365,64 @@ static void test_config__bad_values(void **state)
 		const char *text;
 		const char *want;
 	} cases[] = {
-		{ "steps:\n  - sleep: -1s\n",
-		  "s.yaml:2:12: 'sleep': bad duration '-1s'" },
-		{ "steps:\n  - sleep: 10\n",
-		  "s.yaml:2:12: 'sleep': bad duration '10'" },
-		{ "steps:\n  - sleep: true\n",
-		  "s.yaml:2:12: 'sleep': expected a duration such as 250ms, "
-		  "found a boolean" },
-		{ "steps:\n  - sleep: 1s\nregression: {min_effect: \"%\"}\n",
-		  "s.yaml:3:26: 'min_effect': bad percentage '%'" },
-		{ "steps:\n  - sleep: 1s\nregression: {alpha: 150%}\n",
-		  "s.yaml:3:21: 'alpha': must be between 0 and 1" },
-		{ "steps:\n  - sleep: 1s\nregression: {alpha: -5%}\n",
-		  "s.yaml:3:21: 'alpha': bad percentage '-5%'" },
-		{ "runner: {type: constant, rate: 5}\nsteps:\n  - sleep: 1s\n",
-		  "s.yaml:1:32: 'rate': does not apply to runner type "
-		  "'constant'" },
-		{ "runner: {type: duration, duration: 1m, iterations: 5}\n"
-		  "steps:\n  - sleep: 1s\n",
-		  "s.yaml:1:52: 'iterations': does not apply to runner type "
-		  "'duration'" },
-		{ "runner: {concurrency: 0}\nsteps:\n  - sleep: 1s\n",
-		  "s.yaml:1:23: 'concurrency': 0 is out of range" },
-		{ "runner: [constant]\nsteps:\n  - sleep: 1s\n",
-		  "s.yaml:1:9: runner: expected a mapping, found a list" },
-		{ "name: x\n",
-		  "s.yaml:1:1: missing required key 'steps' in the scenario" },
-		{ "steps: []\n", "s.yaml:1:8: 'steps': needs at least one" },
-		{ "steps:\n  - request: {url: \"http://h/\", expect: 99}\n",
-		  "s.yaml:2:41: 'expect': 99 is out of range (100..599)" },
-		{ "steps:\n  - request: {url: \"http://h/\", expect: [ok]}\n",
-		  "s.yaml:2:42: 'expect': expected an integer status" },
-		{ "steps:\n  - request: {url: \"http://h/\", method: FETCH}\n",
-		  "s.yaml:2:41: 'method': unknown value 'FETCH'" },
-		{ "steps:\n  - request: {url: \"http://h/{{nope}}\"}\n",
-		  "s.yaml:2:20: 'url': undefined template variable 'nope'" },
-		{ "steps:\n  - request: {url: \"http://h/{{ bad\"}\n",
-		  "s.yaml:2:20: 'url': unterminated '{{' at offset 9" },
-		{ "steps:\n  - poll: {url: \"http://h/\"}\n",
-		  "s.yaml:2:11: missing required key 'until' in poll step" },
-		{ "steps:\n  - poll: {url: \"http://h/\", until: {json: a}}\n",
-		  "s.yaml:2:37: until needs 'equals' or 'not_equals'" },
-		{ "steps:\n  - request: {url: ftp://h/}\n",
-		  "s.yaml:2:20: 'url': expected an http:// or https:// URL" },
-		{ "steps:\n  - {sleep: 1s, request: {url: \"http://h/\"}}\n",
-		  "s.yaml:2:5: a step is a mapping with one key" },
-		{ "variables: {iteration: 3}\nsteps:\n  - sleep: 1s\n",
-		  "s.yaml:1:13: variable name 'iteration' is reserved" },
-		{ "steps:\n  - request:\n      url: \"http://h/\"\n"
-		  "      headers: {Accept: a, accept: b}\n",
-		  "s.yaml:4:28: duplicate header 'accept'" },
-		{ "steps:\n  - sleep: !!binary aGVsbG8=\n",
-		  "s.yaml:2:12: unsupported YAML tag" },
-		{ "steps:\n  - sleep: &a 1s\n  - sleep: *b\n",
-		  "s.yaml:3:12: alias '*b' names no earlier anchor" },
-		{ "steps:\n  - sleep: 1s\n---\nsteps: []\n",
-		  "s.yaml:3:1: a second YAML document" },
-		{ "- sleep: 1s\n",
-		  "s.yaml:1:1: the scenario: expected a mapping, found a list" },
+	    {"steps:\n  - sleep: -1s\n",
+	     "s.yaml:2:12: 'sleep': bad duration '-1s'"},
+	    {"steps:\n  - sleep: 10\n",
+	     "s.yaml:2:12: 'sleep': bad duration '10'"},
+	    {"steps:\n  - sleep: true\n",
+	     "s.yaml:2:12: 'sleep': expected a duration such as 250ms, "
+	     "found a boolean"},
+	    {"steps:\n  - sleep: 1s\nregression: {min_effect: \"%\"}\n",
+	     "s.yaml:3:26: 'min_effect': bad percentage '%'"},
+	    {"steps:\n  - sleep: 1s\nregression: {alpha: 150%}\n",
+	     "s.yaml:3:21: 'alpha': must be between 0 and 1"},
+	    {"steps:\n  - sleep: 1s\nregression: {alpha: -5%}\n",
+	     "s.yaml:3:21: 'alpha': bad percentage '-5%'"},
+	    {"runner: {type: constant, rate: 5}\nsteps:\n  - sleep: 1s\n",
+	     "s.yaml:1:32: 'rate': does not apply to runner type "
+	     "'constant'"},
+	    {"runner: {type: duration, duration: 1m, iterations: 5}\n"
+	     "steps:\n  - sleep: 1s\n",
+	     "s.yaml:1:52: 'iterations': does not apply to runner type "
+	     "'duration'"},
+	    {"runner: {concurrency: 0}\nsteps:\n  - sleep: 1s\n",
+	     "s.yaml:1:23: 'concurrency': 0 is out of range"},
+	    {"runner: [constant]\nsteps:\n  - sleep: 1s\n",
+	     "s.yaml:1:9: runner: expected a mapping, found a list"},
+	    {"name: x\n",
+	     "s.yaml:1:1: missing required key 'steps' in the scenario"},
+	    {"steps: []\n", "s.yaml:1:8: 'steps': needs at least one"},
+	    {"steps:\n  - request: {url: \"http://h/\", expect: 99}\n",
+	     "s.yaml:2:41: 'expect': 99 is out of range (100..599)"},
+	    {"steps:\n  - request: {url: \"http://h/\", expect: [ok]}\n",
+	     "s.yaml:2:42: 'expect': expected an integer status"},
+	    {"steps:\n  - request: {url: \"http://h/\", method: FETCH}\n",
+	     "s.yaml:2:41: 'method': unknown value 'FETCH'"},
+	    {"steps:\n  - request: {url: \"http://h/{{nope}}\"}\n",
+	     "s.yaml:2:20: 'url': undefined template variable 'nope'"},
+	    {"steps:\n  - request: {url: \"http://h/{{ bad\"}\n",
+	     "s.yaml:2:20: 'url': unterminated '{{' at offset 9"},
+	    {"steps:\n  - poll: {url: \"http://h/\"}\n",
+	     "s.yaml:2:11: missing required key 'until' in poll step"},
+	    {"steps:\n  - poll: {url: \"http://h/\", until: {json: a}}\n",
+	     "s.yaml:2:37: until needs 'equals' or 'not_equals'"},
+	    {"steps:\n  - request: {url: ftp://h/}\n",
+	     "s.yaml:2:20: 'url': expected an http:// or https:// URL"},
+	    {"steps:\n  - {sleep: 1s, request: {url: \"http://h/\"}}\n",
+	     "s.yaml:2:5: a step is a mapping with one key"},
+	    {"variables: {iteration: 3}\nsteps:\n  - sleep: 1s\n",
+	     "s.yaml:1:13: variable name 'iteration' is reserved"},
+	    {"steps:\n  - request:\n      url: \"http://h/\"\n"
+	     "      headers: {Accept: a, accept: b}\n",
+	     "s.yaml:4:28: duplicate header 'accept'"},
+	    {"steps:\n  - sleep: !!binary aGVsbG8=\n",
+	     "s.yaml:2:12: unsupported YAML tag"},
+	    {"steps:\n  - sleep: &a 1s\n  - sleep: *b\n",
+	     "s.yaml:3:12: alias '*b' names no earlier anchor"},
+	    {"steps:\n  - sleep: 1s\n---\nsteps: []\n",
+	     "s.yaml:3:1: a second YAML document"},
+	    {"- sleep: 1s\n",
+	     "s.yaml:1:1: the scenario: expected a mapping, found a list"},
 	};
 
 	(void)state;
@@ -441,56 +439,56 @@ static void test_config__bad_config_values(void **state)
 		const char *text;
 		const char *want;
 	} cases[] = {
-		{ "store: x.db\n",
-		  "c.yaml:1:1: missing required key 'version' in the config" },
-		{ "version: 2\n", "c.yaml:1:10: 'version': unsupported version "
-				  "2; expected 1" },
-		{ "version: 1\nmanage: yes\n",
-		  "c.yaml:2:9: 'manage': expected a boolean (true or false), "
-		  "found a string" },
-		{ "version: 1\ntracing: {sample_rate: 2}\n",
-		  "c.yaml:2:24: 'sample_rate': must be between 0 and 1" },
-		{ "version: 1\ntracing: {hmac_keys: []}\n",
-		  "c.yaml:2:22: 'hmac_keys': needs at least one key" },
-		{ "version: 1\ntracing: {otlp: {listen: localhost}}\n",
-		  "c.yaml:2:26: 'listen': expected HOST:PORT" },
-		{ "version: 1\nservices:\n  - name: a\n",
-		  "c.yaml:3:5: missing required key 'command' in service 'a'" },
-		{ "version: 1\nservices:\n  - {name: a, command: [a]}\n"
-		  "  - {name: a, command: [b]}\n",
-		  "c.yaml:4:12: duplicate service 'a' (first at line 3)" },
-		{ "version: 1\nservices:\n  - {name: a, command: [a], port: "
-		  "80}\n  - {name: b, command: [b], port: 80}\n",
-		  "c.yaml:4:35: 'port': 80 is also the port of service 'a'" },
-		{ "version: 1\nservices:\n  - {name: a, command: [a], port: "
-		  "x}\n",
-		  "c.yaml:3:35: 'port': expected an integer (1..65535) or "
-		  "'auto', found a string" },
-		{ "version: 1\nservices:\n  - {name: a, command: [\"{{iteration"
-		  "}}\"]}\n",
-		  "c.yaml:3:25: 'command': undefined template variable "
-		  "'iteration'" },
-		{ "version: 1\nservices:\n  - {name: a, command: [a], "
-		  "start_timeout: 0s}\n",
-		  "c.yaml:3:44: 'start_timeout': must be more than 0" },
-		{ "version: 1\nservices:\n  - {name: a, command: [a], health: "
-		  "healthz}\n",
-		  "c.yaml:3:37: 'health': expected a path starting with '/'" },
-		{ "version: 1\nprojects:\n  - {name: p}\n",
-		  "c.yaml:3:5: missing required key 'path' in project" },
-		{ "version: 1\nvariables: {a.b: 1}\n",
-		  "c.yaml:2:13: bad variable name 'a.b'" },
-		{ "version: 1\nservices:\n  - {name: a, command: [a], env: "
-		  "{1X: y}}\n",
-		  "c.yaml:3:35: bad environment variable name '1X'" },
-		{ "version: 1\nservices:\n  - {name: a, comand: [a]}\n",
-		  "c.yaml:3:15: unknown key 'comand' in service; did you mean "
-		  "'command'?" },
-		{ "version: 1\nserveces: []\n",
-		  "c.yaml:2:1: unknown key 'serveces' in the config; did you "
-		  "mean 'services'?" },
-		{ "version: 1\nx: &a [*a]\n",
-		  "c.yaml:2:8: alias '*a' refers to a node that contains it" },
+	    {"store: x.db\n",
+	     "c.yaml:1:1: missing required key 'version' in the config"},
+	    {"version: 2\n", "c.yaml:1:10: 'version': unsupported version "
+	                     "2; expected 1"},
+	    {"version: 1\nmanage: yes\n",
+	     "c.yaml:2:9: 'manage': expected a boolean (true or false), "
+	     "found a string"},
+	    {"version: 1\ntracing: {sample_rate: 2}\n",
+	     "c.yaml:2:24: 'sample_rate': must be between 0 and 1"},
+	    {"version: 1\ntracing: {hmac_keys: []}\n",
+	     "c.yaml:2:22: 'hmac_keys': needs at least one key"},
+	    {"version: 1\ntracing: {otlp: {listen: localhost}}\n",
+	     "c.yaml:2:26: 'listen': expected HOST:PORT"},
+	    {"version: 1\nservices:\n  - name: a\n",
+	     "c.yaml:3:5: missing required key 'command' in service 'a'"},
+	    {"version: 1\nservices:\n  - {name: a, command: [a]}\n"
+	     "  - {name: a, command: [b]}\n",
+	     "c.yaml:4:12: duplicate service 'a' (first at line 3)"},
+	    {"version: 1\nservices:\n  - {name: a, command: [a], port: "
+	     "80}\n  - {name: b, command: [b], port: 80}\n",
+	     "c.yaml:4:35: 'port': 80 is also the port of service 'a'"},
+	    {"version: 1\nservices:\n  - {name: a, command: [a], port: "
+	     "x}\n",
+	     "c.yaml:3:35: 'port': expected an integer (1..65535) or "
+	     "'auto', found a string"},
+	    {"version: 1\nservices:\n  - {name: a, command: [\"{{iteration"
+	     "}}\"]}\n",
+	     "c.yaml:3:25: 'command': undefined template variable "
+	     "'iteration'"},
+	    {"version: 1\nservices:\n  - {name: a, command: [a], "
+	     "start_timeout: 0s}\n",
+	     "c.yaml:3:44: 'start_timeout': must be more than 0"},
+	    {"version: 1\nservices:\n  - {name: a, command: [a], health: "
+	     "healthz}\n",
+	     "c.yaml:3:37: 'health': expected a path starting with '/'"},
+	    {"version: 1\nprojects:\n  - {name: p}\n",
+	     "c.yaml:3:5: missing required key 'path' in project"},
+	    {"version: 1\nvariables: {a.b: 1}\n",
+	     "c.yaml:2:13: bad variable name 'a.b'"},
+	    {"version: 1\nservices:\n  - {name: a, command: [a], env: "
+	     "{1X: y}}\n",
+	     "c.yaml:3:35: bad environment variable name '1X'"},
+	    {"version: 1\nservices:\n  - {name: a, comand: [a]}\n",
+	     "c.yaml:3:15: unknown key 'comand' in service; did you mean "
+	     "'command'?"},
+	    {"version: 1\nserveces: []\n",
+	     "c.yaml:2:1: unknown key 'serveces' in the config; did you "
+	     "mean 'services'?"},
+	    {"version: 1\nx: &a [*a]\n",
+	     "c.yaml:2:8: alias '*a' refers to a node that contains it"},
 	};
 
 	(void)state;
@@ -507,11 +505,11 @@ static void test_config__duplicate_key(void **state)
 
 	(void)state;
 	path = write_tmp_str("dup.yaml",
-			     "steps:\n  - request:\n      url: \"http://h/\"\n"
-			     "      timeout: 1s\n      url: \"http://g/\"\n");
+	                     "steps:\n  - request:\n      url: \"http://h/\"\n"
+	                     "      timeout: 1s\n      url: \"http://g/\"\n");
 	expect_scenario_error(NULL, path,
-			      "dup.yaml:5:7: duplicate key 'url' in request "
-			      "step (first at line 3, column 7)");
+	                      "dup.yaml:5:7: duplicate key 'url' in request "
+	                      "step (first at line 3, column 7)");
 	path = write_tmp_str("dup2.yaml", "version: 1\n\"version\": 1\n");
 	expect_config_error(path, "dup2.yaml:2:1: duplicate key 'version'");
 }
@@ -524,24 +522,24 @@ static void test_config__bad_files(void **state)
 
 	(void)state;
 	expect_config_error(write_tmp_str("empty.yaml", ""),
-			    "empty.yaml:1:1: the file is empty");
+	                    "empty.yaml:1:1: the file is empty");
 	expect_config_error(write_tmp_str("comments.yaml", "# nothing\n\n"),
-			    "comments.yaml:1:1: the file is empty");
+	                    "comments.yaml:1:1: the file is empty");
 	expect_config_error(write_tmp("nul.yaml", "version: 1\n\0\n", 13),
-			    "nul.yaml:2:1: binary file: NUL byte");
-	expect_config_error(write_tmp_str("latin1.yaml",
-					  "version: 1\nname: caf\xe9\n"),
-			    "latin1.yaml:2:10: binary file: invalid UTF-8 "
-			    "(byte 0xe9)");
-	expect_config_error(write_tmp_str("utf8.yaml",
-					  "version: 1\ncaf\xc3\xa9: \xff\n"),
-			    "utf8.yaml:2:7: binary file: invalid UTF-8");
+	                    "nul.yaml:2:1: binary file: NUL byte");
+	expect_config_error(
+	    write_tmp_str("latin1.yaml", "version: 1\nname: caf\xe9\n"),
+	    "latin1.yaml:2:10: binary file: invalid UTF-8 "
+	    "(byte 0xe9)");
+	expect_config_error(
+	    write_tmp_str("utf8.yaml", "version: 1\ncaf\xc3\xa9: \xff\n"),
+	    "utf8.yaml:2:7: binary file: invalid UTF-8");
 
 	buf = malloc(big);
 	assert_non_null(buf);
 	memset(buf, '#', big);
 	expect_config_error(write_tmp("big.yaml", buf, big),
-			    "big.yaml' is larger than 16 MiB");
+	                    "big.yaml' is larger than 16 MiB");
 	free(buf);
 
 	snprintf(path, sizeof(path), "%s/missing.yaml", tmpdir);
@@ -563,16 +561,33 @@ static void test_config__duration_parser(void **state)
 		const char *s;
 		uint64_t ns;
 	} good[] = {
-		{ "250ms", 250000000ull },     { "1.5s", 1500000000ull },
-		{ "2m", 120000000000ull },     { "100us", 100000ull },
-		{ "1h", 3600000000000ull },    { "0s", 0 },
-		{ "7ns", 7 },		       { "0.25ms", 250000ull },
-		{ "1.0000000001s", 1000000000ull },
+	    {"250ms", 250000000ull},
+	    {"1.5s", 1500000000ull},
+	    {"2m", 120000000000ull},
+	    {"100us", 100000ull},
+	    {"1h", 3600000000000ull},
+	    {"0s", 0},
+	    {"7ns", 7},
+	    {"0.25ms", 250000ull},
+	    {"1.0000000001s", 1000000000ull},
 	};
 	static const char *const bad[] = {
-		"fast", "-1s", "10", "", "s", "1.s", ".5s", "1 s", "1sec",
-		"1S", "+1s", "1e3ms", "99999999999999999999s", "6000000h",
-		"1.5", "1ms ",
+	    "fast",
+	    "-1s",
+	    "10",
+	    "",
+	    "s",
+	    "1.s",
+	    ".5s",
+	    "1 s",
+	    "1sec",
+	    "1S",
+	    "+1s",
+	    "1e3ms",
+	    "99999999999999999999s",
+	    "6000000h",
+	    "1.5",
+	    "1ms ",
 	};
 	uint64_t ns;
 
@@ -592,7 +607,7 @@ static void test_config__duration_parser(void **state)
 static void test_config__percent_parser(void **state)
 {
 	static const char *const bad[] = {
-		"5", "%", "5 %", "-5%", "5%%", "a%", "1.2.3%", "", "5%x", ".%",
+	    "5", "%", "5 %", "-5%", "5%%", "a%", "1.2.3%", "", "5%x", ".%",
 	};
 	double v;
 
@@ -630,44 +645,40 @@ static void test_config__template_expand(void **state)
 	char *cause = NULL;
 
 	(void)state;
-	assert_int_equal(template_expand(&out, "{{services.api}}/v2?t={{ "
-					 "token }}&x={{\ttoken}}}",
-					 lookup, NULL, &cause),
-			 0);
+	assert_int_equal(template_expand(&out,
+	                                 "{{services.api}}/v2?t={{ "
+	                                 "token }}&x={{\ttoken}}}",
+	                                 lookup, NULL, &cause),
+	                 0);
 	assert_string_equal(out.buf, "http://127.0.0.1:8774/v2?t=abc&x=abc}");
 	strbuf_reset(&out);
-	assert_int_equal(template_expand(&out, "no templates } {", lookup,
-					 NULL, &cause),
-			 0);
+	assert_int_equal(
+	    template_expand(&out, "no templates } {", lookup, NULL, &cause), 0);
 	assert_string_equal(out.buf, "no templates } {");
 	strbuf_reset(&out);
 	assert_int_equal(template_expand_json(&out, "{\"q\":\"{{quote}}\"}",
-					      lookup, NULL, &cause),
-			 0);
+	                                      lookup, NULL, &cause),
+	                 0);
 	assert_string_equal(out.buf, "{\"q\":\"say \\\"hi\\\"\\n\"}");
 	strbuf_reset(&out);
-	assert_int_equal(template_expand(&out, "a{{nope}}b", lookup, NULL,
-					 &cause),
-			 -1);
+	assert_int_equal(
+	    template_expand(&out, "a{{nope}}b", lookup, NULL, &cause), -1);
 	assert_string_equal(cause, "undefined template variable 'nope'");
 	free(cause);
 	cause = NULL;
 	strbuf_reset(&out);
-	assert_int_equal(template_expand(&out, "x {{ token", lookup, NULL,
-					 &cause),
-			 -1);
+	assert_int_equal(
+	    template_expand(&out, "x {{ token", lookup, NULL, &cause), -1);
 	assert_string_equal(cause, "unterminated '{{' at offset 2");
 	free(cause);
 	cause = NULL;
 	strbuf_reset(&out);
-	assert_int_equal(template_expand(&out, "{{9x}}", lookup, NULL,
-					 &cause),
-			 -1);
+	assert_int_equal(template_expand(&out, "{{9x}}", lookup, NULL, &cause),
+	                 -1);
 	assert_string_equal(cause, "malformed template '{{9x}}' at offset 0; "
-				   "expected {{name}}");
+	                           "expected {{name}}");
 	free(cause);
-	assert_int_equal(template_expand(&out, "{{}}", lookup, NULL, NULL),
-			 -1);
+	assert_int_equal(template_expand(&out, "{{}}", lookup, NULL, NULL), -1);
 	strbuf_release(&out);
 }
 
@@ -690,29 +701,28 @@ static int collect(const char *name, size_t offset, void *payload)
 
 static void test_config__template_names(void **state)
 {
-	struct names nm = { "", { 0 }, 0 };
+	struct names nm = {"", {0}, 0};
 	char *cause = NULL;
 
 	(void)state;
 	assert_int_equal(template_foreach_name("{{a}}-{{ services.b-c }}x"
-					       "{{a}}",
-					       collect, &nm, &cause),
-			 0);
+	                                       "{{a}}",
+	                                       collect, &nm, &cause),
+	                 0);
 	assert_string_equal(nm.list, "a,services.b-c,a");
 	assert_int_equal(nm.n, 3);
 	assert_int_equal(nm.offsets[1], 6);
 	assert_int_equal(nm.offsets[2], 25);
 	memset(&nm, 0, sizeof(nm));
-	assert_int_equal(template_foreach_name("{{x}}{{stop}}{{y}}", collect,
-					       &nm, NULL),
-			 42);
+	assert_int_equal(
+	    template_foreach_name("{{x}}{{stop}}{{y}}", collect, &nm, NULL),
+	    42);
 	assert_string_equal(nm.list, "x,stop");
 	memset(&nm, 0, sizeof(nm));
-	assert_int_equal(template_foreach_name("{{x}} {{y z}}", collect, &nm,
-					       &cause),
-			 -1);
+	assert_int_equal(
+	    template_foreach_name("{{x}} {{y z}}", collect, &nm, &cause), -1);
 	assert_string_equal(cause, "malformed template '{{y z}}' at offset 6; "
-				   "expected {{name}}");
+	                           "expected {{name}}");
 	free(cause);
 	assert_true(template_has_names("a{{b}}"));
 	assert_false(template_has_names("a{b}}"));
@@ -743,7 +753,7 @@ static void test_config__scenario_lookup(void **state)
 	snprintf(sub, sizeof(sub), "%s/more", tmpdir);
 	assert_int_equal(mkdir(sub, 0700), 0);
 	write_tmp_str("more/far.yaml",
-		      "name: far-away\nsteps:\n  - sleep: 2s\n");
+	              "name: far-away\nsteps:\n  - sleep: 2s\n");
 	setenv("HARNESS_SCENARIOS_DIR", sub, 1);
 	assert_int_equal(scenario_load(&sc, "far", cfg, &cause), 0);
 	assert_string_equal(sc->name, "far-away");
@@ -774,22 +784,23 @@ static void test_config__hash(void **state)
 
 	(void)state;
 	/* The same effective configuration, written differently. */
-	assert_int_equal(config_load(&a, write_tmp_str("h1.yaml",
-						       "version: 1\n"),
-				     &cause),
-			 0);
-	assert_int_equal(config_load(&b, write_tmp_str("h2.yaml",
-						       "# same\nversion: 1\n"
-						       "store: harness.db\n"
-						       "tracing: {stacks: "
-						       "false}\n"),
-				     &cause),
-			 0);
-	assert_int_equal(config_load(&c, write_tmp_str("h3.yaml",
-						       "version: 1\n"
-						       "store: other.db\n"),
-				     &cause),
-			 0);
+	assert_int_equal(
+	    config_load(&a, write_tmp_str("h1.yaml", "version: 1\n"), &cause),
+	    0);
+	assert_int_equal(
+	    config_load(&b,
+	                write_tmp_str("h2.yaml", "# same\nversion: 1\n"
+	                                         "store: harness.db\n"
+	                                         "tracing: {stacks: "
+	                                         "false}\n"),
+	                &cause),
+	    0);
+	assert_int_equal(
+	    config_load(&c,
+	                write_tmp_str("h3.yaml", "version: 1\n"
+	                                         "store: other.db\n"),
+	                &cause),
+	    0);
 	assert_string_equal(a->hash, b->hash);
 	assert_string_not_equal(a->hash, c->hash);
 	config_free(a);
@@ -805,58 +816,57 @@ static void test_config__aliases_and_json(void **state)
 
 	(void)state;
 	path = write_tmp_str(
-		"alias.yaml",
-		"variables: {v: x}\n"
-		"steps:\n"
-		"  - request:\n"
-		"      url: \"http://h/\"\n"
-		"      headers: &h {Accept: text/plain}\n"
-		"      json: [1, -0, 0x10, 1.50, \"2\", yes, True, ~, {}, [], "
-		"\"{{v}}\", \"tab\\tq\\\"\", 1e3]\n"
-		"  - request: {url: \"http://h/\", headers: *h, json: 5}\n");
+	    "alias.yaml",
+	    "variables: {v: x}\n"
+	    "steps:\n"
+	    "  - request:\n"
+	    "      url: \"http://h/\"\n"
+	    "      headers: &h {Accept: text/plain}\n"
+	    "      json: [1, -0, 0x10, 1.50, \"2\", yes, True, ~, {}, [], "
+	    "\"{{v}}\", \"tab\\tq\\\"\", 1e3]\n"
+	    "  - request: {url: \"http://h/\", headers: *h, json: 5}\n");
 	if (scenario_load(&sc, path, NULL, &cause) < 0)
 		fail_msg("%s", cause);
 	assert_string_equal(sc->steps[0].request.json,
-			    "[1,0,16,1.5,\"2\",\"yes\",true,null,{},[],"
-			    "\"{{v}}\",\"tab\\tq\\\"\",1000]");
+	                    "[1,0,16,1.5,\"2\",\"yes\",true,null,{},[],"
+	                    "\"{{v}}\",\"tab\\tq\\\"\",1000]");
 	assert_int_equal(sc->steps[1].request.nheaders, 1);
 	assert_string_equal(sc->steps[1].request.headers[0].value,
-			    "text/plain");
+	                    "text/plain");
 	assert_string_equal(sc->steps[1].request.json, "5");
 	scenario_free(sc);
 
 	/* Billion laughs stops at the node limit instead of eating memory. */
 	path = write_tmp_str(
-		"laughs.yaml",
-		"a: &a [x, x, x, x, x, x, x, x, x, x]\n"
-		"b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-		"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
-		"d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
-		"e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
-		"f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
-		"g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n");
+	    "laughs.yaml", "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+	                   "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+	                   "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+	                   "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+	                   "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+	                   "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+	                   "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n");
 	expect_scenario_error(NULL, path, "too many YAML nodes");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config__roundtrip),
-		cmocka_unit_test(test_config__defaults),
-		cmocka_unit_test(test_config__bad_config_files),
-		cmocka_unit_test(test_config__bad_scenario_files),
-		cmocka_unit_test(test_config__bad_values),
-		cmocka_unit_test(test_config__bad_config_values),
-		cmocka_unit_test(test_config__duplicate_key),
-		cmocka_unit_test(test_config__bad_files),
-		cmocka_unit_test(test_config__duration_parser),
-		cmocka_unit_test(test_config__percent_parser),
-		cmocka_unit_test(test_config__template_expand),
-		cmocka_unit_test(test_config__template_names),
-		cmocka_unit_test(test_config__scenario_lookup),
-		cmocka_unit_test(test_config__default_path),
-		cmocka_unit_test(test_config__hash),
-		cmocka_unit_test(test_config__aliases_and_json),
+	    cmocka_unit_test(test_config__roundtrip),
+	    cmocka_unit_test(test_config__defaults),
+	    cmocka_unit_test(test_config__bad_config_files),
+	    cmocka_unit_test(test_config__bad_scenario_files),
+	    cmocka_unit_test(test_config__bad_values),
+	    cmocka_unit_test(test_config__bad_config_values),
+	    cmocka_unit_test(test_config__duplicate_key),
+	    cmocka_unit_test(test_config__bad_files),
+	    cmocka_unit_test(test_config__duration_parser),
+	    cmocka_unit_test(test_config__percent_parser),
+	    cmocka_unit_test(test_config__template_expand),
+	    cmocka_unit_test(test_config__template_names),
+	    cmocka_unit_test(test_config__scenario_lookup),
+	    cmocka_unit_test(test_config__default_path),
+	    cmocka_unit_test(test_config__hash),
+	    cmocka_unit_test(test_config__aliases_and_json),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
