@@ -351,7 +351,8 @@ int store_ingest_path(struct store *st, const char *path, int64_t run_id,
 	}
 	closedir(dir);
 	/* In name order, so that two passes see files alike. */
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		char *c = NULL;
 		int ret = ingest_file(st, names[i], run_id, stats, &c);

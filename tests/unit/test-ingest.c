@@ -397,13 +397,16 @@ static void test_ingest__directory_and_run(void **state)
 	snprintf(a, sizeof(a), "%s/api-10.htspool", spool_dir);
 	snprintf(b, sizeof(b), "%s/scheduler-20.htspool", spool_dir);
 	snprintf(other, sizeof(other), "%s/README", spool_dir);
+
+	assert_int_equal(store_run_create(&run, f->st, &info, NULL), 0);
+	/* An empty spool directory: nothing to do, no error. */
+	assert_int_equal(ingest(f, spool_dir, run, &s), 0);
+	assert_int_equal(s.files, 0);
 	write_header(a, "api", 10);
 	append_spans(a, 0, 2);
 	write_header(b, "scheduler", 20);
 	append_spans(b, 0, 3);
 	append(other, "not a spool file\n", 17);
-
-	assert_int_equal(store_run_create(&run, f->st, &info, NULL), 0);
 	assert_int_equal(ingest(f, spool_dir, run, &s), 0);
 	assert_int_equal(s.files, 2);
 	assert_int_equal(s.spans, 5);
