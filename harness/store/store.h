@@ -135,7 +135,9 @@ void store_runs_free(struct store_run *runs, size_t n);
 
 /* The newest run of SCENARIO with CONFIG_HASH whose commits include SHA in
  * the repository named REPO (REPO NULL: in any repository). Only runs with
- * status ok count when OK_ONLY. *run_id is 0 when there is none. */
+ * status ok count when OK_ONLY. A run on a clean checkout of SHA is
+ * preferred to a newer one on a dirty work tree. *run_id is 0 when there
+ * is none. */
 int store_run_find(int64_t *run_id, struct store *st, const char *scenario,
 		   const char *config_hash, const char *repo, const char *sha,
 		   bool ok_only, char **cause);
