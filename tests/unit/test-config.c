@@ -848,6 +848,138 @@ static void test_config__aliases_and_json(void **state)
 	expect_scenario_error(NULL, path, "too many YAML nodes");
 }
 
+/* Read a data file into a strbuf. */
+static void read_data(struct strbuf *sb, const char *name)
+{
+	if (strbuf_read_file(sb, data_path(name)) < 0)
+		fail_msg("cannot read %s", name);
+}
+
+/* xorshift: the mutations are the same on every run. */
+static uint32_t next_rand(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+static void mutate(struct strbuf *out, const struct strbuf *in, uint32_t *rs)
+{
+	static const char pieces[] = ":-{}[]#&*!|>'\"\n \t,%0x\xc3\xff";
+	int edits = 1 + (int)(next_rand(rs) % 4);
+
+	strbuf_reset(out);
+	strbuf_add(out, in->buf, in->len);
+	while (edits-- > 0 && out->len > 1) {
+		size_t at = next_rand(rs) % out->len;
+
+		switch (next_rand(rs) % 4) {
+		case 0: /* overwrite */
+			out->buf[at] =
+			    pieces[next_rand(rs) % (sizeof(pieces) - 1)];
+			break;
+		case 1: /* delete a run */
+		{
+			size_t n = 1 + next_rand(rs) % 8;
+
+			if (at + n > out->len)
+				n = out->len - at;
+			memmove(out->buf + at, out->buf + at + n,
+			        out->len - at - n + 1);
+			out->len -= n;
+			break;
+		}
+		case 2: /* truncate */
+			out->len = at;
+			out->buf[at] = '\0';
+			break;
+		default: /* duplicate a line's worth */
+		{
+			size_t n = 1 + next_rand(rs) % 40;
+			char *copy;
+
+			if (at + n > out->len)
+				n = out->len - at;
+			copy = xstrndup(out->buf + at, n);
+			strbuf_add(out, copy, n);
+			free(copy);
+		}
+		}
+	}
+}
+
+/* Mangled files never crash the loader; a failure always names the file,
+ * and whatever loads still dumps, reloads and dumps the same. */
+static void test_config__mutations(void **state)
+{
+	struct strbuf cfg_text = STRBUF_INIT, sc_text = STRBUF_INIT;
+	struct strbuf m = STRBUF_INIT, a = STRBUF_INIT, b = STRBUF_INIT;
+	struct config *good = load_good_config();
+	uint32_t rs = 0x5eed1234;
+	int loaded = 0;
+
+	(void)state;
+	/* Another seed explores other mutations: HARNESS_FUZZ_SEED=N. */
+	if (getenv("HARNESS_FUZZ_SEED"))
+		rs =
+		    (uint32_t)strtoul(getenv("HARNESS_FUZZ_SEED"), NULL, 0) | 1;
+	read_data(&cfg_text, "good.yaml");
+	read_data(&sc_text, "good-scenario.yaml");
+	for (int i = 0; i < 1500; i++) {
+		int is_sc = i & 1;
+		struct config *cfg = NULL, *cfg2 = NULL;
+		struct scenario *sc = NULL, *sc2 = NULL;
+		char *cause = NULL;
+		const char *path;
+		int r;
+
+		mutate(&m, is_sc ? &sc_text : &cfg_text, &rs);
+		path = write_tmp("m.yaml", m.buf, m.len);
+		r = is_sc ? scenario_load(&sc, path, good, &cause)
+		          : config_load(&cfg, path, &cause);
+		if (r < 0) {
+			assert_non_null(cause);
+			if (!strstr(cause, "m.yaml"))
+				fail_msg("no file name in '%s'", cause);
+			free(cause);
+			continue;
+		}
+		loaded++;
+		strbuf_reset(&a);
+		strbuf_reset(&b);
+		if (is_sc)
+			scenario_dump(sc, &a);
+		else
+			config_dump(cfg, &a);
+		path = write_tmp_str("m2.yaml", a.buf);
+		r = is_sc ? scenario_load(&sc2, path, good, &cause)
+		          : config_load(&cfg2, path, &cause);
+		if (r < 0)
+			fail_msg("dump does not reload: %s\n%s\nfrom:\n%s",
+			         cause, a.buf, m.buf);
+		if (is_sc)
+			scenario_dump(sc2, &b);
+		else
+			config_dump(cfg2, &b);
+		if (strcmp(a.buf, b.buf))
+			fail_msg("dump changed on reload:\n%s\n---\n%s", a.buf,
+			         b.buf);
+		scenario_free(sc);
+		scenario_free(sc2);
+		config_free(cfg);
+		config_free(cfg2);
+	}
+	/* Some mutations must leave a loadable file, or this tests little. */
+	assert_true(loaded > 20);
+	config_free(good);
+	strbuf_release(&cfg_text);
+	strbuf_release(&sc_text);
+	strbuf_release(&m);
+	strbuf_release(&a);
+	strbuf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -867,6 +999,7 @@ int main(void)
 	    cmocka_unit_test(test_config__default_path),
 	    cmocka_unit_test(test_config__hash),
 	    cmocka_unit_test(test_config__aliases_and_json),
+	    cmocka_unit_test(test_config__mutations),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
