@@ -227,6 +227,65 @@ static int attr_has_prefix(const struct span_in *s, const char *prefix)
 	return 0;
 }
 
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t need;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		need = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		need = 4;
+	else
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (n < need || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < need; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return need;
+}
+
+/* A JSON string of s with invalid UTF-8 bytes replaced by '?': jansson
+ * cannot write strings that are not UTF-8, and attribute text from the
+ * wire need not be. */
+static json_t *json_text(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *copy = NULL;
+	json_t *j;
+
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_len(p + i, n - i);
+
+		if (!k) {
+			if (!copy) {
+				copy = xmalloc(n + 1);
+				memcpy(copy, s, n);
+			}
+			copy[i] = '?';
+			k = 1;
+		}
+		i += k;
+	}
+	j = json_stringn_nocheck(copy ? copy : s, n);
+	free(copy);
+	return j;
+}
+
 static json_t *anyval_to_json(const struct anyval *v)
 {
 	char *hex;
@@ -234,7 +293,7 @@ static json_t *anyval_to_json(const struct anyval *v)
 
 	switch (v->type) {
 	case ANY_STR:
-		return json_stringn_nocheck(v->s, v->len);
+		return json_text(v->s, v->len);
 	case ANY_BOOL:
 		return json_boolean(v->b);
 	case ANY_INT:
@@ -691,13 +750,17 @@ static int pb_list(struct dec *d, struct pb r, int depth, int kv,
 			goto out;
 		}
 		if (kv) {
+			json_t *kj;
 			char *k;
 
 			ret = pb_keyvalue(d, sub, depth, &key, &klen, &v);
 			if (ret)
 				goto out;
-			k = xstrndup(key, klen);
+			kj = json_text(key, klen);
+			k = xstrndup(json_string_value(kj),
+				     json_string_length(kj));
 			json_object_set_new_nocheck(j, k, anyval_to_json(&v));
+			json_decref(kj);
 			free(k);
 		} else {
 			ret = pb_anyvalue(d, sub, depth + 1, &v);
@@ -1199,13 +1262,17 @@ static int js_list(struct dec *d, json_t *v, int depth, int kv, json_t **out)
 	j = kv ? json_object() : json_array();
 	json_array_foreach(values, i, item) {
 		if (kv) {
+			json_t *kj;
 			char *k;
 
 			ret = js_keyvalue(d, item, depth, &key, &klen, &a);
 			if (ret)
 				break;
-			k = xstrndup(key, klen);
+			kj = json_text(key, klen);
+			k = xstrndup(json_string_value(kj),
+				     json_string_length(kj));
 			json_object_set_new_nocheck(j, k, anyval_to_json(&a));
+			json_decref(kj);
 			free(k);
 		} else {
 			ret = js_anyvalue(d, item, depth + 1, &a);
