@@ -1,0 +1,1 @@
+/* cmd-run.c: harness run — drive a scenario against the stack and store the run. */
