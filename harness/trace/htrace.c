@@ -57,6 +57,7 @@ struct tstate {
 	uint64_t rng;
 	size_t len;
 	uint64_t buf_spans;
+	uint64_t recorded;	/* not yet added to the global counter */
 	struct htrace_span *stack[MAX_DEPTH];
 	unsigned depth;
 	struct htrace_context attached;
@@ -228,6 +229,10 @@ static void put_dropped(struct tstate *ts)
 /* Write the buffer out; called with it locked. */
 static void ts_flush_locked(struct tstate *ts)
 {
+	/* Counted per thread on the hot path, summed here. */
+	atomic_fetch_add_explicit(&htrace_counters_.spans_recorded,
+				  ts->recorded, memory_order_relaxed);
+	ts->recorded = 0;
 	if (atomic_load_explicit(&htrace_counters_.dropped_unreported,
 				 memory_order_relaxed))
 		put_dropped(ts);
@@ -926,8 +931,7 @@ static void record(struct tstate *ts, struct htrace_span *s, uint64_t end)
 	if (HTRACE_LIKELY(n)) {
 		ts->len += n;
 		ts->buf_spans++;
-		atomic_fetch_add_explicit(&htrace_counters_.spans_recorded, 1,
-					  memory_order_relaxed);
+		ts->recorded++;
 	} else {
 		count_dropped(1);
 	}
