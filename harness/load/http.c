@@ -13,6 +13,8 @@
 #include "util/error.h"
 #include "util/timeutil.h"
 
+static void set_fixed(struct http_client *c);
+
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 
 static void global_init_once(void)
@@ -44,6 +46,7 @@ int http_client_init(struct http_client *c,
 			*cause = xstrdup("cannot create a libcurl handle");
 		return -1;
 	}
+	set_fixed(c);
 	return 0;
 }
 
@@ -87,21 +90,16 @@ const char *http_response_header(const struct http_response *res,
 	return NULL;
 }
 
-struct transfer {
-	struct http_client *c;
-	struct http_response *res;
-};
-
 static size_t on_body(char *data, size_t size, size_t nmemb, void *p)
 {
-	struct transfer *t = p;
+	struct http_client *c = p;
 	size_t n = size * nmemb;
 
-	if (t->res->body.len + n > t->c->opts.max_body) {
-		t->c->body_too_large = true;
+	if (c->res->body.len + n > c->opts.max_body) {
+		c->body_too_large = true;
 		return 0;	/* makes libcurl fail with CURLE_WRITE_ERROR */
 	}
-	strbuf_add(&t->res->body, data, n);
+	strbuf_add(&c->res->body, data, n);
 	return n;
 }
 
@@ -114,8 +112,8 @@ static int is_blank(char ch)
  * status line (after a 100 Continue or a redirect) starts a new set. */
 static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
 {
-	struct transfer *t = p;
-	struct http_response *res = t->res;
+	struct http_client *c = p;
+	struct http_response *res = c->res;
 	size_t n = size * nmemb, len = n;
 	char *colon;
 
@@ -142,9 +140,9 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
 static int on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow,
 		       curl_off_t ultotal, curl_off_t ulnow)
 {
-	struct transfer *t = p;
+	struct http_client *c = p;
 
-	return atomic_load_explicit(t->c->opts.stop, memory_order_relaxed)
+	return atomic_load_explicit(c->opts.stop, memory_order_relaxed)
 		       ? 1 : 0;
 }
 
@@ -155,54 +153,68 @@ static long ms_of(uint64_t ns)
 	return ms > (uint64_t)LONG_MAX ? LONG_MAX : (long)ms;
 }
 
-static int set_request(struct http_client *c, const struct http_request *req,
-		       struct transfer *t)
+/* Options that stay the same for every request of the client: set once,
+ * because curl_easy_reset and setting them again costs more than the rest
+ * of a request to a local server. */
+static void set_fixed(struct http_client *c)
 {
 	CURL *h = c->curl;
-	const char *method = req->method ? req->method : "GET";
-	struct curl_slist *list = NULL;
 
-	curl_easy_reset(h);
-	curl_slist_free_all(c->headers);
-	c->headers = NULL;
-
-	curl_easy_setopt(h, CURLOPT_URL, req->url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, c->opts.user_agent);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 			 ms_of(c->opts.connect_timeout_ns));
-	if (req->timeout_ns)
-		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms_of(req->timeout_ns));
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	/* Straight to the services: a proxy from the environment would
+	 * distort every timing (and libcurl would read the environment
+	 * again for every request). */
+	curl_easy_setopt(h, CURLOPT_PROXY, "");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
 	if (c->opts.stop) {
 		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
 	}
+}
 
-	if (!strcmp(method, "GET")) {
-		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	} else if (!strcmp(method, "HEAD")) {
-		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-	} else {
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	}
+static int set_request(struct http_client *c, const struct http_request *req)
+{
+	CURL *h = c->curl;
+	const char *method = req->method ? req->method : "GET";
+	struct curl_slist *list = NULL;
+
+	curl_slist_free_all(c->headers);
+	c->headers = NULL;
+
+	curl_easy_setopt(h, CURLOPT_URL, req->url);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+			 req->timeout_ns ? ms_of(req->timeout_ns) : 0L);
+	/* Back to a plain GET, then what this request needs. */
+	curl_easy_setopt(h, CURLOPT_NOBODY, 0L);
+	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
 	if (req->body) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)req->body_len);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
-		/* POSTFIELDS would turn a GET into a POST. */
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+		/* POSTFIELDS alone would turn a GET into a POST. */
+		if (strcmp(method, "POST"))
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	} else if (!strcmp(method, "HEAD")) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	} else if (!strcmp(method, "POST") || !strcmp(method, "PUT") ||
 		   !strcmp(method, "PATCH")) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)0);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+		if (strcmp(method, "POST"))
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	} else if (strcmp(method, "GET")) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	}
 
 	/* No "Expect: 100-continue" round trip before a body. */
@@ -219,7 +231,6 @@ static int set_request(struct http_client *c, const struct http_request *req,
 int http_client_send(struct http_client *c, const struct http_request *req,
 		     struct http_response *res, char **cause)
 {
-	struct transfer t = { c, res };
 	uint64_t t0;
 	CURLcode rc;
 	long connects = 0;
@@ -227,7 +238,8 @@ int http_client_send(struct http_client *c, const struct http_request *req,
 	http_response_release(res);
 	c->errbuf[0] = '\0';
 	c->body_too_large = false;
-	if (set_request(c, req, &t) < 0) {
+	c->res = res;
+	if (set_request(c, req) < 0) {
 		if (cause)
 			*cause = xstrdup("out of memory for request headers");
 		return -1;

@@ -28,6 +28,7 @@ struct http_client {
 	void *headers;		/* struct curl_slist * of the request */
 	struct http_client_options opts;
 	char errbuf[256];	/* CURL_ERROR_SIZE */
+	struct http_response *res;	/* of the request in flight */
 	bool body_too_large;
 };
 

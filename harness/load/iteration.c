@@ -34,6 +34,28 @@ struct scope {
 	size_t nvars, alloc;
 };
 
+/* A random (version 4) UUID, as 36 characters of text. */
+static void make_uuid(char out[37])
+{
+	unsigned char b[16];
+	size_t got = 0;
+
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+
+		if (n <= 0)
+			die("cannot read random bytes for a uuid");
+		got += (size_t)n;
+	}
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+		 b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
 static const char *scope_lookup(const char *name, void *payload)
 {
 	struct scope *s = payload;
@@ -43,8 +65,12 @@ static const char *scope_lookup(const char *name, void *payload)
 			return s->vars[i].value;
 	if (!strcmp(name, "iteration"))
 		return s->seq;
-	if (!strcmp(name, "uuid"))
+	if (!strcmp(name, "uuid")) {
+		/* Made on first use: most iterations need none. */
+		if (!s->uuid[0])
+			make_uuid(s->uuid);
 		return s->uuid;
+	}
 	for (size_t i = 0; i < s->ld->nvars; i++)
 		if (!strcmp(s->ld->vars[i].name, name))
 			return s->ld->vars[i].value;
@@ -73,28 +99,6 @@ static void scope_release(struct scope *s)
 		free(s->vars[i].value);
 	}
 	free(s->vars);
-}
-
-/* A random (version 4) UUID, as 36 characters of text. */
-static void make_uuid(char out[37])
-{
-	unsigned char b[16];
-	size_t got = 0;
-
-	while (got < sizeof(b)) {
-		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-
-		if (n <= 0)
-			die("cannot read random bytes for a uuid");
-		got += (size_t)n;
-	}
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-		 b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 /* Append at most REASON_BODY_MAX bytes of body on one line, cut at a
@@ -481,7 +485,6 @@ void load_iteration_run(struct load_worker *w, struct load_iteration *it,
 	char namebuf[32];
 
 	snprintf(scope.seq, sizeof(scope.seq), "%" PRIu64, it->seq);
-	make_uuid(scope.uuid);
 	http_response_init(&r.resp);
 	strbuf_init(&r.reason);
 	deadline_mono = t0 + timeout_ns;

@@ -55,7 +55,7 @@ struct load {
 	unsigned nworkers;
 
 	pthread_mutex_t lock;
-	pthread_cond_t cond;	/* a result was queued or a worker left */
+	pthread_cond_t cond;	/* a worker left its phase */
 	struct load_phase *phase;
 	uint64_t next_seq;
 	/* Finished, not yet delivered; swapped out under lock. */
