@@ -240,12 +240,20 @@ static ssize_t stream_cb(void *cls, uint64_t pos, char *buf, size_t max)
 	return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : (ssize_t)n;
 }
 
+static void resp_release(struct rs_resp *resp)
+{
+	json_decref(resp->json);
+	free(resp->header_name);
+	free(resp->header_value);
+}
+
 static void stream_free_cb(void *cls)
 {
 	struct rs_resp *resp = cls;
 
 	if (resp->stream_free)
 		resp->stream_free(resp->stream_payload);
+	resp_release(resp);
 	free(resp);
 }
 
@@ -294,13 +302,6 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn,
 		MHD_destroy_response(r);
 		return ret;
 	}
-}
-
-static void resp_release(struct rs_resp *resp)
-{
-	json_decref(resp->json);
-	free(resp->header_name);
-	free(resp->header_value);
 }
 
 /* Serve one complete request: route, trace, handle, answer. */
