@@ -4,7 +4,7 @@
 set -eu
 
 packages="
-	build-essential pkg-config meson ninja-build git
+	build-essential pkg-config meson ninja-build git curl
 	libyaml-dev libsqlite3-dev sqlite3 libgit2-dev libcmocka-dev
 	libssl-dev zlib1g-dev libjansson-dev
 	libcurl4-openssl-dev libmicrohttpd-dev

@@ -9,7 +9,7 @@ harness_exe=$1
 src=${HARNESS_SOURCE_ROOT:?}
 build=${HARNESS_BUILD_ROOT:?}
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -f "$tmp/harness-collector.pid" ] && kill "$(cat "$tmp/harness-collector.pid")"; rm -rf "$tmp"' EXIT
 fail=0
 ok()   { echo "ok   $*"; }
 bad()  { echo "FAIL $*"; fail=1; }
@@ -56,8 +56,17 @@ enable_service() { ENABLED_SERVICES+=",$1"; }
 echo_summary() { echo "summary: $*" >> "$calls"; }
 install_package() { echo "install_package $*" >> "$calls"; }
 sudo() { "$@"; }
-run_process() { echo "run_process $1 $2" >> "$calls"; }
-stop_process() { echo "stop_process $1" >> "$calls"; }
+# run_process starts the command for real, as DevStack's systemd unit would.
+run_process() {
+	echo "run_process $1 $2" >> "$calls"
+	bash -c "exec $2" > "$tmp/$1.log" 2>&1 &
+	echo $! > "$tmp/$1.pid"
+}
+stop_process() {
+	echo "stop_process $1" >> "$calls"
+	[[ -f $tmp/$1.pid ]] && kill "$(cat "$tmp/$1.pid")" 2>/dev/null
+	rm -f "$tmp/$1.pid"
+}
 restart_service() { echo "restart_service $1" >> "$calls"; }
 fake_systemctl() { # n-api runs already; nothing else does
 	[[ $* == *devstack@n-api.service* ]]
@@ -85,6 +94,9 @@ iniget() {
 	' "$1"
 }
 
+# A free loopback port for the collector.
+HARNESS_OTLP_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
 # --- the phases, as stack.sh, unstack.sh and clean.sh call them ----------
 # shellcheck source=/dev/null
 source "$src/devstack/settings"
@@ -108,7 +120,7 @@ for f in "$NOVA_CONF" "$NOVA_CPU_CONF" "$KEYSTONE_CONF" "$GLANCE_API_CONF" \
 	n=${f#"$tmp"/}
 	[[ $(iniget "$f" profiler enabled) == True ]] || bad "$n: profiler not enabled"
 	[[ $(iniget "$f" profiler hmac_keys) == SECRET_KEY ]] || bad "$n: hmac_keys"
-	[[ $(iniget "$f" profiler connection_string) == otlp://127.0.0.1:4318 ]] ||
+	[[ $(iniget "$f" profiler connection_string) == "otlp://127.0.0.1:$HARNESS_OTLP_PORT" ]] ||
 		bad "$n: connection_string is '$(iniget "$f" profiler connection_string)'"
 	[[ $(iniget "$f" profiler trace_sqlalchemy) == True ]] || bad "$n: trace_sqlalchemy"
 	[[ $(iniget "$f" profiler trace_requests) == True ]] || bad "$n: trace_requests"
@@ -134,11 +146,25 @@ else
 fi
 
 phase stack extra
-grep -q "^run_process harness-collector .*harness collect -c $cfg --listen 127.0.0.1:4318" "$calls" &&
+grep -q "^run_process harness-collector .*harness collect -c $cfg --listen 127.0.0.1:$HARNESS_OTLP_PORT" "$calls" &&
 	ok "extra: collector started as a DevStack service" || bad "extra: collector not started"
+answered=""
+for _ in $(seq 1 50); do
+	if curl -sf -o /dev/null -H 'Content-Type: application/json' -d '{}' \
+		"http://127.0.0.1:$HARNESS_OTLP_PORT/v1/traces"; then
+		answered=yes
+		break
+	fi
+	sleep 0.1
+done
+[[ -n $answered ]] && ok "extra: the collector answers OTLP/HTTP" ||
+	{ bad "extra: the collector does not answer"; cat "$tmp/harness-collector.log"; }
+pid=$(cat "$tmp/harness-collector.pid")
 phase unstack
 grep -q '^stop_process harness-collector$' "$calls" && ok "unstack: collector stopped" ||
 	bad "unstack: collector not stopped"
+for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && bad "unstack: collector process $pid still running"
 
 HARNESS_KEEP_DATA=True
 touch "$HARNESS_STORE"; mkdir -p "$HARNESS_DATA_DIR/spool"
