@@ -18,32 +18,38 @@ static uint64_t span_end(const struct analyze_span *s)
 	return s->start_ns + s->dur_ns;
 }
 
-/* qsort has no payload argument; the comparisons below read the span
- * array through this, set for the duration of one sort. */
-static const struct analyze_span *sort_spans;
+/* Sort keys, so that no comparison needs the span array. */
+struct by_id {
+	uint64_t id;
+	size_t index;
+};
 
 static int cmp_by_id(const void *pa, const void *pb)
 {
-	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
-	uint64_t x = sort_spans[a].span_id, y = sort_spans[b].span_id;
+	const struct by_id *a = pa, *b = pb;
 
-	if (x != y)
-		return x < y ? -1 : 1;
-	return (a > b) - (a < b);
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	return (a->index > b->index) - (a->index < b->index);
 }
 
-/* Latest end first; ties by earliest start, then index, so the order (and
- * the path) does not depend on the input order. */
-static int cmp_by_end_desc(const void *pa, const void *pb)
-{
-	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
-	uint64_t ea = span_end(&sort_spans[a]), eb = span_end(&sort_spans[b]);
+/* A child in its parent's list: latest end first; ties by earliest start,
+ * then index, so the order (and the path) does not depend on the input
+ * order. */
+struct kid {
+	uint64_t end, start;
+	size_t index;
+};
 
-	if (ea != eb)
-		return ea > eb ? -1 : 1;
-	if (sort_spans[a].start_ns != sort_spans[b].start_ns)
-		return sort_spans[a].start_ns < sort_spans[b].start_ns ? -1 : 1;
-	return (a > b) - (a < b);
+static int cmp_kid(const void *pa, const void *pb)
+{
+	const struct kid *a = pa, *b = pb;
+
+	if (a->end != b->end)
+		return a->end > b->end ? -1 : 1;
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return (a->index > b->index) - (a->index < b->index);
 }
 
 struct interval {
@@ -59,21 +65,19 @@ static int cmp_interval(const void *pa, const void *pb)
 	return (a->hi > b->hi) - (a->hi < b->hi);
 }
 
-static size_t find_id(const size_t *by_id, size_t n,
-		      const struct analyze_span *spans, uint64_t id)
+static size_t find_id(const struct by_id *ids, size_t n, uint64_t id)
 {
 	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (spans[by_id[mid]].span_id < id)
+		if (ids[mid].id < id)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < n && spans[by_id[lo]].span_id == id ? by_id[lo]
-						       : TRACE_NO_PARENT;
+	return lo < n && ids[lo].id == id ? ids[lo].index : TRACE_NO_PARENT;
 }
 
 static bool blocking(const struct analyze_span *child,
@@ -93,7 +97,9 @@ struct frame {
 int trace_analyze(struct trace_times *times, size_t *root,
 		  const struct analyze_span *spans, size_t n, char **cause)
 {
-	size_t *by_id, *first, *kids, *fill;
+	struct by_id *ids;
+	struct kid *kids;
+	size_t *first, *fill;
 	unsigned char *state;
 	struct interval *iv;
 	struct frame *stack;
@@ -106,20 +112,18 @@ int trace_analyze(struct trace_times *times, size_t *root,
 	memset(times, 0, n * sizeof(*times));
 
 	/* Parents by id. A duplicate id resolves to its first copy. */
-	by_id = xmalloc(n * sizeof(*by_id));
+	ids = xmalloc(n * sizeof(*ids));
 	for (size_t i = 0; i < n; i++)
-		by_id[i] = i;
-	sort_spans = spans;
-	qsort(by_id, n, sizeof(*by_id), cmp_by_id);
+		ids[i] = (struct by_id){ spans[i].span_id, i };
+	qsort(ids, n, sizeof(*ids), cmp_by_id);
 	for (size_t i = 0; i < n; i++) {
 		size_t p = spans[i].parent_id
-				   ? find_id(by_id, n, spans,
-					     spans[i].parent_id)
+				   ? find_id(ids, n, spans[i].parent_id)
 				   : TRACE_NO_PARENT;
 
 		times[i].parent = p == i ? TRACE_NO_PARENT : p;
 	}
-	free(by_id);
+	free(ids);
 
 	/* Cut parent cycles: walk up from each span marking the path (1)
 	 * until a finished span (2) or a root; meeting the path again is a
@@ -170,13 +174,14 @@ int trace_analyze(struct trace_times *times, size_t *root,
 	memcpy(fill, first, n * sizeof(*fill));
 	for (size_t i = 0; i < n; i++)
 		if (times[i].parent != TRACE_NO_PARENT)
-			kids[fill[times[i].parent]++] = i;
+			kids[fill[times[i].parent]++] = (struct kid){
+				span_end(&spans[i]), spans[i].start_ns, i
+			};
 	free(fill);
 	for (size_t p = 0; p < n; p++)
 		if (first[p + 1] - first[p] > 1)
 			qsort(kids + first[p], first[p + 1] - first[p],
-			      sizeof(*kids), cmp_by_end_desc);
-	sort_spans = NULL;
+			      sizeof(*kids), cmp_kid);
 
 	/* Self time: the span minus the merged union of its children,
 	 * clipped to it. */
@@ -187,7 +192,7 @@ int trace_analyze(struct trace_times *times, size_t *root,
 		size_t m = 0;
 
 		for (size_t k = first[p]; k < first[p + 1]; k++) {
-			const struct analyze_span *c = &spans[kids[k]];
+			const struct analyze_span *c = &spans[kids[k].index];
 			uint64_t a = c->start_ns > lo ? c->start_ns : lo;
 			uint64_t b = span_end(c) < hi ? span_end(c) : hi;
 
@@ -222,7 +227,7 @@ int trace_analyze(struct trace_times *times, size_t *root,
 		bool pushed = false;
 
 		while (f->next < first[f->span + 1]) {
-			size_t ci = kids[f->next];
+			size_t ci = kids[f->next].index;
 			const struct analyze_span *c = &spans[ci];
 			uint64_t cend = span_end(c), clo;
 

@@ -473,49 +473,48 @@ int stats_hodges_lehmann(struct stats_hl *out, const double *a, size_t na,
 
 /* ------------------------------------------------------------------ */
 
-static const double *bh_p;
+struct ranked_p {
+	double p;
+	size_t index;
+};
 
-static int cmp_index_by_p(const void *pa, const void *pb)
+static int cmp_ranked_p(const void *pa, const void *pb)
 {
-	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	const struct ranked_p *a = pa, *b = pb;
 
-	if (bh_p[a] != bh_p[b])
-		return bh_p[a] < bh_p[b] ? -1 : 1;
-	return (a > b) - (a < b);
+	if (a->p != b->p)
+		return a->p < b->p ? -1 : 1;
+	return (a->index > b->index) - (a->index < b->index);
 }
 
 int stats_bh(double *q, bool *reject, const double *p, size_t n,
 	     double alpha)
 {
-	size_t *idx;
+	struct ranked_p *r;
 	double run = 1;
 
 	if (!n)
 		return 0;
-	idx = malloc(n * sizeof(*idx));
-	if (!idx)
+	r = malloc(n * sizeof(*r));
+	if (!r)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		idx[i] = i;
-	/* qsort has no payload argument; the comparison reads bh_p, set just
-	 * for this call (not reentrant across threads). */
-	bh_p = p;
-	qsort(idx, n, sizeof(*idx), cmp_index_by_p);
-	bh_p = NULL;
+		r[i] = (struct ranked_p){ p[i], i };
+	qsort(r, n, sizeof(*r), cmp_ranked_p);
 	/* Walk from the largest p down, so each q is the running minimum of
-	 * p(j) n / j over the ranks j at or above it. Reading p[idx[r]]
-	 * before writing q[idx[r]] keeps q == p aliasing safe. */
-	for (size_t r = n; r-- > 0;) {
-		double v = p[idx[r]] * (double)n / (double)(r + 1);
+	 * p(j) n / j over the ranks j at or above it. The p-values were
+	 * copied into r, so q may alias p. */
+	for (size_t k = n; k-- > 0;) {
+		double v = r[k].p * (double)n / (double)(k + 1);
 
 		if (v < run)
 			run = v;
-		q[idx[r]] = run;
+		q[r[k].index] = run;
 	}
 	if (reject)
 		for (size_t i = 0; i < n; i++)
 			reject[i] = q[i] <= alpha;
-	free(idx);
+	free(r);
 	return 0;
 }
 

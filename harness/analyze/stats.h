@@ -139,7 +139,7 @@ int stats_hodges_lehmann(struct stats_hl *out, const double *a, size_t na,
  * over the p-values p(j) >= p[i] of p(j) n / rank(j), capped at 1; and
  * reject[i] (when reject is not NULL) to q[i] <= alpha, which is the same
  * set the BH step-up procedure rejects at FDR alpha. q may alias p.
- * Allocates n indexes. */
+ * Allocates n (p-value, index) pairs. */
 int stats_bh(double *q, bool *reject, const double *p, size_t n,
 	     double alpha);
 
