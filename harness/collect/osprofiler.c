@@ -1,0 +1,454 @@
+/* osprofiler.c: OSprofiler notifications (or a `trace show --json` tree)
+ * paired into spans and written as spool records; see osprofiler.h for
+ * the mapping. */
+#include "collect/osprofiler.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "htrace.h"
+#include "spool/spool.h"
+#include "util/error.h"
+#include "util/strbuf.h"
+
+/* children nested deeper than this are not an OSprofiler tree */
+#define TREE_MAX_DEPTH 256
+
+struct imp {
+	json_t *pairs;		/* trace_id -> [start, stop] */
+	json_t *order;		/* trace_ids in first-seen order */
+	struct osprofiler_stats *stats;
+};
+
+/* "8-4-4-4-12" hex digits (or 32 without dashes) into 16 bytes. */
+static int parse_uuid(const char *s, uint8_t out[16])
+{
+	size_t n = 0;
+
+	if (!s)
+		return -1;
+	for (const char *p = s; *p; p++) {
+		int hi, lo;
+
+		if (*p == '-')
+			continue;
+		if (n == 16 || !isxdigit((unsigned char)p[0]) ||
+		    !isxdigit((unsigned char)p[1]))
+			return -1;
+		hi = isdigit((unsigned char)p[0]) ? p[0] - '0'
+						  : (tolower(p[0]) - 'a' + 10);
+		lo = isdigit((unsigned char)p[1]) ? p[1] - '0'
+						  : (tolower(p[1]) - 'a' + 10);
+		out[n++] = (uint8_t)(hi << 4 | lo);
+		p++;
+	}
+	return n == 16 ? 0 : -1;
+}
+
+static uint64_t low64(const uint8_t u[16])
+{
+	uint64_t v = 0;
+
+	for (int i = 8; i < 16; i++)
+		v = v << 8 | u[i];
+	return v;
+}
+
+/* "%Y-%m-%dT%H:%M:%S.%f" (UTC, fraction optional) into unix ns. */
+static int parse_timestamp(const char *s, uint64_t *ns)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, used = 0;
+	uint64_t frac = 0, scale = 1000000000ull;
+	time_t t;
+
+	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
+			 &sec, &used) != 6)
+		return -1;
+	s += used;
+	if (*s == '.') {
+		s++;
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		for (; isdigit((unsigned char)*s); s++) {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (uint64_t)(*s - '0') * scale;
+			}
+		}
+	}
+	if (*s == 'Z')
+		s++;
+	if (*s || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || sec > 60 || h < 0 || mi < 0 || sec < 0)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (t < 0)
+		return -1;
+	*ns = (uint64_t)t * 1000000000ull + frac;
+	return 0;
+}
+
+static const char *str_at(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* One notification: file it under its trace_id as start or stop. */
+static void add_notification(struct imp *imp, json_t *n)
+{
+	const char *name, *id;
+	json_t *pair, *wrapped;
+	size_t len;
+	int stop;
+
+	if (!json_is_object(n))
+		goto reject;
+	wrapped = json_object_get(n, "payload");
+	if (json_is_object(wrapped) && !json_object_get(n, "trace_id"))
+		n = wrapped;
+	name = str_at(n, "name");
+	id = str_at(n, "trace_id");
+	if (!name || !id)
+		goto reject;
+	len = strlen(name);
+	if (len > 6 && !strcmp(name + len - 6, "-start"))
+		stop = 0;
+	else if (len > 5 && !strcmp(name + len - 5, "-stop"))
+		stop = 1;
+	else
+		goto reject;
+	imp->stats->notifications++;
+	pair = json_object_get(imp->pairs, id);
+	if (!pair) {
+		pair = json_pack("[nn]");
+		json_object_set_new(imp->pairs, id, pair);
+		json_array_append_new(imp->order, json_string(id));
+	}
+	json_array_set(pair, (size_t)stop, n);
+	return;
+reject:
+	imp->stats->rejected++;
+}
+
+/* `trace show --json`: every node's info holds the raw notifications. */
+static int add_tree(struct imp *imp, json_t *node, int depth)
+{
+	json_t *info, *children, *child, *v;
+	const char *key;
+	size_t i;
+	int ret;
+
+	if (depth > TREE_MAX_DEPTH)
+		return -1;
+	if (!json_is_object(node))
+		return 0;
+	info = json_object_get(node, "info");
+	if (json_is_object(info)) {
+		json_object_foreach(info, key, v) {
+			if (!strncmp(key, "meta.raw_payload.", 17))
+				add_notification(imp, v);
+		}
+	}
+	children = json_object_get(node, "children");
+	json_array_foreach(children, i, child) {
+		ret = add_tree(imp, child, depth + 1);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static struct spool_attr *attr(struct spool_attr *attrs, size_t *n,
+			       const char *key, const char *value)
+{
+	struct spool_attr *a = &attrs[(*n)++];
+
+	a->key = key;
+	a->type = SPOOL_ATTR_STR;
+	a->v.s = value;
+	return a;
+}
+
+static unsigned kind_of(const char *op)
+{
+	if (!strcmp(op, "wsgi"))
+		return HTRACE_KIND_REST_DISPATCH;
+	if (!strcmp(op, "db"))
+		return HTRACE_KIND_DB;
+	if (!strcmp(op, "rpc"))
+		return HTRACE_KIND_RPC_DISPATCH;
+	if (!strcmp(op, "requests") || !strcmp(op, "http") ||
+	    !strcmp(op, "http_client"))
+		return HTRACE_KIND_REST_CALL;
+	return HTRACE_KIND_FUNC;
+}
+
+/* A start/stop pair (either may be JSON null) into one span. */
+static int emit_pair(struct imp *imp, json_t *start, json_t *stop,
+		     otlp_span_fn *emit, void *payload)
+{
+	json_t *first = json_is_object(start) ? start : stop;
+	json_t *info = json_object_get(start, "info");
+	json_t *sinfo = json_object_get(stop, "info");
+	json_t *req = json_object_get(info, "request");
+	struct spool_attr attrs[10];
+	struct spool_span s;
+	uint8_t base[16], id[16], parent[16];
+	uint64_t t0 = 0, t1 = 0;
+	const char *name, *parent_id, *service, *etype, *v;
+	char *op = NULL, *title = NULL;
+	size_t n = 0;
+	int ret = 0;
+
+	memset(&s, 0, sizeof(s));
+	memset(attrs, 0, sizeof(attrs));
+	name = str_at(first, "name");
+	parent_id = str_at(first, "parent_id");
+	if (!name || parse_uuid(str_at(first, "base_id"), base) ||
+	    parse_uuid(str_at(first, "trace_id"), id) ||
+	    (parent_id && parse_uuid(parent_id, parent)))
+		goto reject;
+	if (start && !json_is_null(start) &&
+	    parse_timestamp(str_at(start, "timestamp"), &t0))
+		goto reject;
+	if (stop && !json_is_null(stop) &&
+	    parse_timestamp(str_at(stop, "timestamp"), &t1))
+		goto reject;
+	if (!json_is_object(start) || !json_is_object(stop)) {
+		imp->stats->unpaired++;
+		if (!t0)
+			t0 = t1;
+		t1 = t0;
+	}
+	if (!low64(id) || !t0)
+		goto reject;
+	/* add_notification() made sure of the suffix */
+	n = strlen(name);
+	op = xstrndup(name, n - (n > 6 && !strcmp(name + n - 6, "-start")
+					 ? 6 : 5));
+	n = 0;
+
+	memcpy(s.trace_id, base, 16);
+	s.span_id = low64(id);
+	s.parent_id = parent_id && strcmp(parent_id, str_at(first, "base_id"))
+			      ? low64(parent)
+			      : 0;
+	s.kind = kind_of(op);
+	s.start_ns = t0;
+	s.dur_ns = t1 > t0 ? t1 - t0 : 0;
+	service = str_at(first, "service");
+	if (!service || !*service)
+		service = str_at(first, "project");
+	s.service = service && *service ? service : "osprofiler";
+	v = str_at(info, "host");
+	if (!v)
+		v = str_at(sinfo, "host");
+	s.host = v ? v : "";
+	s.message = "";
+	attr(attrs, &n, "osprofiler.name", op);
+
+	if (s.kind == HTRACE_KIND_REST_DISPATCH && json_is_object(req)) {
+		const char *method = str_at(req, "method");
+		const char *path = str_at(req, "path");
+
+		if (method)
+			attr(attrs, &n, HTRACE_ATTR_HTTP_REQUEST_METHOD, method);
+		if (path)
+			attr(attrs, &n, HTRACE_ATTR_URL_PATH, path);
+		if ((v = str_at(req, "query")) && *v)
+			attr(attrs, &n, "url.query", v);
+		if ((v = str_at(req, "scheme")))
+			attr(attrs, &n, "url.scheme", v);
+		title = xasprintf("%s %s", method ? method : "?",
+				  path ? path : "/");
+	}
+	v = json_string_value(
+		json_object_get(json_object_get(info, "db"), "statement"));
+	if (v) {
+		size_t w = strcspn(v, " \t\n(");
+
+		attr(attrs, &n, HTRACE_ATTR_DB_QUERY_TEXT, v);
+		if (!title && s.kind == HTRACE_KIND_DB && w) {
+			title = xstrndup(v, w);
+			for (char *p = title; *p; p++)
+				*p = (char)toupper((unsigned char)*p);
+		}
+	}
+	v = json_string_value(
+		json_object_get(json_object_get(info, "function"), "name"));
+	if (v) {
+		attr(attrs, &n, HTRACE_ATTR_CODE_FUNCTION_NAME, v);
+		if (!title)
+			title = xstrdup(v);
+	}
+	etype = str_at(sinfo, "etype");
+	if (etype) {
+		s.status = SPOOL_STATUS_ERROR;
+		attr(attrs, &n, HTRACE_ATTR_ERROR_TYPE, etype);
+		v = str_at(sinfo, "message");
+		s.message = v ? v : etype;
+	}
+	s.name = title ? title : op;
+	s.attrs = attrs;
+	s.n_attrs = n;
+	ret = emit(&s, payload);
+	if (ret > 0) {
+		ret = 0;
+		goto reject;
+	}
+	if (!ret)
+		imp->stats->spans++;
+	free(op);
+	free(title);
+	return ret < 0 ? ret : 0;
+reject:
+	imp->stats->rejected++;
+	free(op);
+	free(title);
+	return ret;
+}
+
+int osprofiler_decode(const void *data, size_t len, otlp_span_fn *emit,
+		      void *payload, struct osprofiler_stats *stats,
+		      char **cause)
+{
+	struct imp imp = { json_object(), json_array(), stats };
+	json_error_t jerr;
+	json_t *root, *v;
+	size_t i;
+	int ret = 0;
+
+	memset(stats, 0, sizeof(*stats));
+	root = json_loadb(data, len, 0, &jerr);
+	if (json_is_array(root)) {
+		json_array_foreach(root, i, v)
+			add_notification(&imp, v);
+	} else if (json_is_object(root) &&
+		   (json_object_get(root, "children") ||
+		    json_object_get(root, "info"))) {
+		if (add_tree(&imp, root, 0)) {
+			*cause = xasprintf("OSprofiler tree nested more than "
+					   "%d deep", TREE_MAX_DEPTH);
+			ret = OTLP_EMALFORMED;
+		}
+	} else if (json_is_object(root)) {
+		add_notification(&imp, root);
+	} else if (root) {
+		*cause = xstrdup("not OSprofiler data: a JSON value that is "
+				 "neither an object nor an array");
+		ret = OTLP_EMALFORMED;
+	} else {
+		/* JSON lines */
+		const char *p = data, *end = p + len;
+		unsigned line = 0;
+
+		while (p < end && !ret) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			const char *e = nl ? nl : end;
+			const char *q = p;
+
+			line++;
+			while (q < e && isspace((unsigned char)*q))
+				q++;
+			if (q < e) {
+				v = json_loadb(q, (size_t)(e - q), 0, &jerr);
+				if (!v) {
+					*cause = xasprintf(
+						"not OSprofiler data: line %u: "
+						"%s", line, jerr.text);
+					ret = OTLP_EMALFORMED;
+				}
+				add_notification(&imp, v);
+				json_decref(v);
+			}
+			p = e + 1;
+		}
+	}
+	json_decref(root);
+	json_array_foreach(imp.order, i, v) {
+		json_t *pair;
+
+		if (ret)
+			break;
+		pair = json_object_get(imp.pairs, json_string_value(v));
+		ret = emit_pair(&imp, json_array_get(pair, 0),
+				json_array_get(pair, 1), emit, payload);
+	}
+	json_decref(imp.pairs);
+	json_decref(imp.order);
+	return ret;
+}
+
+struct writer {
+	struct spool_file *f;
+	char *cause;
+};
+
+static int write_span(const struct spool_span *s, void *payload)
+{
+	struct writer *w = payload;
+
+	if (spool_file_write_span(w->f, s, &w->cause)) {
+		/* a span too large for a record is only that span's loss */
+		if (spool_span_size(s) > SPOOL_MAX_PAYLOAD) {
+			free(w->cause);
+			w->cause = NULL;
+			return 1;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+int osprofiler_import(const char *file, const char *spool_dir,
+		      char **spool_path, struct osprofiler_stats *stats,
+		      char **cause)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct writer w = { 0 };
+	int ret = -1;
+
+	*spool_path = NULL;
+	if (strbuf_read_file(&sb, file) < 0) {
+		*cause = xasprintf("cannot read '%s': %s", file,
+				   strerror(errno));
+		goto out;
+	}
+	if (spool_file_create(&w.f, spool_dir, "osprofiler", cause))
+		goto out;
+	ret = osprofiler_decode(sb.buf, sb.len, write_span, &w, stats, cause);
+	if (ret == OTLP_EMALFORMED) {
+		char *msg = xasprintf("'%s': %s", file, *cause);
+
+		free(*cause);
+		*cause = msg;
+	} else if (ret < 0) {
+		*cause = w.cause;
+		w.cause = NULL;
+	}
+	if (ret < 0) {
+		unlink(spool_file_path(w.f));
+		ret = -1;
+		goto out;
+	}
+	*spool_path = xstrdup(spool_file_path(w.f));
+out:
+	spool_file_free(w.f);
+	free(w.cause);
+	strbuf_release(&sb);
+	return ret;
+}

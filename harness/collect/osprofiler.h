@@ -1,0 +1,68 @@
+/* osprofiler.h: importing OSprofiler traces as spool spans.
+ *
+ * Input, auto-detected: the notifications OSprofiler's notifier emits
+ * (dicts with name "<op>-start"/"<op>-stop", base_id, trace_id,
+ * parent_id, timestamp, info, and project/service when a driver adds
+ * them; also wrapped as {"payload": {...}} by the messaging driver), one
+ * JSON object per line or a JSON array of them; or the tree that
+ * `osprofiler trace show --json` prints ("info", "children"), whose
+ * "meta.raw_payload.*" entries are those same notifications.
+ *
+ * A start and a stop with the same trace_id make one span:
+ *
+ *   base_id (UUID)          -> trace id (its 16 bytes)
+ *   trace_id (UUID)         -> span id: its low 64 bits (as OSprofiler's
+ *                              own OpenTracing drivers shorten ids)
+ *   parent_id (UUID)        -> parent id: its low 64 bits; 0 (a root) when
+ *                              parent_id == base_id. libhtrace injects
+ *                              base_id = its trace id and parent_id = a
+ *                              UUID whose low 64 bits are its span id, so
+ *                              OSprofiler spans hang under the harness span
+ *                              that made the request.
+ *   timestamps (UTC)        -> start_ns, dur_ns (0 when the stop is
+ *                              missing: counted as unpaired)
+ *   op (name before "-start") -> kind: wsgi -> rest.dispatch; db -> db;
+ *                              rpc -> rpc.dispatch; requests, http,
+ *                              http_client -> rest.call; else func
+ *   service                 -> "service" (or "project" when only that),
+ *                              else "osprofiler"; info.host -> host
+ *   span name               -> wsgi: "METHOD path"; db: the statement's
+ *                              first word; info.function.name when
+ *                              present; else the op
+ *   attributes              -> osprofiler.name (the op), http.request.method,
+ *                              url.path, url.query, url.scheme (wsgi),
+ *                              db.query.text (info.db.statement),
+ *                              code.function.name; a stop with info.etype
+ *                              marks the span failed: error.type and the
+ *                              message (info.message) */
+#ifndef HARNESS_COLLECT_OSPROFILER_H
+#define HARNESS_COLLECT_OSPROFILER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "collect/otlp.h"
+
+struct osprofiler_stats {
+	uint64_t notifications;	/* start and stop dicts read */
+	uint64_t spans;		/* spans made */
+	uint64_t unpaired;	/* of which a start or a stop was missing */
+	uint64_t rejected;	/* notifications without valid ids or time */
+};
+
+/* Decode a whole input and call emit once per span (same contract as in
+ * otlp.h; a positive return counts the span as rejected). Returns 0, or
+ * OTLP_EMALFORMED with *cause set when the input is none of the formats,
+ * or what emit returned when negative. */
+int osprofiler_decode(const void *data, size_t len, otlp_span_fn *emit,
+		      void *payload, struct osprofiler_stats *stats,
+		      char **cause);
+
+/* Read FILE and write its spans to a new spool file in spool_dir
+ * (service "osprofiler"); *spool_path (caller frees) names it. Returns 0
+ * or -1 with *cause set. */
+int osprofiler_import(const char *file, const char *spool_dir,
+		      char **spool_path, struct osprofiler_stats *stats,
+		      char **cause);
+
+#endif
