@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "collect/osprofiler.h"
 #include "store/ingest.h"
 #include "store/store.h"
 
 static const char ingest_usage[] =
-	"usage: harness ingest [--store FILE] [--run ID] PATH...\n"
+	"usage: harness ingest [--store FILE] [--run ID] [--format F] PATH...\n"
 	"\n"
 	"Read spool files into the store: each PATH is a spool file or a\n"
 	"directory whose *.htspool files are read. Ingest remembers how far\n"
@@ -22,6 +24,11 @@ static const char ingest_usage[] =
 	"\n"
 	"  --store FILE  the store (default: the config's store)\n"
 	"  --run ID      attach the spans to run ID (default: to no run)\n"
+	"  --format F    spool (default) or osprofiler: with osprofiler,\n"
+	"                each PATH is an OSprofiler file: its\n"
+	"                notifications (JSON lines or array) or the output\n"
+	"                of 'osprofiler trace show --json'; importing a file\n"
+	"                twice stores its spans twice\n"
 	"  -q, --quiet   print nothing but errors\n";
 
 static int cmd_ingest_exec(int argc, char **argv);
@@ -62,6 +69,45 @@ static int exit_code_of(int ret)
 	}
 }
 
+/* --format osprofiler: convert FILE into a spool file in a temporary
+ * directory, ingest that the normal way, remove it. */
+static int ingest_osprofiler(struct store *st, const char *file,
+			     int64_t run_id, struct store_ingest_stats *stats,
+			     char **cause)
+{
+	struct osprofiler_stats os;
+	const char *tmp = getenv("TMPDIR");
+	char *dir, *spool = NULL;
+	int ret;
+
+	dir = xasprintf("%s/harness-osprofiler-XXXXXX",
+			tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		*cause = xasprintf("cannot create '%s': %s", dir,
+				   strerror(errno));
+		free(dir);
+		return -1;
+	}
+	ret = osprofiler_import(file, dir, &spool, &os, cause);
+	if (!ret) {
+		ret = store_ingest_path(st, spool, run_id, stats, cause);
+		if (os.unpaired || os.rejected)
+			warning("'%s': %llu span%s without a start or stop, "
+				"%llu notification%s rejected", file,
+				(unsigned long long)os.unpaired,
+				os.unpaired == 1 ? "" : "s",
+				(unsigned long long)os.rejected,
+				os.rejected == 1 ? "" : "s");
+		unlink(spool);
+	} else {
+		ret = STORE_EFORMAT;
+	}
+	rmdir(dir);
+	free(spool);
+	free(dir);
+	return ret;
+}
+
 static void print_stats(const struct store_ingest_stats *s)
 {
 	printf("ingested %lld span%s from %lld file%s", (long long)s->spans,
@@ -91,6 +137,7 @@ static int cmd_ingest_exec(int argc, char **argv)
 		{ "store", required_argument, NULL, 's' },
 		{ "run", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "format", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct store_ingest_stats stats = { 0 };
@@ -98,7 +145,7 @@ static int cmd_ingest_exec(int argc, char **argv)
 	struct store *st = NULL;
 	char *path = NULL, *cause = NULL;
 	int64_t run_id = 0;
-	int c, ret, quiet = 0, worst = 0;
+	int c, ret, quiet = 0, worst = 0, osprofiler = 0;
 
 	while ((c = getopt_long(argc, argv, ":q", opts, NULL)) != -1) {
 		switch (c) {
@@ -114,6 +161,15 @@ static int cmd_ingest_exec(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = 1;
+			break;
+		case 'f':
+			if (strcmp(optarg, "osprofiler") &&
+			    strcmp(optarg, "spool"))
+				return cmd_usage_error(&cmd_ingest_entry,
+						       "bad --format '%s': want "
+						       "spool or osprofiler",
+						       optarg);
+			osprofiler = !strcmp(optarg, "osprofiler");
 			break;
 		case ':':
 			return cmd_usage_error(&cmd_ingest_entry,
@@ -138,7 +194,12 @@ static int cmd_ingest_exec(int argc, char **argv)
 		goto out;
 	}
 	for (int i = optind; i < argc; i++) {
-		ret = store_ingest_path(st, argv[i], run_id, &stats, &cause);
+		if (osprofiler)
+			ret = ingest_osprofiler(st, argv[i], run_id, &stats,
+						&cause);
+		else
+			ret = store_ingest_path(st, argv[i], run_id, &stats,
+						&cause);
 		if (ret < 0) {
 			error("%s", cause);
 			free(cause);
