@@ -96,6 +96,8 @@ static enum MHD_Result route(struct test_server *s,
 
 	if (!strcmp(url, "/ok"))
 		return reply_json(conn, 200, "{\"ok\":true}");
+	if (!strcmp(url, "/servers") && !strcmp(method, "GET"))
+		return reply_json(conn, 200, "{\"servers\":[]}");
 	if (!strcmp(url, "/servers") && !strcmp(method, "POST")) {
 		pthread_mutex_lock(&s->lock);
 		n = ++s->created;
@@ -109,6 +111,22 @@ static enum MHD_Result route(struct test_server *s,
 		snprintf(token, sizeof(token), "tok-%u", n);
 		return reply(conn, 202, "application/json", buf, strlen(buf),
 			     "X-Subject-Token", token);
+	}
+	if (!strcmp(url, "/v3/auth/tokens") && !strcmp(method, "POST")) {
+		pthread_mutex_lock(&s->lock);
+		n = ++s->tokens;
+		pthread_mutex_unlock(&s->lock);
+		char token[32];
+		snprintf(token, sizeof(token), "token-%u", n);
+		return reply(conn, 201, "application/json",
+			     "{\"token\":{}}", strlen("{\"token\":{}}"),
+			     "X-Subject-Token", token);
+	}
+	if (!strncmp(url, "/servers/", 9) && !strcmp(method, "DELETE")) {
+		pthread_mutex_lock(&s->lock);
+		s->deleted++;
+		pthread_mutex_unlock(&s->lock);
+		return reply(conn, 204, "application/json", "", 0, NULL, NULL);
 	}
 	if (!strncmp(url, "/servers/", 9)) {
 		const char *id = url + 9;

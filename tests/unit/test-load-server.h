@@ -5,11 +5,14 @@
  *
  * Routes:
  *   GET  /ok                 200 {"ok":true}
+ *   POST /v3/auth/tokens     201 {"token":{}}, X-Subject-Token: token-N
+ *   GET  /servers            200 {"servers":[]}
  *   POST /servers            202 {"server":{"id":"srv-N",...}},
  *                            X-Subject-Token: tok-N
  *   GET  /servers/ID         200 {"server":{"id":ID,"status":S}}: S is
  *                            BUILD for the first flip_after calls for ID,
  *                            then ACTIVE; ERROR when ID is "broken"
+ *   DELETE /servers/ID       204, counted in deleted
  *   GET  /status/CODE        CODE {"badRequest":{"message":"bad"}}
  *   GET  /sleep              sleeps sleep_ms, then 200 {}
  *   GET  /big                200 with big_size bytes of 'x'
@@ -37,6 +40,8 @@ struct test_server {
 	unsigned connections;
 	unsigned requests;
 	unsigned created;
+	unsigned tokens;
+	unsigned deleted;
 	/* The last request. */
 	char last_method[16];
 	char last_url[256];
