@@ -1,0 +1,36 @@
+/* fuzz-osprofiler.c: the OSprofiler importer on arbitrary bytes: every
+ * span it makes must encode as a spool record, every failure says why. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "collect/osprofiler.h"
+#include "spool/spool.h"
+#include "util/strbuf.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int sink(const struct spool_span *s, void *payload)
+{
+	struct strbuf *buf = payload;
+	size_t need = spool_span_size(s);
+
+	if (!need)
+		abort();
+	strbuf_reset(buf);
+	strbuf_grow(buf, need);
+	return spool_encode_span(buf->buf, need, s) ? 0 : 1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct strbuf buf = STRBUF_INIT;
+	struct osprofiler_stats st;
+	char *cause = NULL;
+
+	if (osprofiler_decode(data, size, sink, &buf, &st, &cause) && !cause)
+		abort();
+	free(cause);
+	strbuf_release(&buf);
+	return 0;
+}
