@@ -58,6 +58,11 @@ oks=$(grep -c ' ok$' "$tmp/status.out")
 	[ "$lines" -eq "$(echo $groups | wc -w)" ] ||
 	{ bad "every started service healthy"; cat "$tmp/status.out"; }
 
+# The tracing environment reached the services: libhtrace opened its spool
+# files in the config's spool directory.
+ls "$tmp/spool/"*.htspool >/dev/null 2>&1 ||
+	bad "no spool files in $tmp/spool"
+
 if "$harness" stack down -c "$cfg" >"$tmp/down.out" 2>&1; then
 	echo "ok   stack down"
 else
