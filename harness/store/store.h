@@ -242,6 +242,36 @@ int store_trace_spans_each(struct store *st, int64_t run_id,
 			   const uint8_t trace_id[16], store_span_fn fn,
 			   void *payload, char **cause);
 
+/* One trace of the store as a list shows it. */
+struct store_trace {
+	uint8_t trace_id[16];
+	int64_t run_id;		/* 0 for none */
+	int64_t iteration;	/* seq of the run's iteration that recorded
+				 * it; -1 for none */
+	char *root_name;	/* the longest parentless span's; NULL if none */
+	char *services;		/* distinct services, sorted, comma-separated;
+				 * NULL if no span names one */
+	int64_t start_ns;	/* earliest span start */
+	int64_t dur_ns;		/* to the latest span end */
+	int64_t nspans;
+	int64_t nerrors;	/* spans with status error */
+};
+
+/* The traces of RUN_ID (0: of no run; negative: of every run), newest
+ * first, at most LIMIT when LIMIT > 0. *out is an array of *n freed with
+ * store_traces_free. A trace id found in two runs gives two rows. */
+int store_traces_list(struct store_trace **out, size_t *n, struct store *st,
+		      int64_t run_id, size_t limit, char **cause);
+void store_traces_free(struct store_trace *traces, size_t n);
+
+/* The trace whose hex id starts with PREFIX (1 to 32 hex digits, any
+ * case), in run IN_RUN (0: of no run; negative: any run): its id and its
+ * run (0 for none). STORE_ENOENT when none matches, STORE_EAMBIGUOUS when
+ * several traces (or one trace in several runs) do; *cause says which. */
+int store_trace_find(uint8_t trace_id[16], int64_t *run_id, struct store *st,
+		     const char *prefix, int64_t in_run, char **cause);
+#define STORE_EAMBIGUOUS (-5)
+
 /* How far ingest has read one spool file. IDENTITY names the file's
  * writer (from its header) so that a file replaced at the same path is
  * read from the start again. */

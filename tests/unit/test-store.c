@@ -677,6 +677,108 @@ static void test_store__positions_and_drops(void **state)
 	store_free(st);
 }
 
+static void test_store__traces_list_and_find(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_ok(f->db);
+	struct store_run_info info = {
+		.scenario = "boot-vm", .config_hash = "h", .start_ns = 1,
+	};
+	struct store_iteration it = { .seq = 7, .ok = true, .start_ns = 100,
+				      .dur_ns = 60 };
+	struct store_span spans[5] = {
+		{ .span_id = 1, .kind = "iteration", .name = "boot-vm",
+		  .service = "harness", .start_ns = 100, .dur_ns = 60 },
+		{ .span_id = 2, .parent_id = 1, .kind = "rest.dispatch",
+		  .name = "POST /servers", .service = "api", .start_ns = 110,
+		  .dur_ns = 40, .status = STORE_SPAN_ERROR },
+		{ .span_id = 3, .parent_id = 2, .kind = "db", .name = "SELECT",
+		  .service = "api", .start_ns = 120, .dur_ns = 5 },
+		/* A second trace, later, whose root was not recorded. */
+		{ .span_id = 4, .parent_id = 99, .kind = "db", .name = "x",
+		  .service = "compute", .start_ns = 500, .dur_ns = 10 },
+		{ .span_id = 5, .parent_id = 99, .kind = "db", .name = "y",
+		  .start_ns = 505, .dur_ns = 20 },
+	};
+	struct store_trace *t = NULL;
+	uint8_t id[16];
+	int64_t run, other_run, found_run;
+	char *cause = NULL;
+	size_t n;
+
+	assert_int_equal(store_run_create(&run, st, &info, NULL), 0);
+	assert_int_equal(store_run_create(&other_run, st, &info, NULL), 0);
+	for (int i = 0; i < 3; i++)
+		memset(spans[i].trace_id, 0xab, 16);
+	memset(spans[3].trace_id, 0xac, 16);
+	memset(spans[4].trace_id, 0xac, 16);
+	memset(it.trace_id, 0xab, 16);
+	assert_int_equal(store_iteration_add(st, run, &it, NULL), 0);
+	assert_int_equal(store_spans_add(st, run, spans, 5, NULL), 0);
+	/* The first trace again in another run. */
+	assert_int_equal(store_spans_add(st, other_run, spans, 1, NULL), 0);
+
+	assert_int_equal(store_traces_list(&t, &n, st, run, 0, NULL), 0);
+	assert_int_equal(n, 2);
+	/* Newest first. */
+	assert_int_equal(t[0].trace_id[0], 0xac);
+	assert_null(t[0].root_name);
+	assert_int_equal(t[0].iteration, -1);
+	assert_string_equal(t[0].services, "compute");
+	assert_int_equal(t[0].start_ns, 500);
+	assert_int_equal(t[0].dur_ns, 25);
+	assert_int_equal(t[0].nspans, 2);
+	assert_int_equal(t[1].trace_id[15], 0xab);
+	assert_int_equal(t[1].run_id, run);
+	assert_string_equal(t[1].root_name, "boot-vm");
+	assert_int_equal(t[1].iteration, 7);
+	assert_string_equal(t[1].services, "api,harness");
+	assert_int_equal(t[1].start_ns, 100);
+	assert_int_equal(t[1].dur_ns, 60);
+	assert_int_equal(t[1].nspans, 3);
+	assert_int_equal(t[1].nerrors, 1);
+	store_traces_free(t, n);
+
+	/* Every run, with a limit. */
+	assert_int_equal(store_traces_list(&t, &n, st, -1, 0, NULL), 0);
+	assert_int_equal(n, 3);
+	store_traces_free(t, n);
+	assert_int_equal(store_traces_list(&t, &n, st, -1, 1, NULL), 0);
+	assert_int_equal(n, 1);
+	store_traces_free(t, n);
+	assert_int_equal(store_traces_list(&t, &n, st, 0, 0, NULL), 0);
+	assert_int_equal(n, 0);
+	store_traces_free(t, n);
+
+	/* Prefixes, any case; ambiguity across runs and traces. */
+	assert_int_equal(store_trace_find(id, &found_run, st, "aC", -1, NULL),
+			 0);
+	assert_int_equal(id[0], 0xac);
+	assert_int_equal(found_run, run);
+	assert_int_equal(store_trace_find(id, &found_run, st, "ab", -1,
+					  &cause),
+			 STORE_EAMBIGUOUS);
+	assert_non_null(strstr(cause, "ambiguous"));
+	free(cause);
+	cause = NULL;
+	assert_int_equal(store_trace_find(id, &found_run, st, "ab", other_run,
+					  NULL),
+			 0);
+	assert_int_equal(found_run, other_run);
+	assert_int_equal(store_trace_find(id, &found_run, st, "a", run, NULL),
+			 STORE_EAMBIGUOUS);
+	assert_int_equal(store_trace_find(id, &found_run, st, "ff", -1,
+					  &cause),
+			 STORE_ENOENT);
+	free(cause);
+	cause = NULL;
+	assert_int_equal(store_trace_find(id, &found_run, st, "xyz", -1,
+					  &cause),
+			 -1);
+	free(cause);
+	store_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -691,6 +793,7 @@ int main(void)
 		T(test_store__spans_round_trip),
 		T(test_store__transactions_nest),
 		T(test_store__positions_and_drops),
+		T(test_store__traces_list_and_find),
 #undef T
 	};
 
