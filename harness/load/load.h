@@ -123,8 +123,18 @@ struct load_summary {
 int load_new(struct load **out, const struct load_options *opts,
 	     char **cause);
 
-/* Run the warm-up iterations then the measured ones, with the scenario's
- * runner, calling the callbacks as iterations finish. Returns 0 when the
+/* Run the warm-up iterations (closed loop, at the runner's concurrency),
+ * then the measured ones with the scenario's runner:
+ *   constant: runner.iterations, concurrency workers, closed loop;
+ *   duration: closed loop; no iteration starts after runner.duration, those
+ *             in flight then finish;
+ *   rate:     open loop, iteration k due at t0 + k/rate, at most
+ *             concurrency at once; rate * duration slots when a duration is
+ *             set, else runner.iterations. A slot that starts later than
+ *             late_tolerance_ns after its time is marked late, and its
+ *             latency counts from the slot.
+ * Every iteration is bounded by runner.iteration_timeout. Results reach
+ * on_iteration in batches, every 20ms or so. Returns 0 when the
  * run went through (failed iterations included: see summary) or when it was
  * stopped (summary->stopped), -1 with *cause set when it could not run
  * (threads, HTTP handles). Call once per load. */
@@ -135,8 +145,8 @@ int load_run(struct load *ld, struct load_summary *summary, char **cause);
  * thread and from a signal handler. */
 void load_stop(struct load *ld);
 
-/* Every finished iteration so far, ordered by seq; borrowed from ld until
- * load_free. */
+/* Every finished iteration, ordered by seq once load_run has returned;
+ * borrowed from ld until load_free. */
 const struct load_iteration *load_results(const struct load *ld, size_t *n);
 
 void load_free(struct load *ld);
