@@ -78,7 +78,8 @@ json_t *rs_req_json(struct rs_req *req, struct rs_resp *resp)
 			  &err);
 	if (!root) {
 		rs_reply_error(resp, 400,
-			       "malformed request body: %s at line %d column %d",
+			       "malformed request body: %s at line %d "
+			       "column %d",
 			       err.text, err.line, err.column);
 		return NULL;
 	}
@@ -203,7 +204,8 @@ fail:
 /* Find the route: 0 found, 404 no path matched, 405 path but not method. */
 static int route_find(struct rs_req *req, const struct rs_route **out)
 {
-	const struct rs_route *tables[] = { common_routes, req->rs->svc->routes };
+	const struct rs_route *tables[] = { common_routes,
+					    req->rs->svc->routes };
 	int status = 404;
 
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++) {
@@ -283,11 +285,13 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn,
 	} else {
 		char *text = resp->json ? json_dumps(resp->json, JSON_COMPACT) :
 					  NULL;
-		size_t len = text ? strlen(text) : 0;
 
-		r = MHD_create_response_from_buffer(len, text ? text : (char *)"",
-						    text ? MHD_RESPMEM_MUST_FREE :
-							   MHD_RESPMEM_PERSISTENT);
+		if (text)
+			r = MHD_create_response_from_buffer(
+				strlen(text), text, MHD_RESPMEM_MUST_FREE);
+		else
+			r = MHD_create_response_from_buffer(
+				0, (char *)"", MHD_RESPMEM_PERSISTENT);
 		if (!r) {
 			free(text);
 			return MHD_NO;

@@ -23,7 +23,8 @@ void rs_image_fill(uint64_t seed, uint64_t offset, unsigned char *buf,
 		   size_t len)
 {
 	while (len) {
-		uint64_t block = offset / 8, v = splitmix64(seed ^ block * 0x100000001b3u);
+		uint64_t block = offset / 8;
+		uint64_t v = splitmix64(seed ^ block * 0x100000001b3u);
 		unsigned skip = (unsigned)(offset % 8);
 
 		for (unsigned i = skip; i < 8 && len; i++, len--, offset++)

@@ -22,7 +22,7 @@ struct rs_knobs {
 	size_t alloc;
 	bool n_plus_one;	/* scheduler: one SELECT per host */
 	double build_failure_rate; /* 0..1: builds that end in ERROR */
-	uint64_t seed;		/* of the failure draws; 0: from the clock */
+	uint64_t seed;		/* of the failure draws; 0: the clock's */
 };
 
 void rs_knobs_init(struct rs_knobs *k);

@@ -45,8 +45,8 @@ static const char usage[] =
 	"\n"
 	"Knobs are applied in order: --knobs file, REFSTACK_* environment\n"
 	"(REFSTACK_SLOW, REFSTACK_CPU, REFSTACK_N_PLUS_ONE,\n"
-	"REFSTACK_BUILD_FAILURE_RATE, REFSTACK_SEED), then options. Tracing is\n"
-	"set up by libhtrace from HTRACE_* variables.\n";
+	"REFSTACK_BUILD_FAILURE_RATE, REFSTACK_SEED), then options.\n"
+	"Tracing is set up by libhtrace from HTRACE_* variables.\n";
 
 static const struct rs_service *const services[] = {
 	&rs_identity_service, &rs_image_service, &rs_network_service,
@@ -154,7 +154,8 @@ int main(int argc, char **argv)
 	memset(&rs, 0, sizeof(rs));
 	rs_knobs_init(&rs.knobs);
 	rs_knobs_init(&opt_knobs);
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+	if (argc >= 2 &&
+	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs(usage, stdout);
 		return 0;
 	}
@@ -248,8 +249,9 @@ int main(int argc, char **argv)
 		rs.knobs.seed = opt_knobs.seed;
 
 	pthread_mutex_init(&rs.rand_lock, NULL);
-	rs.rand_state = rs.knobs.seed ? rs.knobs.seed :
-					(uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
+	rs.rand_state = rs.knobs.seed;
+	if (!rs.rand_state)
+		rs.rand_state = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
 	if (!rs.rand_state)
 		rs.rand_state = 88172645463325252u;
 	if (!rs.data_dir)

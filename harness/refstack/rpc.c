@@ -81,7 +81,8 @@ int rpc_decode(const char *text, size_t len, struct rpc_msg *out,
 		goto fail;
 	}
 	if (args && !json_is_object(args)) {
-		*cause = xstrdup("malformed RPC message: args is not an object");
+		*cause = xstrdup("malformed RPC message: args is not an "
+				 "object");
 		goto fail;
 	}
 	if (ctx && !json_is_object(ctx)) {

@@ -151,8 +151,9 @@ static void create_server(struct rs_req *req, struct rs_resp *resp)
 	image_ref = json_string_value(json_object_get(server, "imageRef"));
 	flavor_ref = json_string_value(json_object_get(server, "flavorRef"));
 	if (!json_is_object(server) || !name || !image_ref || !flavor_ref) {
-		rs_reply_error(resp, 400, "expecting server.name, "
-					  "server.imageRef and server.flavorRef");
+		rs_reply_error(resp, 400,
+			       "expecting server.name, server.imageRef and "
+			       "server.flavorRef");
 		goto out;
 	}
 	if (!*name || strlen(name) > 255) {
@@ -396,7 +397,8 @@ static void list_flavors(struct rs_req *req, struct rs_resp *resp)
 					  rs_db_text(&s, 1), "ram",
 					  (json_int_t)rs_db_int(&s, 2),
 					  "vcpus", (json_int_t)rs_db_int(&s, 3),
-					  "disk", (json_int_t)rs_db_int(&s, 4)));
+					  "disk",
+					  (json_int_t)rs_db_int(&s, 4)));
 		rs_db_finish(&s);
 	}
 	rs_db_unlock(req->rs);

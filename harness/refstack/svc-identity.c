@@ -14,7 +14,8 @@
 #define TOKEN_LIFETIME 3600
 
 static const char identity_schema[] =
-	"CREATE TABLE projects (id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL);"
+	"CREATE TABLE projects (id TEXT PRIMARY KEY,"
+	" name TEXT UNIQUE NOT NULL);"
 	"CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
 	" password_hash TEXT NOT NULL, domain_id TEXT NOT NULL,"
 	" project_id TEXT NOT NULL REFERENCES projects(id));"
@@ -53,7 +54,8 @@ static int identity_seed(struct refstack *rs, char **cause)
 		int rc;
 
 		if (rs_db_prepare(rs, &s,
-				  "INSERT INTO projects (id, name) VALUES (?, ?)",
+				  "INSERT INTO projects (id, name)"
+				  " VALUES (?, ?)",
 				  cause) < 0)
 			return -1;
 		rs_db_bind_text(&s, 1, seed_users[i].project_id);

@@ -118,7 +118,8 @@ static void create_port(struct rs_req *req, struct rs_resp *resp)
 		device_id = "";
 	rs_uuid(rs, id);
 	snprintf(mac, sizeof(mac), "fa:16:3e:%02x:%02x:%02x",
-		 (unsigned)(rs_random(rs) * 256), (unsigned)(rs_random(rs) * 256),
+		 (unsigned)(rs_random(rs) * 256),
+		 (unsigned)(rs_random(rs) * 256),
 		 (unsigned)(rs_random(rs) * 256));
 	rs_iso_time(created, sizeof(created), 0);
 

@@ -297,7 +297,8 @@ static int release_claim(struct refstack *rs, const struct rpc_msg *msg,
 	if (rc > 0) {
 		rc = rs_db_prepare(rs, &s,
 				   "UPDATE hosts SET ram_used = ram_used - ?,"
-				   " vcpus_used = vcpus_used - ? WHERE name = ?",
+				   " vcpus_used = vcpus_used - ?"
+				   " WHERE name = ?",
 				   cause);
 		if (rc == 0) {
 			rs_db_bind_int(&s, 1, ram);
@@ -340,15 +341,18 @@ static void list_hosts(struct rs_req *req, struct rs_resp *resp)
 	rs_db_lock(req->rs);
 	rc = hosts_load(req->rs, &hosts, &n, &cause);
 	rs_db_unlock(req->rs);
-	for (size_t i = 0; rc == 0 && i < n; i++)
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct host *h = &hosts[i];
+
 		json_array_append_new(
 			list, json_pack("{s:s,s:I,s:I,s:I,s:I}",
-					"hypervisor_hostname", hosts[i].name,
-					"memory_mb", (json_int_t)hosts[i].ram_mb,
+					"hypervisor_hostname", h->name,
+					"memory_mb", (json_int_t)h->ram_mb,
 					"memory_mb_used",
-					(json_int_t)hosts[i].ram_used, "vcpus",
-					(json_int_t)hosts[i].vcpus, "vcpus_used",
-					(json_int_t)hosts[i].vcpus_used));
+					(json_int_t)h->ram_used, "vcpus",
+					(json_int_t)h->vcpus, "vcpus_used",
+					(json_int_t)h->vcpus_used));
+	}
 	if (rc < 0) {
 		json_decref(list);
 		rs_reply_error(resp, 500, "%s", cause);

@@ -6,6 +6,8 @@
 # Arguments: the harness-refstack program and the refstack-client test
 # program.
 set -u
+# url_NAME and pid_NAME are set by start() through eval.
+# shellcheck disable=SC2154
 refstack=$1
 client=$2
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/refstack-boot.XXXXXX")
@@ -13,17 +15,25 @@ pids=""
 fail=0
 key=test-key-$$
 
+# A live process: in /proc and not a zombie.
+alive() {
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# Whatever is still running goes: SIGTERM, 5s, SIGKILL, then reaped.
 cleanup() {
 	for p in $pids; do
 		kill -TERM "$p" 2>/dev/null
 	done
 	for p in $pids; do
 		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
+		while alive "$p" && [ $i -lt 50 ]; do
 			sleep 0.1
 			i=$((i + 1))
 		done
 		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
 	done
 	rm -rf "$tmp"
 }
@@ -53,7 +63,7 @@ check() { # check NAME CMD...
 	name=$1
 	shift
 	if "$@"; then
-		echo "ok   $name ($(date +%s))"
+		echo "ok   $name"
 	else
 		echo "FAIL $name"
 		fail=1
@@ -61,7 +71,10 @@ check() { # check NAME CMD...
 }
 
 free_port() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	/usr/bin/python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
 }
 
 knob_env=""
@@ -74,8 +87,9 @@ start() {
 	# shellcheck disable=SC2086
 	env $knob_env HTRACE_SERVICE="$name" HTRACE_SPOOL_DIR="$spool" \
 		HTRACE_HMAC_KEYS="$key" \
-		"$refstack" "$name" --port "$port" --port-file "$tmp/$name.port" \
-		--data-dir "$tmp/data" "$@" >>"$tmp/$name.log" 2>&1 &
+		"$refstack" "$name" --port "$port" \
+		--port-file "$tmp/$name.port" --data-dir "$tmp/data" "$@" \
+		>>"$tmp/$name.log" 2>&1 &
 	pid=$!
 	pids="$pids $pid"
 	eval "pid_$name=$pid"
@@ -130,7 +144,8 @@ check claims-released-bad client_in "$A" idle "$url_scheduler"
 
 # Knobs from the environment: N+1 queries and a slow operation.
 stop scheduler
-knob_env="REFSTACK_N_PLUS_ONE=1 REFSTACK_SLOW=scheduler.select_destinations=60ms"
+knob_env="REFSTACK_N_PLUS_ONE=1"
+knob_env="$knob_env REFSTACK_SLOW=scheduler.select_destinations=60ms"
 start scheduler "$B" "$(cat "$tmp/scheduler.port")"
 knob_env=""
 check boot-n-plus-one client_in "$B" boot "$url_identity" "$url_api" 5 ACTIVE
@@ -157,21 +172,30 @@ pids=""
 check traces client_in "$A" traces "$A"
 
 # N+1: the scheduler's db spans per boot grow by the number of hosts (8).
-set -- $(client_in "$A" count "$A" scheduler rpc.dispatch scheduler.select_destinations)
+select=scheduler.select_destinations
+# shellcheck disable=SC2046
+set -- $(client_in "$A" count "$A" scheduler rpc.dispatch $select)
 sel_a=$1 min_a=$2
+# shellcheck disable=SC2046
 set -- $(client_in "$A" count "$A" scheduler db)
 db_a=$1
-set -- $(client_in "$B" count "$B" scheduler rpc.dispatch scheduler.select_destinations)
+# shellcheck disable=SC2046
+set -- $(client_in "$B" count "$B" scheduler rpc.dispatch $select)
 sel_b=$1 min_b=$2
+# shellcheck disable=SC2046
 set -- $(client_in "$B" count "$B" scheduler db)
 db_b=$1
-echo "scheduler: $sel_a boots $db_a db spans; with knobs $sel_b boots $db_b db spans"
+echo "scheduler: $sel_a boots, $db_a db spans;" \
+	"with knobs: $sel_b boots, $db_b db spans"
 check boots-traced test "$sel_a" -eq 20 -a "$sel_b" -eq 5
-check n-plus-one [ $((db_b * sel_a - db_a * sel_b)) -eq $((8 * sel_a * sel_b)) ]
+check n-plus-one test $((db_b * sel_a - db_a * sel_b)) \
+	-eq $((8 * sel_a * sel_b))
 # The slow knob: select_destinations takes at least 60ms more.
 echo "select_destinations min: ${min_a}ns, with knobs ${min_b}ns"
-check slow-knob test "$min_b" -ge 60000000 -a $((min_b - min_a)) -ge 50000000
+check slow-knob test "$min_b" -ge 60000000 \
+	-a $((min_b - min_a)) -ge 50000000
 # The api was not restarted: its rpc.call spans of both phases are in A.
-check slow-knob-caller test "$(client_in "$A" count "$A" api rpc.call scheduler.select_destinations | cut -d' ' -f3)" -ge 60000000
+max_call=$(client_in "$A" count "$A" api rpc.call $select | cut -d' ' -f3)
+check slow-knob-caller test "$max_call" -ge 60000000
 
 exit $fail

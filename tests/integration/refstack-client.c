@@ -117,6 +117,15 @@ static json_t *resp_json(struct resp *r)
 	return json_loadb(r->body.buf, r->body.len, 0, NULL);
 }
 
+/* server.addresses.private[0].addr, or NULL. */
+static const char *first_address(json_t *server)
+{
+	json_t *nets = json_object_get(server, "addresses");
+	json_t *first = json_array_get(json_object_get(nets, "private"), 0);
+
+	return json_string_value(json_object_get(first, "addr"));
+}
+
 static char *authenticate(const char *identity, const char *user,
 			  const char *password)
 {
@@ -205,7 +214,8 @@ static int cmd_boot(int argc, char **argv)
 			request(&r, "GET", surl, token, NULL, NULL);
 			j = resp_json(&r);
 			s = json_object_get(j, "server");
-			status = json_string_value(json_object_get(s, "status"));
+			status = json_string_value(
+				json_object_get(s, "status"));
 			if (status && strcmp(status, "BUILD")) {
 				done = true;
 				CHECK(!strcmp(status, want),
@@ -215,16 +225,7 @@ static int cmd_boot(int argc, char **argv)
 					      s, "OS-EXT-SRV-ATTR:host")) ?: 0,
 				      "server %s: no host", ids[i]);
 				if (!strcmp(want, "ACTIVE")) {
-					const char *ip = json_string_value(
-						json_object_get(
-							json_array_get(
-								json_object_get(
-									json_object_get(
-										s,
-										"addresses"),
-									"private"),
-								0),
-							"addr"));
+					const char *ip = first_address(s);
 
 					CHECK(ip, "server %s: no address",
 					      ids[i]);

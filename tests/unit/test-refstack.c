@@ -278,7 +278,8 @@ static void test_refstack__rpc_round_trip(void **state)
 
 	(void)state;
 	text = rpc_encode("select_destinations", args,
-			  "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+			  "00-0af7651916cd43dd8448eb211c80319c-"
+			  "b7ad6b7169203331-01",
 			  "tok", true);
 	assert_non_null(text);
 	assert_int_equal(rpc_decode(text, strlen(text), &msg, &cause), 0);
