@@ -5,9 +5,9 @@
 # (N+1 queries, a slow operation, failed builds) show in the spans.
 # Arguments: the harness-refstack program and the refstack-client test
 # program.
-set -u
 # url_NAME and pid_NAME are set by start() through eval.
 # shellcheck disable=SC2154
+set -u
 refstack=$1
 client=$2
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/refstack-boot.XXXXXX")
