@@ -9,13 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "collect/collect.h"
 #include "config/config.h"
+#include "store/ingest.h"
+#include "store/store.h"
 
 static const char collect_usage[] =
 	"usage: harness collect [-c FILE] [--listen ADDR:PORT] [--spool DIR]\n"
 	"                       [--token T] [--max-body BYTES] [--fsync]\n"
+	"                       [--ingest-store FILE [--ingest-interval D]]\n"
 	"\n"
 	"Receive OTLP/HTTP traces (POST /v1/traces, protobuf or JSON, gzip\n"
 	"or identity) and append each span to a spool file that 'harness\n"
@@ -30,7 +34,10 @@ static const char collect_usage[] =
 	"  --token T          require 'Authorization: Bearer T'\n"
 	"  --max-body BYTES   largest body, also after inflating (default\n"
 	"                     16777216); larger ones get 413\n"
-	"  --fsync            fdatasync the spool file before answering\n";
+	"  --fsync            fdatasync the spool file before answering\n"
+	"  --ingest-store FILE  also ingest the spool file into FILE every\n"
+	"                     interval, and once more on exit\n"
+	"  --ingest-interval D  how often (default 2s; 250ms, 1m ...)\n";
 
 static int cmd_collect_exec(int argc, char **argv);
 
@@ -56,6 +63,20 @@ static int parse_size(const char *s, size_t *out)
 	return 0;
 }
 
+/* --ingest-store: one ingest pass over the collector's spool file. */
+static int ingest_pass(struct store *st, const char *spool,
+		       struct store_ingest_stats *total)
+{
+	char *cause = NULL;
+
+	if (store_ingest_path(st, spool, 0, total, &cause) < 0) {
+		error("%s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_collect_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -65,13 +86,20 @@ static int cmd_collect_exec(int argc, char **argv)
 		{ "token", required_argument, NULL, 't' },
 		{ "max-body", required_argument, NULL, 'm' },
 		{ "fsync", no_argument, NULL, 'f' },
+		{ "ingest-store", required_argument, NULL, 'i' },
+		{ "ingest-interval", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct collect_options opts = { 0 };
 	struct collector *c = NULL;
 	struct collect_stats st;
 	struct config *cfg = NULL;
-	const char *config_path = NULL;
+	const char *config_path = NULL, *ingest_path = NULL;
+	struct store_ingest_stats ist = { 0 };
+	struct store *store = NULL;
+	uint64_t interval_ns = 2000000000ull;
+	struct timespec tick;
+	int ingest_failed = 0;
 	char *spool = NULL, *listen = NULL, *cause = NULL;
 	sigset_t set;
 	int opt, sig, ret = HARNESS_EXIT_OK;
@@ -102,6 +130,19 @@ static int cmd_collect_exec(int argc, char **argv)
 			break;
 		case 'f':
 			opts.fsync = 1;
+			break;
+		case 'i':
+			ingest_path = optarg;
+			break;
+		case 'I':
+			if (config_parse_duration(optarg, &interval_ns) ||
+			    !interval_ns) {
+				ret = cmd_usage_error(&cmd_collect_entry,
+						      "bad --ingest-interval "
+						      "'%s'",
+						      optarg);
+				goto out;
+			}
 			break;
 		case ':':
 			ret = cmd_usage_error(&cmd_collect_entry,
@@ -144,6 +185,11 @@ static int cmd_collect_exec(int argc, char **argv)
 	}
 	opts.listen = listen;
 	opts.spool_dir = spool;
+	if (ingest_path && store_open(&store, ingest_path, &cause) < 0) {
+		error("%s", cause);
+		ret = HARNESS_EXIT_DATA;
+		goto out;
+	}
 
 	/* Block the signals before the server threads start, so that they
 	 * inherit the mask and only sigwait() below sees them. */
@@ -159,9 +205,23 @@ static int cmd_collect_exec(int argc, char **argv)
 	printf("listening on http://%s/v1/traces\n", collect_address(c));
 	printf("spool file %s\n", collect_spool_path(c));
 	fflush(stdout);
-	if (sigwait(&set, &sig))
-		sig = SIGTERM;
+	if (!store) {
+		if (sigwait(&set, &sig))
+			sig = SIGTERM;
+	} else {
+		tick.tv_sec = (time_t)(interval_ns / 1000000000ull);
+		tick.tv_nsec = (long)(interval_ns % 1000000000ull);
+		while ((sig = sigtimedwait(&set, NULL, &tick)) < 0)
+			if (errno == EAGAIN && ingest_pass(store,
+					collect_spool_path(c), &ist))
+				ingest_failed = 1;
+	}
+	/* Stop answering first, so that the last pass sees every span that
+	 * was acknowledged. */
+	collect_stop_listening(c);
 	collect_stats(c, &st);
+	if (store && ingest_pass(store, collect_spool_path(c), &ist))
+		ingest_failed = 1;
 	collect_stop(c);
 	fprintf(stderr,
 		"harness: collect: %llu requests, %llu spans written, "
@@ -171,8 +231,13 @@ static int cmd_collect_exec(int argc, char **argv)
 		(unsigned long long)st.spans_rejected,
 		(unsigned long long)st.bad_requests,
 		(unsigned long long)st.write_errors);
-	ret = st.write_errors ? HARNESS_EXIT_RUNTIME : HARNESS_EXIT_OK;
+	if (store)
+		fprintf(stderr, "harness: collect: ingested %lld spans into "
+			"'%s'\n", (long long)ist.spans, ingest_path);
+	ret = st.write_errors || ingest_failed ? HARNESS_EXIT_RUNTIME
+					       : HARNESS_EXIT_OK;
 out:
+	store_free(store);
 	free(cause);
 	free(spool);
 	free(listen);

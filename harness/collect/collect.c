@@ -555,12 +555,18 @@ void collect_stats(const struct collector *c, struct collect_stats *out)
 	pthread_mutex_unlock((pthread_mutex_t *)&c->lock);
 }
 
+void collect_stop_listening(struct collector *c)
+{
+	if (c->daemon)
+		MHD_stop_daemon(c->daemon);
+	c->daemon = NULL;
+}
+
 void collect_stop(struct collector *c)
 {
 	if (!c)
 		return;
-	if (c->daemon)
-		MHD_stop_daemon(c->daemon);
+	collect_stop_listening(c);
 	spool_file_free(c->spool);
 	if (c->sync_fd >= 0)
 		close(c->sync_fd);

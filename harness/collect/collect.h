@@ -48,6 +48,9 @@ unsigned collect_port(const struct collector *c);
 /* The spool file the spans go to. Borrowed from c. */
 const char *collect_spool_path(const struct collector *c);
 void collect_stats(const struct collector *c, struct collect_stats *out);
+/* Stop listening; requests in progress finish first. The spool file
+ * stays open (and collect_spool_path valid) until collect_stop(). */
+void collect_stop_listening(struct collector *c);
 /* Stop listening (requests in progress finish first), close the spool
  * file and free c. Accepts NULL. */
 void collect_stop(struct collector *c);
