@@ -171,8 +171,10 @@ static void create_server(struct rs_req *req, struct rs_resp *resp)
 		goto out;
 	}
 	/* The image, as the user sees it. */
-	if (strlen(image_ref) > 64 || strchr(image_ref, '/') ||
-	    strchr(image_ref, '?')) {
+	/* Only what an id is made of goes into the image service's URL. */
+	if (!*image_ref || strlen(image_ref) > 64 ||
+	    strspn(image_ref, "0123456789abcdefABCDEF-") !=
+		    strlen(image_ref)) {
 		rs_reply_error(resp, 400, "image %s could not be found",
 			       image_ref);
 		goto out;

@@ -120,6 +120,19 @@ client_in() {
 		"$client" "$@"
 }
 
+# Usage errors exit 64 and start nothing.
+usage_exit() {
+	env "$@" >/dev/null 2>&1
+	[ $? -eq 64 ]
+}
+check usage-no-service usage_exit "$refstack"
+check usage-unknown-service usage_exit "$refstack" glance --port 0
+check usage-no-port usage_exit "$refstack" identity
+check usage-bad-port usage_exit "$refstack" identity --port 70000
+check usage-bad-knob usage_exit REFSTACK_N_PLUS_ONE=maybe "$refstack" \
+	scheduler --port 0 --data-dir "$tmp/usage"
+check usage-bad-slow usage_exit "$refstack" api --port 0 --slow x=fast
+
 A=$tmp/spool-a B=$tmp/spool-b C=$tmp/spool-c
 mkdir -p "$A" "$B" "$C" "$tmp/data"
 

@@ -345,6 +345,10 @@ static int cmd_bad(int argc, char **argv)
 		  "\"00000000-0000-4000-8000-000000000000\","
 		  "\"flavorRef\":\"1\"}}",
 		  NULL, 400 },
+		{ "image ref with a path", 3, "POST", "/servers", 1,
+		  "{\"server\":{\"name\":\"x\",\"imageRef\":"
+		  "\"../../v3/auth tokens?x=1\",\"flavorRef\":\"1\"}}",
+		  NULL, 400 },
 		{ "unknown flavor", 3, "POST", "/servers", 1,
 		  "{\"server\":{\"name\":\"x\",\"imageRef\":\"" CIRROS "\","
 		  "\"flavorRef\":\"999\"}}",
