@@ -342,3 +342,137 @@ int store_trace_spans_each(struct store *st, int64_t run_id,
 {
 	return walk(st, run_id, trace_id, fn, payload, cause);
 }
+
+/* Timings only: the (run_id, trace_id) index gives the order, so there is
+ * no sort, and the kind and string lookups are cached by id. */
+static const char timing_select[] =
+	"SELECT s.trace_id, s.span_id, s.parent_id, s.kind, s.name_id,"
+	" s.service_id, s.start_ns, s.dur_ns, s.status FROM spans s"
+	" WHERE s.run_id IS ?1 ORDER BY s.run_id, s.trace_id";
+static const char timing_kinds[] = "SELECT id, name FROM kinds";
+static const char timing_string[] = "SELECT s FROM strings WHERE id = ?1";
+
+/* Id → text for the ids one walk meets: an open-addressing table, since
+ * a real store holds thousands of distinct span names. */
+struct timing_names {
+	int64_t *ids;		/* 0: empty slot (string ids are never 0) */
+	char **text;
+	size_t nslots, used;
+};
+
+static char **timing_slot(struct timing_names *tn, int64_t id)
+{
+	size_t mask = tn->nslots - 1;
+	size_t i = (size_t)((uint64_t)id * 0x9e3779b97f4a7c15ULL) & mask;
+
+	while (tn->ids[i] && tn->ids[i] != id)
+		i = (i + 1) & mask;
+	tn->ids[i] = id;
+	return &tn->text[i];
+}
+
+static void timing_put(struct timing_names *tn, int64_t id, const char *t)
+{
+	if (2 * (tn->used + 1) > tn->nslots) {
+		struct timing_names old = *tn;
+
+		tn->nslots = old.nslots ? 2 * old.nslots : 64;
+		tn->ids = xcalloc(tn->nslots, sizeof(*tn->ids));
+		tn->text = xcalloc(tn->nslots, sizeof(*tn->text));
+		for (size_t i = 0; i < old.nslots; i++)
+			if (old.ids[i])
+				*timing_slot(tn, old.ids[i]) = old.text[i];
+		free(old.ids);
+		free(old.text);
+	}
+	*timing_slot(tn, id) = xstrdup(t ? t : "");
+	tn->used++;
+}
+
+static const char *timing_name(struct timing_names *tn, sqlite3_stmt *q,
+			       int64_t id)
+{
+	if (tn->nslots) {
+		size_t mask = tn->nslots - 1;
+		size_t i = (size_t)((uint64_t)id * 0x9e3779b97f4a7c15ULL) &
+			   mask;
+
+		for (; tn->ids[i]; i = (i + 1) & mask)
+			if (tn->ids[i] == id)
+				return tn->text[i];
+	}
+	if (!q)
+		return NULL;
+	sqlite3_reset(q);
+	sqlite3_bind_int64(q, 1, id);
+	if (sqlite3_step(q) != SQLITE_ROW)
+		return NULL;
+	timing_put(tn, id, (const char *)sqlite3_column_text(q, 0));
+	return timing_name(tn, NULL, id);
+}
+
+static void timing_names_release(struct timing_names *tn)
+{
+	for (size_t i = 0; i < tn->nslots; i++)
+		free(tn->text[i]);
+	free(tn->ids);
+	free(tn->text);
+}
+
+int store_span_timings_each(struct store *st, int64_t run_id,
+			    store_timing_fn fn, void *payload, char **cause)
+{
+	struct timing_names kinds = { 0 }, names = { 0 }, services = { 0 };
+	sqlite3_stmt *s = NULL, *k = NULL, *q = NULL;
+	int rc, ret = -1;
+
+	if (!(s = store_prepare(st, timing_select, cause)) ||
+	    !(k = store_prepare(st, timing_kinds, cause)) ||
+	    !(q = store_prepare(st, timing_string, cause)))
+		goto out;
+	while ((rc = sqlite3_step(k)) == SQLITE_ROW)
+		timing_put(&kinds, sqlite3_column_int64(k, 0),
+			   (const char *)sqlite3_column_text(k, 1));
+	if (rc != SQLITE_DONE) {
+		store_dbfail(st, cause, "cannot read kinds of '%s'", st->path);
+		goto out;
+	}
+	store_bind_id(s, 1, run_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_span_timing sp = { 0 };
+		const void *tid = sqlite3_column_blob(s, 0);
+		int stop;
+
+		if (tid && sqlite3_column_bytes(s, 0) == 16)
+			memcpy(sp.trace_id, tid, 16);
+		sp.span_id = (uint64_t)sqlite3_column_int64(s, 1);
+		sp.parent_id = (uint64_t)sqlite3_column_int64(s, 2);
+		sp.kind = timing_name(&kinds, NULL,
+				      sqlite3_column_int64(s, 3));
+		sp.name = timing_name(&names, q, sqlite3_column_int64(s, 4));
+		if (sqlite3_column_type(s, 5) != SQLITE_NULL)
+			sp.service = timing_name(&services, q,
+						 sqlite3_column_int64(s, 5));
+		sp.start_ns = sqlite3_column_int64(s, 6);
+		sp.dur_ns = sqlite3_column_int64(s, 7);
+		sp.status = (enum store_span_status)sqlite3_column_int(s, 8);
+		stop = fn(&sp, payload);
+		if (stop) {
+			ret = stop;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		store_dbfail(st, cause, "cannot read spans of '%s'", st->path);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(s);
+	sqlite3_finalize(k);
+	sqlite3_finalize(q);
+	timing_names_release(&kinds);
+	timing_names_release(&names);
+	timing_names_release(&services);
+	return ret;
+}

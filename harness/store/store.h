@@ -272,6 +272,31 @@ int store_trace_find(uint8_t trace_id[16], int64_t *run_id, struct store *st,
 		     const char *prefix, int64_t in_run, char **cause);
 #define STORE_EAMBIGUOUS (-5)
 
+/* A span's timing: the columns that analysis needs, nothing else. The
+ * strings are borrowed for the call only. */
+struct store_span_timing {
+	uint8_t trace_id[16];
+	uint64_t span_id;
+	uint64_t parent_id;
+	const char *kind;
+	const char *name;
+	const char *service;	/* NULL when none */
+	int64_t start_ns;
+	int64_t dur_ns;
+	enum store_span_status status;
+};
+
+typedef int (*store_timing_fn)(const struct store_span_timing *span,
+			       void *payload);
+
+/* The timing of every span of RUN_ID (0: of no run), the spans of one
+ * trace together, traces in trace id order; the order within a trace is
+ * unspecified. No attributes, stacks or messages are read, so this is the
+ * fast walk for aggregates over millions of spans. Stops like
+ * store_spans_each. */
+int store_span_timings_each(struct store *st, int64_t run_id,
+			    store_timing_fn fn, void *payload, char **cause);
+
 /* How far ingest has read one spool file. IDENTITY names the file's
  * writer (from its header) so that a file replaced at the same path is
  * read from the start again. */

@@ -592,6 +592,94 @@ static void test_store__spans_round_trip(void **state)
 	store_free(st);
 }
 
+static int stop_timing(const struct store_span_timing *sp, void *payload)
+{
+	int *n = payload;
+
+	(void)sp;
+	return ++*n == 2 ? 42 : 0;
+}
+
+static int collect_timing(const struct store_span_timing *sp, void *payload)
+{
+	struct strbuf *out = payload;
+
+	strbuf_addf(out, "%02x %llx<%llx %s %s %s %lld+%lld %d\n",
+		    sp->trace_id[0], (unsigned long long)sp->span_id,
+		    (unsigned long long)sp->parent_id, sp->kind, sp->name,
+		    sp->service ? sp->service : "-", (long long)sp->start_ns,
+		    (long long)sp->dur_ns, (int)sp->status);
+	return 0;
+}
+
+static void test_store__span_timings(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_ok(f->db);
+	struct store_run_info info = {
+		.scenario = "boot-vm", .config_hash = "h", .start_ns = 1,
+	};
+	struct store_span spans[4] = {
+		{ .span_id = 2, .kind = "db", .name = "SELECT hosts",
+		  .service = "scheduler", .host = "h", .start_ns = 20,
+		  .dur_ns = 3, .status = STORE_SPAN_ERROR, .message = "m" },
+		{ .span_id = 1, .parent_id = 7, .kind = "brand.new.kind",
+		  .name = "x", .start_ns = 10, .dur_ns = 4 },
+		{ .span_id = 0xfedcba9876543210ULL, .kind = "iteration",
+		  .name = "boot-vm", .service = "harness", .start_ns = 5,
+		  .dur_ns = 50 },
+		{ .span_id = 3, .kind = "db", .name = "SELECT hosts",
+		  .service = "scheduler", .start_ns = 30, .dur_ns = 6 },
+	};
+	struct strbuf out = STRBUF_INIT;
+	int64_t run, other;
+	int n = 0;
+
+	assert_int_equal(store_run_create(&run, st, &info, NULL), 0);
+	assert_int_equal(store_run_create(&other, st, &info, NULL), 0);
+	memset(spans[0].trace_id, 0x22, 16);
+	memset(spans[1].trace_id, 0x11, 16);
+	memset(spans[2].trace_id, 0x22, 16);
+	memset(spans[3].trace_id, 0x33, 16);
+	assert_int_equal(store_spans_add(st, run, spans, 3, NULL), 0);
+	assert_int_equal(store_spans_add(st, other, spans + 3, 1, NULL), 0);
+
+	/* Traces in id order, each together; only this run's spans. */
+	assert_int_equal(store_span_timings_each(st, run,
+						 collect_timing,
+						 &out, NULL),
+			 0);
+	assert_true(!strcmp(out.buf,
+			    "11 1<7 brand.new.kind x - 10+4 0\n"
+			    "22 2<0 db SELECT hosts scheduler 20+3 1\n"
+			    "22 fedcba9876543210<0 iteration boot-vm harness"
+			    " 5+50 0\n") ||
+		    !strcmp(out.buf,
+			    "11 1<7 brand.new.kind x - 10+4 0\n"
+			    "22 fedcba9876543210<0 iteration boot-vm harness"
+			    " 5+50 0\n"
+			    "22 2<0 db SELECT hosts scheduler 20+3 1\n"));
+	strbuf_reset(&out);
+	assert_int_equal(store_span_timings_each(st, other, collect_timing,
+						 &out, NULL),
+			 0);
+	assert_string_equal(out.buf,
+			    "33 3<0 db SELECT hosts scheduler 30+6 0\n");
+	/* A run without spans walks nothing. */
+	strbuf_reset(&out);
+	assert_int_equal(store_span_timings_each(st, 999, collect_timing, &out,
+						 NULL),
+			 0);
+	assert_string_equal(out.buf, "");
+	/* A non-zero return stops the walk and comes back. */
+	assert_int_equal(store_span_timings_each(st, run, stop_timing, &n,
+						 NULL),
+			 42);
+	assert_int_equal(n, 2);
+	strbuf_release(&out);
+	store_free(st);
+}
+
 static void test_store__transactions_nest(void **state)
 {
 	struct fixture *f = *state;
@@ -794,6 +882,7 @@ int main(void)
 		T(test_store__transactions_nest),
 		T(test_store__positions_and_drops),
 		T(test_store__traces_list_and_find),
+		T(test_store__span_timings),
 #undef T
 	};
 
