@@ -8,6 +8,7 @@
 #include <string.h>
 
 static const struct cmd_entry *const commands[] = {
+	&cmd_run_entry,
 	&cmd_config_entry,
 	&cmd_runs_entry,
 	&cmd_ingest_entry,

@@ -1,0 +1,62 @@
+/* run.h: the parts of `harness run` that live beside cmd-run.c: the gates
+ * of a scenario checked before a run and evaluated after it, and the table
+ * printed at its end. Internal to the CLI. */
+#ifndef HARNESS_CLI_RUN_H
+#define HARNESS_CLI_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config/config.h"
+#include "load/load.h"
+#include "store/store.h"
+
+struct gate;
+
+/* The scenario's gates, parsed. */
+struct run_gates {
+	struct gate **gates;
+	size_t n;
+};
+
+/* Parse every gate of SC. On a bad expression returns -1 with *cause
+ * (caller frees) as "FILE:LINE:COLUMN: bad gate '...': why", the column
+ * pointing into the expression. */
+int run_gates_parse(struct run_gates *out, const struct scenario *sc,
+		    char **cause);
+void run_gates_release(struct run_gates *g);
+
+/* Evaluate the gates over the spans that the store holds for RUN_ID, for
+ * the measured iterations among ITS (warm-up and interrupted ones are left
+ * out). Prints one line per gate to OUT; *broken is how many failed.
+ * Returns 0, or -1 with *cause set (caller frees). */
+int run_gates_eval(const struct run_gates *g, struct store *st,
+		   int64_t run_id, const struct load_iteration *its, size_t n,
+		   FILE *out, size_t *broken, char **cause);
+
+/* Parse a trace id of 32 hex digits into 16 bytes; -1 if it is not one
+ * (an iteration that was not traced has ""). */
+int run_trace_id_parse(uint8_t out[16], const char *hex);
+
+/* Everything the end-of-run table shows besides the iterations. */
+struct run_totals {
+	const char *scenario;
+	int64_t run_id;
+	enum store_run_status status;
+	const char *reason;		/* NULL for none */
+	int64_t spans;			/* collected in this run */
+	int64_t spans_dropped;
+	int64_t corrupt;
+	uint64_t elapsed_ns;		/* of the measured phase */
+};
+
+/* Print the table: iterations ok/failed/warm-up, latency percentiles of the
+ * iteration and of each step, the commonest failure reasons, spans
+ * collected and dropped, corrupt records. */
+void run_print_summary(FILE *out, const struct scenario *sc,
+		       const struct load_iteration *its, size_t n,
+		       const struct run_totals *t);
+
+#endif
