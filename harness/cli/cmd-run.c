@@ -39,8 +39,9 @@ static const char run_usage[] =
 	"span. <scenario> is a name (boot-vm: boot-vm.yaml beside the config,\n"
 	"in $HARNESS_SCENARIOS_DIR or among the shipped scenarios) or a path.\n"
 	"\n"
-	"  -c, --config <file>     the harness.yaml (default: $HARNESS_CONFIG,\n"
-	"                          ./harness.yaml, then the shipped one)\n"
+	"  -c, --config <file>     the harness.yaml (default:\n"
+	"                          $HARNESS_CONFIG, ./harness.yaml, then the\n"
+	"                          shipped one)\n"
 	"  --iterations <n>        measured iterations (a duration runner\n"
 	"                          becomes a constant one)\n"
 	"  --concurrency <n>       iterations in flight at once\n"
@@ -55,8 +56,9 @@ static const char run_usage[] =
 	"  --no-stack              use a stack that is already up: the one\n"
 	"                          'harness stack up' started, or the urls of\n"
 	"                          a config with manage: false\n"
-	"  --baseline <ref>        the git ref to compare with (its merge-base\n"
-	"                          with HEAD in the first project)\n"
+	"  --baseline <ref>        the git ref to compare with (its\n"
+	"                          merge-base with HEAD in the first\n"
+	"                          project)\n"
 	"\n"
 	"Exit status: 0 every iteration passed and no gate broke, 70 some\n"
 	"iterations failed, 2 a gate of the scenario broke, 75 interrupted\n"
@@ -208,6 +210,12 @@ static int parse_count(const char *s, long min, long max, long *out)
 	return 0;
 }
 
+static int bad_value(const char *opt, const char *want)
+{
+	return cmd_usage_error(&cmd_run_entry, "bad --%s '%s': want %s", opt,
+			       optarg, want);
+}
+
 static int parse_args(struct run_args *a, int argc, char **argv)
 {
 	enum {
@@ -239,40 +247,31 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 			break;
 		case OPT_ITERATIONS:
 			if (parse_count(optarg, 1, UINT_MAX, &a->iterations))
-				return cmd_usage_error(e, "bad --iterations "
-						       "'%s': want a whole "
-						       "number of at least 1",
-						       optarg);
+				return bad_value("iterations", "a whole number "
+						 "of at least 1");
 			break;
 		case OPT_CONCURRENCY:
 			if (parse_count(optarg, 1, 100000, &a->concurrency))
-				return cmd_usage_error(e, "bad --concurrency "
-						       "'%s': want 1 to 100000",
-						       optarg);
+				return bad_value("concurrency",
+						 "1 to 100000");
 			break;
 		case OPT_WARMUP:
 			if (parse_count(optarg, 0, UINT_MAX, &a->warmup))
-				return cmd_usage_error(e, "bad --warmup '%s': "
-						       "want a whole number",
-						       optarg);
+				return bad_value("warmup", "a whole number");
 			break;
 		case OPT_DURATION:
-			if (config_parse_duration(optarg, &a->duration_ns) < 0 ||
+			if (config_parse_duration(optarg, &a->duration_ns) ||
 			    !a->duration_ns)
-				return cmd_usage_error(e, "bad --duration '%s': "
-						       "want a number and a "
-						       "unit, such as 30s",
-						       optarg);
+				return bad_value("duration", "a number and a "
+						 "unit, such as 30s");
 			break;
 		case OPT_RATE:
 			errno = 0;
 			a->rate = strtod(optarg, &end);
 			if (errno || !*optarg || *end || !isfinite(a->rate) ||
 			    a->rate <= 0)
-				return cmd_usage_error(e, "bad --rate '%s': want "
-						       "iterations per second, "
-						       "more than 0",
-						       optarg);
+				return bad_value("rate", "iterations per "
+						 "second, more than 0");
 			break;
 		case OPT_LABEL:
 			a->label = optarg;

@@ -46,12 +46,14 @@ int run_gates_parse(struct run_gates *out, const struct scenario *sc,
 		unsigned col = 1;
 		char *why = NULL;
 
-		if (gate_parse(&out->gates[out->n], sg->expr, &col, &why) < 0) {
+		if (gate_parse(&out->gates[out->n], sg->expr, &col,
+			       &why) < 0) {
+			const char *file = sg->pos.file ? sg->pos.file
+							: sc->path;
 			unsigned at = sg->pos.column + col - 1 +
 				      (scalar_quoted(&sg->pos) ? 1 : 0);
 
-			*cause = xasprintf("%s:%u:%u: bad gate '%s': %s",
-					   sg->pos.file ? sg->pos.file : sc->path,
+			*cause = xasprintf("%s:%u:%u: bad gate '%s': %s", file,
 					   sg->pos.line, at, sg->expr,
 					   why ? why : "cannot parse");
 			free(why);
@@ -72,9 +74,9 @@ void run_gates_release(struct run_gates *g)
 	g->n = 0;
 }
 
-/* The spans of one trace at a time, as store_spans_each hands them over
- * (grouped by trace id), fed to the aggregate when the trace is one of the
- * measured iterations. */
+/* The spans of one trace at a time, as store_span_timings_each hands them
+ * over (grouped by trace id), fed to the aggregate when the trace is one
+ * of the measured iterations. */
 struct gather {
 	const uint8_t (*ids)[16];	/* sorted */
 	size_t nids;
@@ -120,7 +122,7 @@ static int flush_trace(struct gather *g)
 	return ret;
 }
 
-static int gather_span(const struct store_span *sp, void *payload)
+static int gather_span(const struct store_span_timing *sp, void *payload)
 {
 	struct gather *g = payload;
 	struct analyze_span *a;
@@ -186,7 +188,7 @@ int run_gates_eval(const struct run_gates *gates, struct store *st,
 	g.ids = (const uint8_t (*)[16])ids;
 	g.nids = nids;
 	g.agg = &agg;
-	ret = store_spans_each(st, run_id, gather_span, &g, cause);
+	ret = store_span_timings_each(st, run_id, gather_span, &g, cause);
 	if (!ret)
 		ret = flush_trace(&g);
 	else

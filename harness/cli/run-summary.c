@@ -4,6 +4,7 @@
 #include "cli/run.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,8 +46,15 @@ static void print_row(FILE *out, const char *label, double *x, size_t n)
 	fprintf(out, " %9s\n", cell);
 }
 
+/* Failures are grouped by the step that failed and its last HTTP status,
+ * so that reasons differing only in a response body count as one; the
+ * first reason of each group is shown, cut to SUMMARY_REASON_LEN. */
+#define SUMMARY_REASON_LEN 160
+
 struct reason_count {
-	const char *reason;
+	size_t step;		/* index of the failed step; SIZE_MAX: none */
+	int status;
+	const char *reason;	/* the first of the group */
 	size_t count;
 };
 
@@ -59,6 +67,20 @@ static int by_count(const void *a, const void *b)
 	return strcmp(x->reason, y->reason);
 }
 
+static void failed_step(const struct load_iteration *it, size_t *step,
+			int *status)
+{
+	*step = SIZE_MAX;
+	*status = 0;
+	for (size_t j = 0; j < it->nsteps; j++) {
+		if (!it->steps[j].ok) {
+			*step = j;
+			*status = it->steps[j].status;
+			return;
+		}
+	}
+}
+
 static void print_reasons(FILE *out, const struct load_iteration *its,
 			  size_t n)
 {
@@ -66,30 +88,36 @@ static void print_reasons(FILE *out, const struct load_iteration *its,
 	size_t nrc = 0, arc = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		const char *r = its[i].reason;
-		size_t j;
+		size_t step, j;
+		int status;
 
 		if (!measured(&its[i]) || its[i].ok)
 			continue;
-		if (!r)
-			r = "no reason given";
+		failed_step(&its[i], &step, &status);
 		for (j = 0; j < nrc; j++)
-			if (!strcmp(rc[j].reason, r))
+			if (rc[j].step == step && rc[j].status == status)
 				break;
 		if (j == nrc) {
 			ALLOC_GROW(rc, nrc + 1, arc);
-			rc[nrc].reason = r;
+			rc[nrc].step = step;
+			rc[nrc].status = status;
+			rc[nrc].reason = its[i].reason ? its[i].reason
+						       : "no reason given";
 			rc[nrc++].count = 0;
 		}
 		rc[j].count++;
 	}
 	if (nrc)
 		qsort(rc, nrc, sizeof(*rc), by_count);
-	for (size_t j = 0; j < nrc && j < SUMMARY_REASONS; j++)
-		fprintf(out, "%-12s %zu x %s\n", j ? "" : "failures",
-			rc[j].count, rc[j].reason);
+	for (size_t j = 0; j < nrc && j < SUMMARY_REASONS; j++) {
+		size_t len = strlen(rc[j].reason);
+
+		fprintf(out, "%-12s %zu x %.*s%s\n", j ? "" : "failures",
+			rc[j].count, SUMMARY_REASON_LEN, rc[j].reason,
+			len > SUMMARY_REASON_LEN ? "..." : "");
+	}
 	if (nrc > SUMMARY_REASONS)
-		fprintf(out, "%-12s ... and %zu other reasons\n", "",
+		fprintf(out, "%-12s ... and %zu other kinds\n", "",
 			nrc - SUMMARY_REASONS);
 	free(rc);
 }
@@ -142,7 +170,8 @@ void run_print_summary(FILE *out, const struct scenario *sc,
 			nx = 0;
 			for (size_t i = 0; i < n; i++)
 				if (measured(&its[i]) && s < its[i].nsteps)
-					x[nx++] = (double)its[i].steps[s].dur_ns;
+					x[nx++] =
+						(double)its[i].steps[s].dur_ns;
 			if (sc->steps[s].name)
 				snprintf(label, sizeof(label), "  %s",
 					 sc->steps[s].name);
