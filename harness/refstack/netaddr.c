@@ -86,7 +86,8 @@ int rs_ip_lowest_free(uint32_t first, uint32_t last, uint32_t *used, size_t n,
 
 	if (first > last)
 		return -1;
-	qsort(used, n, sizeof(*used), cmp_u32);
+	if (n)
+		qsort(used, n, sizeof(*used), cmp_u32);
 	for (size_t i = 0; i < n; i++) {
 		if (used[i] < want)
 			continue;

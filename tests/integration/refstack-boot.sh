@@ -181,6 +181,11 @@ for s in identity image network api scheduler compute; do
 	stop $s
 done
 pids=""
+# Sanitizer reports go to the services' logs: none may be there.
+sanitizer_clean() {
+	! grep -l 'runtime error\|Sanitizer' "$tmp"/*.log
+}
+check sanitizer-clean sanitizer_clean
 
 check traces client_in "$A" traces "$A"
 
