@@ -11,7 +11,7 @@ packages="
 	libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
 	libdw-dev
 	gnuplot-nox graphviz
-	python3 python3-osprofiler python3-scipy
+	python3 python3-osprofiler python3-scipy python3-yaml
 	liblttng-ust-dev lttng-tools wrk
 	shellcheck
 "
