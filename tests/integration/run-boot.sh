@@ -1,0 +1,86 @@
+#!/bin/sh
+# run-boot.sh: `harness run boot-vm --iterations 10` on the reference stack
+# stores one ok run with ten ok iterations, each one trace that reaches all
+# six services; the commit of the project (dirty) is recorded; no service
+# is left. Then a short --rate run through the CLI.
+# Arguments: the harness binary, the harness-refstack binary (built first).
+name=run-boot
+. "${HARNESS_SOURCE_ROOT:?}/tests/integration/run-lib.sh"
+
+make_repo dirty || exit 1
+make_config || exit 1
+
+"$harness" run boot-vm --iterations 10 -c "$cfg" --label smoke >"$out" 2>&1
+check_exit "run boot-vm" 0 $?
+check_no_leftover "run boot-vm"
+
+[ "$(q "SELECT count(*) FROM runs")" = 1 ] || bad "not exactly one run"
+row=$(q "SELECT scenario, status, label FROM runs")
+[ "$row" = "boot-vm|ok|smoke" ] && say "run stored ok" ||
+	bad "run row: '$row'"
+q "SELECT runner FROM runs" | grep -q '"iterations": 10' ||
+	bad "runner settings not stored: $(q "SELECT runner FROM runs")"
+[ -n "$(q "SELECT end_ns FROM runs WHERE end_ns > start_ns")" ] ||
+	bad "no end time"
+
+n=$(q "SELECT count(*) FROM iterations WHERE warmup = 0 AND ok = 1")
+[ "$n" = 10 ] && say "10 ok iterations" || bad "$n ok iterations, want 10"
+n=$(q "SELECT count(*) FROM iterations WHERE ok = 0")
+[ "$n" = 0 ] || bad "$n failed iterations"
+# boot-vm warms up twice: stored, and marked.
+n=$(q "SELECT count(*) FROM iterations WHERE warmup = 1")
+[ "$n" = 2 ] || bad "$n warm-up iterations, want 2"
+n=$(q "SELECT count(*) FROM iteration_steps s JOIN iterations i
+	ON i.id = s.iteration WHERE i.warmup = 0 AND s.ok = 1")
+[ "$n" = 40 ] && say "4 steps per iteration" || bad "$n ok steps, want 40"
+
+# Every iteration's trace id is on spans of all six services (and on the
+# load driver's own).
+services="api compute harness identity image network scheduler"
+bad_traces=0
+for t in $(q "SELECT hex(trace_id) FROM iterations"); do
+	got=$(q "SELECT DISTINCT st.s FROM spans sp
+		JOIN strings st ON st.id = sp.service_id
+		WHERE hex(sp.trace_id) = '$t' ORDER BY st.s" | tr '\n' ' ')
+	if [ "$got" != "$services " ]; then
+		bad "trace $t reaches: $got"
+		bad_traces=$((bad_traces + 1))
+	fi
+done
+[ $bad_traces = 0 ] && say "every iteration's trace reaches six services"
+n=$(q "SELECT count(*) FROM spans WHERE run_id IS NULL OR run_id != 1")
+[ "$n" = 0 ] || bad "$n spans not attached to the run"
+n=$(q "SELECT count(*) FROM spans sp JOIN kinds k ON k.id = sp.kind
+	WHERE k.name = 'iteration'")
+[ "$n" = 12 ] || bad "$n iteration spans, want 12"
+
+sha=$(git -C "$repo" rev-parse HEAD)
+row=$(q "SELECT c.repo, c.sha, c.dirty, c.subject FROM commits c
+	JOIN run_commits rc ON rc.commit_id = c.id WHERE rc.run_id = 1")
+[ "$row" = "harness|$sha|1|first commit" ] && say "commit recorded, dirty" ||
+	bad "commit row: '$row', want harness|$sha|1|first commit"
+
+grep -q '^stored as run 1 in ' "$out" || bad "no 'stored as' line"
+grep -q 'iterations *10 ok, 0 failed, 2 warm-up' "$out" ||
+	bad "no iterations line in the table"
+grep -q '^ *create-server  *10 ' "$out" || bad "no step row in the table"
+grep -q 'failure_rate = 0%, limit < 1%: pass' "$out" ||
+	bad "the scenario's gate was not evaluated"
+# Not a terminal: no progress line.
+if grep -q "$(printf '\r')" "$out"; then bad "progress written to a pipe"; fi
+
+# The rate runner through the CLI: 10 iterations at 40/s.
+"$harness" run boot-vm -c "$cfg" --rate 40 --iterations 10 --warmup 0 \
+	--concurrency 4 >"$out" 2>&1
+check_exit "run --rate" 0 $?
+check_no_leftover "run --rate"
+q "SELECT runner FROM runs WHERE id = 2" | grep -q '"type": "rate".*"rate": 40' ||
+	bad "rate runner not stored: $(q "SELECT runner FROM runs WHERE id = 2")"
+n=$(q "SELECT count(*) FROM iterations WHERE run_id = 2 AND ok = 1")
+[ "$n" = 10 ] || bad "rate run: $n ok iterations, want 10"
+# Open loop: the starts follow the schedule, 25ms apart.
+span=$(q "SELECT (max(intended_start_ns) - min(intended_start_ns)) / 1000000
+	FROM iterations WHERE run_id = 2")
+[ "$span" -ge 200 ] && [ "$span" -le 250 ] && say "rate schedule kept" ||
+	bad "intended starts span ${span}ms, want 225ms"
+exit $fail
