@@ -96,6 +96,7 @@ struct run {
 	struct vcs_commit *commits;	/* one per project of cfg */
 	size_t ncommits;
 	char *baseline_sha;		/* --baseline resolved */
+	int64_t baseline_run;		/* its run; 0 for none */
 	char *store_path;
 	struct store *store;
 	int64_t run_id;
@@ -952,24 +953,33 @@ static int decide(struct run *r, enum store_run_status *status,
 	return HARNESS_EXIT_OK;
 }
 
-/* --baseline: the run there, if any. Comparing belongs to `harness
- * compare`, which does not exist yet: no verdict is made up here. */
-static void report_baseline(struct run *r)
+/* --baseline: the newest ok run at the baseline commit, looked up before
+ * this run exists so that it never finds itself. */
+static int find_baseline(struct run *r)
 {
 	const struct config_project *p = &r->cfg->projects[0];
-	int64_t base = 0;
 	char *cause = NULL;
 
-	if (store_run_find(&base, r->store, r->sc->name, r->cfg->hash,
-			   p->name, r->baseline_sha, true, &cause) < 0) {
-		warning("%s", cause);
+	if (!r->baseline_sha)
+		return 0;
+	if (store_run_find(&r->baseline_run, r->store, r->sc->name,
+			   r->cfg->hash, p->name, r->baseline_sha, true,
+			   &cause) < 0) {
+		error("%s", cause);
 		free(cause);
-		return;
+		return HARNESS_EXIT_RUNTIME;
 	}
+	return 0;
+}
+
+/* Comparing belongs to `harness compare`, which does not exist yet: no
+ * verdict is made up here. */
+static void report_baseline(struct run *r)
+{
 	printf("%-12s '%s' meets HEAD of '%s' at %.12s: ", "baseline",
-	       r->a.baseline, p->name, r->baseline_sha);
-	if (base)
-		printf("run %lld\n", (long long)base);
+	       r->a.baseline, r->cfg->projects[0].name, r->baseline_sha);
+	if (r->baseline_run)
+		printf("run %lld\n", (long long)r->baseline_run);
 	else
 		printf("no ok run of %s there with this config\n",
 		       r->sc->name);
@@ -1061,6 +1071,8 @@ static int cmd_run_exec(int argc, char **argv)
 		ret = read_commits(&r);
 	if (!ret)
 		ret = open_store(&r);
+	if (!ret)
+		ret = find_baseline(&r);
 	if (!ret) {
 		catch_signals();
 		ret = create_run(&r);
