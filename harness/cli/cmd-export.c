@@ -1,0 +1,135 @@
+/* cmd-export.c: harness export: every span of a run in a format other
+ * tools open (Chrome trace JSON for Perfetto). */
+#include "cli/cmd.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/report.h"
+#include "store/store.h"
+
+static const char export_usage[] =
+	"usage: harness export [--store FILE] [--format FMT] [-o FILE] RUN\n"
+	"\n"
+	"Write every span of run RUN (an id or 'latest').\n"
+	"\n"
+	"  --store FILE     the store (default: the config's store)\n"
+	"  --format FMT     chrome (default): Chrome trace JSON, which\n"
+	"                   ui.perfetto.dev and chrome://tracing open: a\n"
+	"                   process per service, a track per thread, flow\n"
+	"                   arrows for calls between services;\n"
+	"                   json: every trace as a span tree;\n"
+	"                   dot: the run's call graph, a node per operation\n"
+	"  -o, --output FILE  write to FILE instead of stdout\n";
+
+static int cmd_export_exec(int argc, char **argv);
+
+const struct cmd_entry cmd_export_entry = {
+	.name = "export",
+	.summary = "write a run's spans for other tools (Perfetto)",
+	.usage = export_usage,
+	.exec = cmd_export_exec,
+};
+
+static int cmd_export_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *store_opt = NULL, *format = "chrome", *output = NULL;
+	const struct report_writer *w;
+	struct report_options ropt;
+	struct report_output out = { 0 };
+	struct report_trace *traces = NULL;
+	struct store *st = NULL;
+	char *path = NULL, *cause = NULL;
+	size_t n = 0;
+	int64_t run_id;
+	int c, ret, rc;
+
+	while ((c = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			store_opt = optarg;
+			break;
+		case 'f':
+			format = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case ':':
+			return cmd_usage_error(&cmd_export_entry,
+					       "option '%s' needs a value",
+					       argv[optind - 1]);
+		default:
+			return cmd_usage_error(&cmd_export_entry,
+					       "unknown option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return cmd_usage_error(&cmd_export_entry, "export wants a run");
+	if (optind + 1 < argc)
+		return cmd_usage_error(&cmd_export_entry,
+				       "unexpected argument '%s'",
+				       argv[optind + 1]);
+	/* json and dot draw traces too; text is for one trace at a time. */
+	w = report_writer_find(format);
+	if (!w || !w->write_traces || !strcmp(format, "text") ||
+	    !strcmp(format, "html"))
+		return cmd_usage_error(&cmd_export_entry,
+				       "unknown format '%s': want chrome, json "
+				       "or dot",
+				       format);
+	report_options_init(&ropt);
+	ropt.out_path = output;
+	ropt.dot_nodes = REPORT_DOT_OPERATIONS;
+
+	ret = cmd_store_path(&path, store_opt);
+	if (ret != HARNESS_EXIT_OK)
+		return ret;
+	rc = report_store_open(&st, path, &cause);
+	if (rc < 0) {
+		error("%s", cause);
+		ret = rc == STORE_ENOENT ? HARNESS_EXIT_USAGE :
+		      rc == STORE_ENOTSTORE || rc == STORE_ENEWER ?
+					   HARNESS_EXIT_DATA :
+					   HARNESS_EXIT_RUNTIME;
+		goto out;
+	}
+	rc = report_run_resolve(&run_id, st, argv[optind], &cause);
+	if (rc < 0) {
+		error("%s", cause);
+		ret = rc == STORE_ENOENT ? HARNESS_EXIT_USAGE :
+					   HARNESS_EXIT_RUNTIME;
+		goto out;
+	}
+	if (report_traces_load(&traces, &n, st, run_id, &cause) < 0) {
+		error("%s", cause);
+		ret = HARNESS_EXIT_RUNTIME;
+		goto out;
+	}
+	if (!n)
+		warning("run %lld has no spans", (long long)run_id);
+	if (report_output_open(&out, output, &cause) < 0 ||
+	    w->write_traces(out.fp, traces, n, &ropt, &cause) < 0 ||
+	    report_output_commit(&out, &cause) < 0) {
+		report_output_abort(&out);
+		error("%s", cause);
+		ret = HARNESS_EXIT_RUNTIME;
+		goto out;
+	}
+	ret = HARNESS_EXIT_OK;
+out:
+	report_traces_free(traces, n);
+	store_free(st);
+	free(cause);
+	free(path);
+	return ret;
+}
