@@ -39,7 +39,6 @@ extern const struct cmd_entry cmd_runs_entry;
 extern const struct cmd_entry cmd_ingest_entry;
 extern const struct cmd_entry cmd_collect_entry;
 extern const struct cmd_entry cmd_stack_entry;
-extern const struct cmd_entry cmd_compare_entry;
 extern const struct cmd_entry cmd_trace_entry;
 extern const struct cmd_entry cmd_export_entry;
 
