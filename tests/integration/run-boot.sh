@@ -4,6 +4,8 @@
 # six services; the commit of the project (dirty) is recorded; no service
 # is left. Then a short --rate run through the CLI.
 # Arguments: the harness binary, the harness-refstack binary (built first).
+# `say` always succeeds, so A && say || bad is an if-then-else here.
+# shellcheck disable=SC2015
 name=run-boot
 . "${HARNESS_SOURCE_ROOT:?}/tests/integration/run-lib.sh"
 
@@ -74,8 +76,9 @@ if grep -q "$(printf '\r')" "$out"; then bad "progress written to a pipe"; fi
 	--concurrency 4 >"$out" 2>&1
 check_exit "run --rate" 0 $?
 check_no_leftover "run --rate"
-q "SELECT runner FROM runs WHERE id = 2" | grep -q '"type": "rate".*"rate": 40' ||
-	bad "rate runner not stored: $(q "SELECT runner FROM runs WHERE id = 2")"
+runner=$(q "SELECT runner FROM runs WHERE id = 2")
+echo "$runner" | grep -q '"type": "rate".*"rate": 40' ||
+	bad "rate runner not stored: $runner"
 n=$(q "SELECT count(*) FROM iterations WHERE run_id = 2 AND ok = 1")
 [ "$n" = 10 ] || bad "rate run: $n ok iterations, want 10"
 # Open loop: the starts follow the schedule, 25ms apart.

@@ -5,10 +5,12 @@
 # and a scenario whose expectation fails stores failed iterations with
 # their reason and exits 70.
 # Arguments: the harness binary, the harness-refstack binary (built first).
+# `say` always succeeds, so A && say || bad is an if-then-else here.
+# shellcheck disable=SC2015
 name=run-errors
 . "${HARNESS_SOURCE_ROOT:?}/tests/integration/run-lib.sh"
 
-make_repo || exit 1
+make_repo clean || exit 1
 make_config || exit 1
 
 # refuse NAME WANT-EXIT PATTERN ARGS...: the run fails at once with a
@@ -106,4 +108,17 @@ grep -q '^failures  *3 x step .create-server.: expected' "$out" ||
 	bad "no failures line in the table"
 grep -q 'failure_rate = 100%, limit < 1%: FAIL' "$out" ||
 	bad "the gate is not shown broken"
+
+# Every iteration passes but an absolute limit breaks: exit 2, the run
+# itself stored as ok.
+sed 's/"failure_rate < 1%"/"iteration.p50 < 1us"/' \
+	"$src/scenarios/boot-vm.yaml" |
+	sed 's/^name: boot-vm/name: boot-gate/' >"$tmp/boot-gate.yaml"
+"$harness" run boot-gate -c "$cfg" --iterations 2 --warmup 0 >"$out" 2>&1
+check_exit "broken gate" 2 $?
+check_no_leftover "broken gate"
+grep -q 'gates  *iteration.p50 = .*, limit < 1us: FAIL' "$out" ||
+	{ bad "the broken gate is not shown"; sed 's/^/    /' "$out"; }
+row=$(q "SELECT status FROM runs WHERE scenario = 'boot-gate'")
+[ "$row" = ok ] || bad "run with a broken gate stored as '$row'"
 exit $fail

@@ -3,10 +3,12 @@
 # at once, is stored as interrupted with what was collected, exits 75 and
 # leaves no process; a run stopped with SIGINT (Ctrl-C) does the same.
 # Arguments: the harness binary, the harness-refstack binary (built first).
+# `say` always succeeds, so A && say || bad is an if-then-else here.
+# shellcheck disable=SC2015
 name=run-kill
 . "${HARNESS_SOURCE_ROOT:?}/tests/integration/run-lib.sh"
 
-make_repo || exit 1
+make_repo clean || exit 1
 make_config || exit 1
 
 # start_run ID: a long run in the background; waits until run ID's stack

@@ -3,7 +3,9 @@
 # and the services' databases land there) whose project is a git repository
 # made in the temp dir, and checks that no service is left behind.
 # The sourcing script sets `name` and passes the harness binary as $1.
+# shellcheck shell=sh disable=SC2034  # the variables are the caller's
 set -u
+: "${name:?}"
 harness=$1
 src=${HARNESS_SOURCE_ROOT:?}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/harness-$name.XXXXXX")
@@ -37,13 +39,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A git repository with one commit; dirty when $1 is "dirty".
+# A git repository with one commit; dirty when $1 is "dirty", else clean.
 make_repo() {
 	mkdir -p "$repo" &&
 		git -C "$repo" init -q &&
 		echo one >"$repo/file" &&
 		git -C "$repo" add file &&
-		git -C "$repo" -c user.name=test -c user.email=test@example.com \
+		git -C "$repo" -c user.name=test \
+			-c user.email=test@example.com \
 			commit -q -m "first commit" || return 1
 	[ "${1:-}" = dirty ] && echo untracked >"$repo/untracked"
 	return 0
@@ -71,7 +74,8 @@ check_exit() {
 	fi
 }
 
-# No service process may outlive a run.
+# No service process may outlive a run, and none may have reported a
+# sanitizer error in its log.
 check_no_leftover() {
 	left=$(leftover)
 	if [ -n "$left" ]; then
@@ -79,4 +83,11 @@ check_no_leftover() {
 	else
 		say "$1: no service left"
 	fi
+	for f in "$tmp"/.harness/logs/*.log; do
+		[ -f "$f" ] || continue
+		if grep -q 'AddressSanitizer\|runtime error:' "$f"; then
+			bad "$1: sanitizer report in $f"
+			sed 's/^/    /' "$f" | head -n 30
+		fi
+	done
 }
