@@ -39,6 +39,7 @@ extern const struct cmd_entry cmd_runs_entry;
 extern const struct cmd_entry cmd_ingest_entry;
 extern const struct cmd_entry cmd_collect_entry;
 extern const struct cmd_entry cmd_stack_entry;
+extern const struct cmd_entry cmd_compare_entry;
 extern const struct cmd_entry cmd_trace_entry;
 extern const struct cmd_entry cmd_export_entry;
 

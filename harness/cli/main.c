@@ -14,6 +14,7 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_ingest_entry,
 	&cmd_collect_entry,
 	&cmd_stack_entry,
+	&cmd_compare_entry,
 	&cmd_trace_entry,
 	&cmd_export_entry,
 	NULL,

@@ -1,0 +1,550 @@
+/* verdict.c: a run's absolute gates and its regression limits against a
+ * baseline, and the exit code they lead to (see verdict.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/verdict.h"
+#include "util/error.h"
+#include "util/exitcode.h"
+#include "util/strbuf.h"
+
+void verdict_options_init(struct verdict_options *opt)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->alpha = -1;
+	opt->min_effect = -1;
+}
+
+void verdict_init(struct verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	run_data_init(&v->base);
+	run_data_init(&v->head);
+}
+
+void verdict_release(struct verdict *v)
+{
+	run_data_release(&v->base);
+	run_data_release(&v->head);
+	if (v->compared)
+		compare_result_release(&v->cmp);
+	free(v->mismatch);
+	for (size_t i = 0; i < v->nmetrics; i++)
+		free(v->metrics[i]);
+	free(v->metrics);
+	for (size_t i = 0; i < v->ngates; i++) {
+		free(v->gates[i].name);
+		free(v->gates[i].message);
+	}
+	free(v->gates);
+	free(v->summary);
+	memset(v, 0, sizeof(*v));
+}
+
+const char *verdict_status_str(enum verdict_status s)
+{
+	switch (s) {
+	case VERDICT_PASS:
+		return "pass";
+	case VERDICT_REGRESSION:
+		return "regression";
+	case VERDICT_LIMIT:
+		return "limit";
+	case VERDICT_INCONCLUSIVE:
+		return "inconclusive";
+	case VERDICT_NO_BASELINE:
+		return "no-baseline";
+	}
+	return "?";
+}
+
+int verdict_exit_code(const struct verdict *v)
+{
+	switch (v->status) {
+	case VERDICT_PASS:
+		return HARNESS_EXIT_OK;
+	case VERDICT_REGRESSION:
+		return HARNESS_EXIT_REGRESSION;
+	case VERDICT_LIMIT:
+		return HARNESS_EXIT_LIMIT;
+	case VERDICT_INCONCLUSIVE:
+	case VERDICT_NO_BASELINE:
+		return v->no_baseline_ok ? HARNESS_EXIT_OK
+					 : HARNESS_EXIT_INCONCLUSIVE;
+	}
+	return HARNESS_EXIT_RUNTIME;
+}
+
+size_t verdict_failed(const struct verdict *v, enum verdict_gate_type type)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->ngates; i++)
+		n += v->gates[i].type == type && !v->gates[i].pass;
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Formatting. */
+
+static bool is_time(const struct compare_row *r)
+{
+	return r->measure == COMPARE_TIME;
+}
+
+void verdict_format_value(char *buf, size_t size, double v,
+			  const struct compare_row *r)
+{
+	if (isnan(v))
+		snprintf(buf, size, "-");
+	else
+		gate_format_value(buf, size, v,
+				  is_time(r) ? GATE_UNIT_NS : GATE_UNIT_COUNT);
+}
+
+static void signed_value(char *buf, size_t size, double v,
+			 const struct compare_row *r)
+{
+	char tmp[64];
+
+	verdict_format_value(tmp, sizeof(tmp), fabs(v), r);
+	snprintf(buf, size, "%s%s", v < 0 ? "-" : "+", tmp);
+}
+
+void verdict_format_change(char *buf, size_t size,
+			   const struct compare_row *r)
+{
+	char a[64], b[64], c[64];
+
+	if (r->exact) {
+		snprintf(buf, size, "%+.0f", r->head_median - r->base_median);
+		return;
+	}
+	if (!isnan(r->hl.rel_shift)) {
+		snprintf(buf, size, "%+.1f%% [%+.1f%%, %+.1f%%]",
+			 100 * r->hl.rel_shift, 100 * r->hl.rel_lo,
+			 100 * r->hl.rel_hi);
+		return;
+	}
+	signed_value(a, sizeof(a), r->hl.shift, r);
+	signed_value(b, sizeof(b), r->hl.lo, r);
+	signed_value(c, sizeof(c), r->hl.hi, r);
+	snprintf(buf, size, "%s [%s, %s]", a, b, c);
+}
+
+char *verdict_row_label(const struct compare_row *r)
+{
+	if (!strcmp(r->kind, "iteration"))
+		return xstrdup("iteration");
+	if (!strcmp(r->kind, "step")) {
+		struct gate_metric m = { .subject = GATE_STEP,
+					 .step = (char *)r->name,
+					 .stat = GATE_STAT_MEDIAN };
+		char *s = gate_metric_format(&m), *dot = strrchr(s, '.');
+
+		if (dot && dot > strrchr(s, ')'))
+			*dot = '\0';
+		return s;
+	} else {
+		struct gate_metric m = { .subject = GATE_OP,
+					 .service = (char *)r->service,
+					 .kind = (char *)r->kind,
+					 .name = (char *)r->name,
+					 .stat = GATE_STAT_MEDIAN };
+		char *s = gate_metric_format(&m), *dot = strrchr(s, '.');
+
+		if (dot && dot > strrchr(s, ')'))
+			*dot = '\0';
+		return s;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+
+static struct verdict_gate *add_gate(struct verdict *v,
+				     enum verdict_gate_type type, char *name)
+{
+	struct verdict_gate *g;
+
+	v->gates = xrealloc(v->gates, (v->ngates + 1) * sizeof(*v->gates));
+	g = &v->gates[v->ngates++];
+	memset(g, 0, sizeof(*g));
+	g->type = type;
+	g->name = name;
+	g->observed = NAN;
+	g->limit = NAN;
+	return g;
+}
+
+static int eval_gate(struct verdict *v, const struct gate *gt, char **cause)
+{
+	struct gate_result res = { 0 };
+	struct verdict_gate *g;
+	int ret;
+
+	ret = gate_eval(&res, gt, run_data_gate_lookup, &v->head, cause);
+	if (ret < 0)
+		return -1;
+	g = add_gate(v, VERDICT_GATE_ABSOLUTE, xstrdup(gt->expr));
+	g->pass = res.pass;
+	g->missing = res.missing;
+	g->observed = res.observed;
+	g->limit = gt->limit;
+	g->unit = gt->unit;
+	g->message = res.line;
+	res.line = NULL;
+	gate_result_release(&res);
+	return 0;
+}
+
+static int absolute_gates(struct verdict *v, const struct scenario *sc,
+			  char **cause)
+{
+	size_t n = sc ? sc->ngates : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct scenario_gate *sg = &sc->gates[i];
+		struct gate *gt = NULL;
+		unsigned column = 0;
+		char *why = NULL;
+		int ret;
+
+		if (gate_parse(&gt, sg->expr, &column, &why) < 0) {
+			*cause = xasprintf("%s:%u:%u: bad gate '%s': %s",
+					   sg->pos.file ? sg->pos.file
+							: sc->path,
+					   sg->pos.line,
+					   sg->pos.column + column - 1,
+					   sg->expr, why);
+			free(why);
+			return VERDICT_ECONFIG;
+		}
+		ret = eval_gate(v, gt, cause);
+		gate_free(gt);
+		if (ret < 0)
+			return -1;
+	}
+	if (!n) {
+		/* The default: no iteration may fail. */
+		struct gate *gt = NULL;
+		char *why = NULL;
+		int ret;
+
+		if (gate_parse(&gt, "failure_rate == 0", NULL, &why) < 0)
+			die("default gate: %s", why);
+		ret = eval_gate(v, gt, cause);
+		gate_free(gt);
+		if (ret < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static bool row_matches(const struct gate_metric *m,
+			const struct compare_row *r)
+{
+	if (r->measure != COMPARE_TIME)
+		return false;
+	switch (m->subject) {
+	case GATE_ITERATION:
+		return !strcmp(r->kind, "iteration");
+	case GATE_STEP:
+		return !strcmp(r->kind, "step") && !strcmp(r->name, m->step);
+	case GATE_OP:
+		return !strcmp(r->service, m->service) &&
+		       !strcmp(r->kind, m->kind) && !strcmp(r->name, m->name);
+	default:
+		return false;
+	}
+}
+
+static char *row_line(const struct compare_row *r)
+{
+	char base[64], head[64], change[128];
+
+	verdict_format_value(base, sizeof(base), r->base_median, r);
+	verdict_format_value(head, sizeof(head), r->head_median, r);
+	verdict_format_change(change, sizeof(change), r);
+	if (r->exact)
+		return xasprintf("%s -> %s per iteration (%s)", base, head,
+				 change);
+	return xasprintf("%s -> %s, %s, q=%.2g", base, head, change, r->q);
+}
+
+static void regression_gates(struct verdict *v,
+			     const struct gate_metric *metrics, size_t n)
+{
+	for (size_t m = 0; m < n; m++) {
+		const struct compare_row *row = NULL;
+		struct verdict_gate *g;
+		char *line;
+
+		for (size_t i = 0; i < v->cmp.nrows && !row; i++)
+			if (row_matches(&metrics[m], &v->cmp.rows[i]))
+				row = &v->cmp.rows[i];
+		g = add_gate(v, VERDICT_GATE_REGRESSION,
+			     xasprintf("regression: %s", v->metrics[m]));
+		g->row = row;
+		g->unit = GATE_UNIT_NS;
+		g->missing = !row || !row->in_base || !row->in_head;
+		g->pass = !(row && row->regression);
+		if (!row) {
+			g->message = xasprintf("%s: no data in either run",
+					       v->metrics[m]);
+			continue;
+		}
+		line = row_line(row);
+		g->observed = row->head_median;
+		g->message = xasprintf(
+			"%s: %s: %s", v->metrics[m], line,
+			row->regression ? "REGRESSION"
+			: row->inconclusive
+				? "inconclusive"
+				: row->finding ? "improved" : "pass");
+		free(line);
+	}
+	if (v->fail_on_count_increase) {
+		struct strbuf msg = STRBUF_INIT;
+		struct verdict_gate *g;
+		size_t nup = 0;
+
+		for (size_t i = 0; i < v->cmp.nrows; i++) {
+			const struct compare_row *r = &v->cmp.rows[i];
+			char *label, *line;
+
+			if (r->measure != COMPARE_COUNT || !r->regression)
+				continue;
+			if (nup++ < 8) {
+				label = verdict_row_label(r);
+				line = row_line(r);
+				strbuf_addf(&msg, "%s%s: %s", nup > 1 ? "; " : "",
+					    label, line);
+				free(label);
+				free(line);
+			}
+		}
+		g = add_gate(v, VERDICT_GATE_REGRESSION,
+			     xstrdup("regression: count"));
+		g->unit = GATE_UNIT_COUNT;
+		g->pass = !nup;
+		g->observed = (double)nup;
+		if (!nup)
+			g->message = xstrdup(
+				"no operation made more calls per iteration");
+		else
+			g->message = xasprintf(
+				"%zu operation%s made more calls per "
+				"iteration: %s%s",
+				nup, nup == 1 ? "" : "s", msg.buf,
+				nup > 8 ? "; ..." : "");
+		strbuf_release(&msg);
+	}
+}
+
+/* The effective regression metrics, parsed. */
+static int parse_metrics(struct verdict *v, struct gate_metric **out,
+			 const struct scenario *sc,
+			 const struct verdict_options *opt, char **cause)
+{
+	const char *const *names = NULL;
+	static const char *const deflt[] = { "iteration" };
+	size_t n = 0;
+	struct gate_metric *ms;
+
+	if (opt->metrics && opt->nmetrics) {
+		names = opt->metrics;
+		n = opt->nmetrics;
+	} else if (sc && sc->regression.nmetrics) {
+		names = (const char *const *)sc->regression.metrics;
+		n = sc->regression.nmetrics;
+	} else {
+		names = deflt;
+		n = 1;
+	}
+	ms = xcalloc(n, sizeof(*ms));
+	v->metrics = xcalloc(n, sizeof(*v->metrics));
+	for (size_t i = 0; i < n; i++) {
+		char *why = NULL, *s;
+
+		if (gate_metric_parse(&ms[i], names[i], NULL, &why) < 0 ||
+		    (ms[i].subject != GATE_ITERATION &&
+		     ms[i].subject != GATE_STEP &&
+		     ms[i].subject != GATE_OP)) {
+			if (!why)
+				why = xstrdup("a regression metric is "
+					      "iteration, step(NAME) or "
+					      "op(SERVICE, KIND, NAME)");
+			if (opt->metrics && opt->nmetrics)
+				*cause = xasprintf("bad metric '%s': %s",
+						   names[i], why);
+			else
+				*cause = xasprintf("%s: bad regression metric "
+						   "'%s': %s",
+						   sc->path, names[i], why);
+			free(why);
+			for (size_t j = 0; j <= i; j++)
+				gate_metric_release(&ms[j]);
+			free(ms);
+			return VERDICT_ECONFIG;
+		}
+		s = gate_metric_format(&ms[i]);
+		if (ms[i].subject == GATE_ITERATION) {
+			free(s);
+			s = xstrdup("iteration");
+		} else {
+			char *dot = strrchr(s, '.');
+
+			if (dot && dot > strrchr(s, ')'))
+				*dot = '\0';
+		}
+		v->metrics[v->nmetrics++] = s;
+	}
+	*out = ms;
+	return 0;
+}
+
+static void decide(struct verdict *v, bool gates_only)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t nlimit = verdict_failed(v, VERDICT_GATE_ABSOLUTE);
+	size_t nreg = verdict_failed(v, VERDICT_GATE_REGRESSION);
+
+	if (nlimit) {
+		v->status = VERDICT_LIMIT;
+		for (size_t i = 0; i < v->ngates; i++)
+			if (v->gates[i].type == VERDICT_GATE_ABSOLUTE &&
+			    !v->gates[i].pass) {
+				strbuf_addstr(&sb, v->gates[i].message);
+				break;
+			}
+		if (nlimit > 1)
+			strbuf_addf(&sb, " (and %zu more)", nlimit - 1);
+		if (nreg)
+			strbuf_addf(&sb, "; also %zu regression gate%s failed",
+				    nreg, nreg == 1 ? "" : "s");
+	} else if (nreg) {
+		v->status = VERDICT_REGRESSION;
+		strbuf_addstr(&sb, v->cmp.reason ? v->cmp.reason
+						 : "regression");
+	} else if (gates_only) {
+		v->status = VERDICT_PASS;
+		strbuf_addstr(&sb, "every gate holds");
+	} else if (!v->has_base) {
+		v->status = VERDICT_NO_BASELINE;
+		strbuf_addstr(&sb, "no baseline run to compare with");
+	} else if (!v->compared) {
+		v->status = VERDICT_NO_BASELINE;
+		strbuf_addf(&sb, "the %s run has no successful iteration",
+			    v->base.agg.niterations ? "head" : "base");
+	} else if (v->cmp.verdict == COMPARE_INCONCLUSIVE) {
+		v->status = VERDICT_INCONCLUSIVE;
+		strbuf_addstr(&sb, v->cmp.reason);
+	} else {
+		v->status = VERDICT_PASS;
+		strbuf_addstr(&sb, v->cmp.reason ? v->cmp.reason : "pass");
+	}
+	v->summary = strbuf_detach(&sb, NULL);
+}
+
+static int verdict_build(struct verdict *v, struct store *st, int64_t base_id,
+			 int64_t head_id, const struct scenario *sc,
+			 const struct verdict_options *opt, bool gates_only,
+			 char **cause)
+{
+	struct gate_metric *metrics = NULL;
+	struct compare_options copt;
+	int ret;
+
+	v->no_baseline_ok = opt->no_baseline_ok;
+	ret = run_data_load(&v->head, st, head_id, cause);
+	if (ret < 0)
+		return ret;
+	if (base_id) {
+		const struct store_run *b, *h = v->head.run;
+
+		ret = run_data_load(&v->base, st, base_id, cause);
+		if (ret < 0)
+			return ret;
+		v->has_base = true;
+		b = v->base.run;
+		if (strcmp(b->scenario, h->scenario) ||
+		    strcmp(b->config_hash, h->config_hash)) {
+			bool scn = strcmp(b->scenario, h->scenario) != 0;
+			char *what = scn
+				? xasprintf("scenario '%s' against '%s'",
+					    b->scenario, h->scenario)
+				: xasprintf("config %.12s against %.12s",
+					    b->config_hash, h->config_hash);
+
+			if (!opt->force) {
+				*cause = xasprintf(
+					"runs %lld and %lld are not comparable: "
+					"%s (--force compares them anyway)",
+					(long long)b->id, (long long)h->id,
+					what);
+				free(what);
+				return VERDICT_EMISMATCH;
+			}
+			v->mismatch = xasprintf(
+				"forced comparison of different runs: %s", what);
+			free(what);
+		}
+	}
+
+	v->alpha = opt->alpha >= 0 ? opt->alpha
+		   : sc        ? sc->regression.alpha
+			       : 0.05;
+	v->min_effect = opt->min_effect >= 0 ? opt->min_effect
+			: sc                 ? sc->regression.min_effect
+					     : 0.05;
+	v->fail_on_count_increase =
+		sc ? sc->regression.fail_on_count_increase : true;
+	ret = parse_metrics(v, &metrics, sc, opt, cause);
+	if (ret < 0)
+		return ret;
+	ret = absolute_gates(v, sc, cause);
+	if (ret < 0)
+		goto out;
+
+	if (v->has_base && v->base.agg.niterations &&
+	    v->head.agg.niterations) {
+		compare_options_init(&copt);
+		copt.alpha = v->alpha;
+		copt.min_effect = v->min_effect;
+		copt.gated = metrics;
+		copt.ngated = v->nmetrics;
+		copt.fail_on_count_increase = v->fail_on_count_increase;
+		if (compare_aggregates(&v->cmp, &v->base.agg, &v->head.agg,
+				       &copt, cause) < 0) {
+			ret = -1;
+			goto out;
+		}
+		v->compared = true;
+		regression_gates(v, metrics, v->nmetrics);
+	}
+	decide(v, gates_only);
+	ret = 0;
+out:
+	for (size_t i = 0; i < v->nmetrics; i++)
+		gate_metric_release(&metrics[i]);
+	free(metrics);
+	return ret;
+}
+
+int verdict_for_runs(struct verdict *v, struct store *st, int64_t base_id,
+		     int64_t head_id, const struct scenario *sc,
+		     const struct verdict_options *opt, char **cause)
+{
+	return verdict_build(v, st, base_id, head_id, sc, opt, false, cause);
+}
+
+int gates_for_run(struct verdict *v, struct store *st, int64_t run_id,
+		  const struct scenario *sc, char **cause)
+{
+	struct verdict_options opt;
+
+	verdict_options_init(&opt);
+	return verdict_build(v, st, 0, run_id, sc, &opt, true, cause);
+}

@@ -1,0 +1,496 @@
+/* test-compare.c: runs loaded from a real store file, verdicts, gates and
+ * exit codes of analyze/verdict.h, on synthetic runs made through the
+ * store API (test-compare-gen.c). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "analyze/verdict.h"
+#include "test-compare-gen.h"
+#include "util/exitcode.h"
+
+struct fixture {
+	char dir[256];
+	char db[300];
+	struct store *st;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(f->dir, sizeof(f->dir), "%s/test-compare-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->db, sizeof(f->db), "%s/h.db", f->dir);
+	if (store_open(&f->st, f->db, NULL) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char wal[320];
+
+	store_free(f->st);
+	unlink(f->db);
+	snprintf(wal, sizeof(wal), "%s-wal", f->db);
+	unlink(wal);
+	snprintf(wal, sizeof(wal), "%s-shm", f->db);
+	unlink(wal);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static int64_t make(struct fixture *f, const struct gen_spec *g)
+{
+	int64_t id = 0;
+	char *cause = NULL;
+
+	if (gen_run(&id, f->st, g, &cause) < 0)
+		fail_msg("gen_run: %s", cause);
+	return id;
+}
+
+static void decide(struct verdict *v, struct fixture *f, int64_t base,
+		   int64_t head, const struct scenario *sc,
+		   const struct verdict_options *opt)
+{
+	char *cause = NULL;
+	int rc = verdict_for_runs(v, f->st, base, head, sc, opt, &cause);
+
+	if (rc < 0)
+		fail_msg("verdict_for_runs: %s", cause);
+}
+
+static size_t count_findings(const struct verdict *v,
+			     const struct compare_row **last)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->cmp.nrows; i++)
+		if (v->cmp.rows[i].finding) {
+			n++;
+			*last = &v->cmp.rows[i];
+		}
+	return n;
+}
+
+static void test_compare__load_counts_iterations(void **state)
+{
+	struct fixture *f = *state;
+	struct gen_spec g;
+	struct run_data rd;
+	const struct aggregate_op *op;
+	char *cause = NULL;
+	int64_t id;
+
+	gen_spec_init(&g);
+	g.iterations = 12;
+	g.warmup = 3;
+	g.failed = 2;
+	g.nops = 4;
+	id = make(f, &g);
+	run_data_init(&rd);
+	assert_int_equal(run_data_load(&rd, f->st, id, &cause), 0);
+	assert_int_equal(rd.nmeasured, 12);
+	assert_int_equal(rd.nwarmup, 3);
+	assert_int_equal(rd.nfailed, 2);
+	assert_int_equal(rd.agg.niterations, 10);
+	assert_int_equal(rd.nrebuilt, 0);
+	assert_int_equal(rd.nspans, 10 * 5);
+	op = aggregate_find(&rd.agg, "svc3", "func", "op03");
+	assert_non_null(op);
+	assert_true(op->count[0] == 1 && op->count[9] == 1);
+	run_data_release(&rd);
+
+	/* A missing run is STORE_ENOENT. */
+	run_data_init(&rd);
+	assert_int_equal(run_data_load(&rd, f->st, 999, &cause), STORE_ENOENT);
+	free(cause);
+	run_data_release(&rd);
+}
+
+static void test_compare__rebuilt_without_spans(void **state)
+{
+	struct fixture *f = *state;
+	struct gen_spec g;
+	struct run_data rd;
+	const struct aggregate_op *op;
+	double v;
+	struct gate_metric m = { .subject = GATE_STEP, .step = "all",
+				 .stat = GATE_STAT_MAX };
+	char *cause = NULL;
+
+	gen_spec_init(&g);
+	g.iterations = 6;
+	g.nops = 3;
+	g.no_spans = true;
+	run_data_init(&rd);
+	assert_int_equal(run_data_load(&rd, f->st, make(f, &g), &cause), 0);
+	assert_int_equal(rd.agg.niterations, 6);
+	assert_int_equal(rd.nrebuilt, 6);
+	op = aggregate_find(&rd.agg, "harness", "iteration", "syn");
+	assert_non_null(op);
+	/* 3 ops of 1.0, 1.1 and 1.2 ms (+-2%) and gaps: about 3.3ms. */
+	assert_true(rd.agg.iter_ns[0] > 3.2e6 && rd.agg.iter_ns[0] < 3.5e6);
+	assert_int_equal(aggregate_gate_lookup(&v, &m, &cause, &rd.agg), 0);
+	assert_true(v > 3.1e6 && v < 3.5e6);
+	run_data_release(&rd);
+}
+
+static void test_compare__identical_pass(void **state)
+{
+	struct fixture *f = *state;
+	struct verdict_options opt;
+	const struct compare_row *last = NULL;
+	struct gen_spec g;
+	struct verdict v;
+	int64_t a, b;
+
+	gen_spec_init(&g);
+	a = make(f, &g);
+	g.seed = 2;
+	b = make(f, &g);
+	verdict_options_init(&opt);
+	verdict_init(&v);
+	decide(&v, f, a, b, NULL, &opt);
+	assert_true(v.compared);
+	assert_int_equal(count_findings(&v, &last), 0);
+	assert_int_equal(v.status, VERDICT_PASS);
+	assert_int_equal(verdict_exit_code(&v), HARNESS_EXIT_OK);
+	/* Default gates: no failed iteration; regression of the iteration
+	 * and of the counts. */
+	assert_int_equal(v.ngates, 3);
+	assert_string_equal(v.gates[0].name, "failure_rate == 0");
+	assert_string_equal(v.gates[1].name, "regression: iteration");
+	assert_string_equal(v.gates[2].name, "regression: count");
+	for (size_t i = 0; i < v.ngates; i++)
+		assert_true(v.gates[i].pass);
+	verdict_release(&v);
+}
+
+static void test_compare__one_shift_among_fifty(void **state)
+{
+	struct fixture *f = *state;
+	struct verdict_options opt;
+	const struct compare_row *last = NULL;
+	const char *metric = "op(svc2, func, op17)";
+	struct gen_spec g;
+	struct verdict v;
+	int64_t a, b;
+
+	gen_spec_init(&g);
+	a = make(f, &g);
+	g.seed = 3;
+	g.shift_op = 17;
+	g.shift = 0.10;
+	b = make(f, &g);
+	verdict_options_init(&opt);
+	verdict_init(&v);
+	decide(&v, f, a, b, NULL, &opt);
+	/* Found, and only it: the time row of op17. */
+	assert_int_equal(count_findings(&v, &last), 1);
+	assert_string_equal(last->name, "op17");
+	assert_int_equal(last->measure, COMPARE_TIME);
+	assert_true(last->regression);
+	assert_true(last->hl.rel_shift > 0.08 && last->hl.rel_shift < 0.12);
+	assert_true(last->hl.rel_lo > 0.05 && last->hl.rel_hi < 0.15);
+	/* The iteration grew about 0.3%: not a regression of 5%. */
+	assert_int_equal(v.status, VERDICT_PASS);
+	verdict_release(&v);
+
+	/* Gated on that operation, the same shift fails. */
+	opt.metrics = &metric;
+	opt.nmetrics = 1;
+	verdict_init(&v);
+	decide(&v, f, a, b, NULL, &opt);
+	assert_int_equal(v.status, VERDICT_REGRESSION);
+	assert_int_equal(verdict_exit_code(&v), HARNESS_EXIT_REGRESSION);
+	assert_string_equal(v.gates[1].name,
+			    "regression: op(svc2, func, op17)");
+	assert_false(v.gates[1].pass);
+	assert_non_null(strstr(v.gates[1].message, "REGRESSION"));
+	verdict_release(&v);
+}
+
+static void test_compare__iteration_regression_and_cause(void **state)
+{
+	struct fixture *f = *state;
+	struct verdict_options opt;
+	struct gen_spec g;
+	struct verdict v;
+	int64_t a, b;
+
+	gen_spec_init(&g);
+	g.nops = 10;
+	a = make(f, &g);
+	g.seed = 4;
+	g.shift_op = 9;
+	g.shift = 1.0; /* 1.9ms more in a ~15ms iteration */
+	b = make(f, &g);
+	verdict_options_init(&opt);
+	verdict_init(&v);
+	decide(&v, f, a, b, NULL, &opt);
+	assert_int_equal(v.status, VERDICT_REGRESSION);
+	assert_int_equal(verdict_exit_code(&v), HARNESS_EXIT_REGRESSION);
+	assert_false(v.gates[1].pass);
+	assert_true(v.cmp.ncauses >= 1);
+	assert_string_equal(v.cmp.rows[v.cmp.causes[0].row].name, "op09");
+	assert_non_null(strstr(v.summary, "iteration"));
+	verdict_release(&v);
+}
+
+static void test_compare__count_change_exact(void **state)
+{
+	struct fixture *f = *state;
+	struct verdict_options opt;
+	struct gen_spec g;
+	struct verdict v;
+	const struct compare_row *count = NULL;
+	int64_t a, b;
+	size_t ncount = 0;
+
+	gen_spec_init(&g);
+	a = make(f, &g);
+	g.seed = 5;
+	g.count_op = 30;
+	g.count_extra = 2;
+	b = make(f, &g);
+	verdict_options_init(&opt);
+	verdict_init(&v);
+	decide(&v, f, a, b, NULL, &opt);
+	for (size_t i = 0; i < v.cmp.nrows; i++) {
+		const struct compare_row *r = &v.cmp.rows[i];
+
+		if (r->measure == COMPARE_COUNT && r->finding) {
+			ncount++;
+			count = r;
+		}
+	}
+	assert_int_equal(ncount, 1);
+	assert_string_equal(count->name, "op30");
+	assert_true(count->exact);
+	assert_true(count->base_median == 1 && count->head_median == 3);
+	assert_int_equal(v.status, VERDICT_REGRESSION);
+	assert_false(v.gates[2].pass);
+	assert_non_null(strstr(v.gates[2].message, "op30"));
+	verdict_release(&v);
+}
+
+static void test_compare__failures_break_the_default_gate(void **state)
+{
+	struct fixture *f = *state;
+	struct verdict_options opt;
+	struct gen_spec g;
+	struct verdict v;
+	char *cause = NULL;
+	int64_t a, b;
+
+	gen_spec_init(&g);
+	a = make(f, &g);
+	g.seed = 6;
+	g.failed = 3;
+	b = make(f, &g);
+	verdict_options_init(&opt);
+	verdict_init(&v);
+	decide(&v, f, a, b, NULL, &opt);
+	assert_int_equal(v.status, VERDICT_LIMIT);
+	assert_int_equal(verdict_exit_code(&v), HARNESS_EXIT_LIMIT);
+	assert_false(v.gates[0].pass);
+	assert_true(fabs(v.gates[0].observed - 0.15) < 1e-9);
+	verdict_release(&v);
+
+	/* gates_for_run: the same limit without a baseline. */
+	verdict_init(&v);
+	assert_int_equal(gates_for_run(&v, f->st, b, NULL, &cause), 0);
+	assert_false(v.has_base);
+	assert_int_equal(v.status, VERDICT_LIMIT);
+	verdict_release(&v);
+	verdict_init(&v);
+	assert_int_equal(gates_for_run(&v, f->st, a, NULL, &cause), 0);
+	assert_int_equal(v.status, VERDICT_PASS);
+	assert_int_equal(v.ngates, 1);
+	verdict_release(&v);
+}
+
+static void test_compare__no_baseline_and_inconclusive(void **state)
+{
+	struct fixture *f = *state;
+	struct verdict_options opt;
+	struct gen_spec g;
+	struct verdict v;
+	int64_t a, b;
+
+	gen_spec_init(&g);
+	g.iterations = 4;
+	g.nops = 3;
+	g.noise = 0.5;
+	a = make(f, &g);
+	g.seed = 7;
+	b = make(f, &g);
+	verdict_options_init(&opt);
+	verdict_init(&v);
+	decide(&v, f, 0, b, NULL, &opt);
+	assert_int_equal(v.status, VERDICT_NO_BASELINE);
+	assert_int_equal(verdict_exit_code(&v), HARNESS_EXIT_INCONCLUSIVE);
+	verdict_release(&v);
+
+	verdict_init(&v);
+	decide(&v, f, a, b, NULL, &opt);
+	assert_int_equal(v.status, VERDICT_INCONCLUSIVE);
+	assert_int_equal(verdict_exit_code(&v), HARNESS_EXIT_INCONCLUSIVE);
+	assert_true(v.cmp.iterations_needed > 4);
+	verdict_release(&v);
+
+	opt.no_baseline_ok = true;
+	verdict_init(&v);
+	decide(&v, f, a, b, NULL, &opt);
+	assert_int_equal(verdict_exit_code(&v), HARNESS_EXIT_OK);
+	verdict_release(&v);
+}
+
+static void test_compare__mismatch_refused_unless_forced(void **state)
+{
+	struct fixture *f = *state;
+	struct verdict_options opt;
+	struct gen_spec g;
+	struct verdict v;
+	char *cause = NULL;
+	int64_t a, b;
+
+	gen_spec_init(&g);
+	a = make(f, &g);
+	g.seed = 8;
+	g.config_hash = "h2";
+	b = make(f, &g);
+	verdict_options_init(&opt);
+	verdict_init(&v);
+	assert_int_equal(verdict_for_runs(&v, f->st, a, b, NULL, &opt, &cause),
+			 VERDICT_EMISMATCH);
+	assert_non_null(strstr(cause, "not comparable"));
+	free(cause);
+	verdict_release(&v);
+
+	opt.force = true;
+	verdict_init(&v);
+	decide(&v, f, a, b, NULL, &opt);
+	assert_non_null(v.mismatch);
+	assert_non_null(strstr(v.mismatch, "config"));
+	assert_int_equal(v.status, VERDICT_PASS);
+	verdict_release(&v);
+}
+
+static void test_compare__scenario_gates_and_bad_ones(void **state)
+{
+	struct fixture *f = *state;
+	struct verdict_options opt;
+	struct scenario sc = { 0 };
+	struct scenario_gate gates[3] = {
+		{ .expr = "iteration.p95 < 1s" },
+		{ .expr = "op(svc1, func, op01).max < 500us" },
+		{ .expr = "count(func, service=svc0) <= 10" },
+	};
+	char *metrics[] = { "step(all)" };
+	struct gen_spec g;
+	struct verdict v;
+	char *cause = NULL;
+	int64_t a, b;
+
+	gen_spec_init(&g);
+	a = make(f, &g);
+	g.seed = 9;
+	b = make(f, &g);
+	sc.path = "syn.yaml";
+	sc.gates = gates;
+	sc.ngates = 3;
+	sc.regression.alpha = 0.05;
+	sc.regression.min_effect = 0.05;
+	sc.regression.metrics = metrics;
+	sc.regression.nmetrics = 1;
+	verdict_options_init(&opt);
+	verdict_init(&v);
+	decide(&v, f, a, b, &sc, &opt);
+	assert_int_equal(v.ngates, 4); /* 3 absolute, step(all) */
+	assert_true(v.gates[0].pass);
+	assert_false(v.gates[1].pass); /* op01 takes 1.1ms */
+	assert_true(v.gates[2].pass);
+	/* No step spans were stored: no data, inconclusive, but the broken
+	 * limit decides. */
+	assert_string_equal(v.gates[3].name, "regression: step(all)");
+	assert_true(v.gates[3].missing);
+	assert_int_equal(v.status, VERDICT_LIMIT);
+	verdict_release(&v);
+
+	gates[1].expr = "op(svc1, func, op01).max < fast";
+	gates[1].pos.file = "syn.yaml";
+	gates[1].pos.line = 7;
+	gates[1].pos.column = 5;
+	verdict_init(&v);
+	assert_int_equal(verdict_for_runs(&v, f->st, a, b, &sc, &opt, &cause),
+			 VERDICT_ECONFIG);
+	assert_non_null(strstr(cause, "syn.yaml:7:"));
+	free(cause);
+	verdict_release(&v);
+}
+
+static void test_compare__formatting(void **state)
+{
+	struct compare_row r = { .service = "svc", .kind = "db",
+				 .name = "SELECT hosts",
+				 .measure = COMPARE_TIME };
+	char buf[128], *label;
+
+	(void)state;
+	r.hl.rel_shift = 0.121;
+	r.hl.rel_lo = 0.098;
+	r.hl.rel_hi = 0.14;
+	verdict_format_change(buf, sizeof(buf), &r);
+	assert_string_equal(buf, "+12.1% [+9.8%, +14.0%]");
+	r.measure = COMPARE_COUNT;
+	r.exact = true;
+	r.base_median = 1;
+	r.head_median = 4;
+	verdict_format_change(buf, sizeof(buf), &r);
+	assert_string_equal(buf, "+3");
+	label = verdict_row_label(&r);
+	assert_string_equal(label, "op(svc, db, \"SELECT hosts\")");
+	free(label);
+	r.kind = "iteration";
+	label = verdict_row_label(&r);
+	assert_string_equal(label, "iteration");
+	free(label);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_compare__load_counts_iterations),
+		T(test_compare__rebuilt_without_spans),
+		T(test_compare__identical_pass),
+		T(test_compare__one_shift_among_fifty),
+		T(test_compare__iteration_regression_and_cause),
+		T(test_compare__count_change_exact),
+		T(test_compare__failures_break_the_default_gate),
+		T(test_compare__no_baseline_and_inconclusive),
+		T(test_compare__mismatch_refused_unless_forced),
+		T(test_compare__scenario_gates_and_bad_ones),
+		T(test_compare__formatting),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
