@@ -7,6 +7,7 @@
 # `say` always succeeds, so A && say || bad is an if-then-else here.
 # shellcheck disable=SC2015
 name=run-boot
+# shellcheck source=run-lib.sh
 . "${HARNESS_SOURCE_ROOT:?}/tests/integration/run-lib.sh"
 
 make_repo dirty || exit 1

@@ -8,6 +8,7 @@
 # `say` always succeeds, so A && say || bad is an if-then-else here.
 # shellcheck disable=SC2015
 name=run-errors
+# shellcheck source=run-lib.sh
 . "${HARNESS_SOURCE_ROOT:?}/tests/integration/run-lib.sh"
 
 make_repo clean || exit 1

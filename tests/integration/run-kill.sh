@@ -6,13 +6,15 @@
 # `say` always succeeds, so A && say || bad is an if-then-else here.
 # shellcheck disable=SC2015
 name=run-kill
+# shellcheck source=run-lib.sh
 . "${HARNESS_SOURCE_ROOT:?}/tests/integration/run-lib.sh"
 
 make_repo clean || exit 1
 make_config || exit 1
 
 # start_run ID: a long run in the background; waits until run ID's stack
-# is up (its stack.json written) and some iterations have finished.
+# is up (its stack.json written) and a few iterations have finished (the
+# load driver's spool file holds about 2 KB of spans per iteration).
 start_run() {
 	"$harness" run boot-vm -c "$cfg" --iterations 100000 --warmup 0 \
 		>"$out" 2>&1 &
@@ -29,7 +31,16 @@ start_run() {
 		sed 's/^/    /' "$out"
 		return 1
 	}
-	sleep 1.5
+	i=0
+	while [ $i -lt 200 ]; do
+		size=$(cat "$tmp/spool/run-$1"/harness-*.htspool 2>/dev/null |
+			wc -c)
+		[ "$size" -gt 8192 ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	bad "run $1: no iteration finished within 20 seconds"
+	return 1
 }
 
 # wait_run: the exit status of the background run, killing it if it does
