@@ -830,9 +830,11 @@ static void ingest_spans(struct run *r)
 
 	if (r->spool_dir)
 		ingest_dir(r, r->spool_dir);
-	/* Services this run did not start write where the config says;
-	 * they were not stopped, so give them a flush interval first. */
-	if (!r->stack_started && r->load_ran && r->spool_root &&
+	/* Services this run did not start (--no-stack, manage: false)
+	 * write where the config says; they were not stopped, so give them
+	 * a flush interval first. */
+	if ((!r->stack_started || !r->cfg->manage) && r->load_ran &&
+	    r->spool_root &&
 	    !stat(r->spool_root, &sb) && S_ISDIR(sb.st_mode)) {
 		usleep(500 * 1000);
 		ingest_dir(r, r->spool_root);

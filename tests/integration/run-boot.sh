@@ -2,7 +2,8 @@
 # run-boot.sh: `harness run boot-vm --iterations 10` on the reference stack
 # stores one ok run with ten ok iterations, each one trace that reaches all
 # six services; the commit of the project (dirty) is recorded; no service
-# is left. Then a short --rate run through the CLI.
+# is left. Then a short --rate run through the CLI, and a run on a stack
+# that `harness stack up` started (--no-stack).
 # Arguments: the harness binary, the harness-refstack binary (built first).
 # `say` always succeeds, so A && say || bad is an if-then-else here.
 # shellcheck disable=SC2015
@@ -87,4 +88,21 @@ span=$(q "SELECT (max(intended_start_ns) - min(intended_start_ns)) / 1000000
 	FROM iterations WHERE run_id = 2")
 [ "$span" -ge 200 ] && [ "$span" -le 250 ] && say "rate schedule kept" ||
 	bad "intended starts span ${span}ms, want 225ms"
+
+# --no-stack: the stack `harness stack up` left running; its services'
+# spans (in the config's spool) are stored with the run all the same.
+"$harness" stack up -c "$cfg" >"$out" 2>&1
+check_exit "stack up" 0 $?
+"$harness" run boot-vm -c "$cfg" --no-stack --iterations 3 --warmup 0 \
+	>"$out" 2>&1
+check_exit "run --no-stack" 0 $?
+[ -n "$(leftover)" ] || bad "run --no-stack stopped the stack"
+"$harness" stack down -c "$cfg" >"$out" 2>&1
+check_exit "stack down" 0 $?
+check_no_leftover "stack down"
+n=$(q "SELECT count(*) FROM iterations WHERE run_id = 3 AND ok = 1")
+[ "$n" = 3 ] || bad "run --no-stack: $n ok iterations, want 3"
+n=$(q "SELECT count(DISTINCT service_id) FROM spans WHERE run_id = 3")
+[ "$n" = 7 ] && say "run --no-stack: spans of every service stored" ||
+	bad "run --no-stack: spans of $n services, want 7"
 exit $fail

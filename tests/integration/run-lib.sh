@@ -25,9 +25,11 @@ bad() {
 # this finds the processes of this test and of no other.
 leftover() { pgrep -f -- "$tmp/.harness/refstack" 2>/dev/null; }
 
-# Process groups of the services the runs started, from their stack.json.
+# Process groups of the services the runs (or `harness stack up`)
+# started, from their stack.json.
 run_groups() {
-	cat "$tmp"/spool/run-*/stack.json 2>/dev/null |
+	cat "$tmp"/spool/run-*/stack.json "$tmp/.harness/stack.json" \
+		2>/dev/null |
 		sed -n 's/^ *"pgid": \([0-9]*\).*/\1/p'
 }
 
