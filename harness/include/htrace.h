@@ -89,6 +89,8 @@ struct htrace_context {
 /* Settings; htrace_init() reads them from the environment:
  * HTRACE_SERVICE, HTRACE_SPOOL_DIR, HTRACE_HMAC_KEYS, HTRACE_STACKS,
  * HTRACE_SAMPLE_RATE, HTRACE_TRUST_TRACEPARENT, HTRACE_OSPROFILER_HEADERS.
+ * HTRACE_CLOCK=monotonic makes spans read clock_gettime instead of the
+ * CPU's cycle counter (which is used only when it is invariant).
  * Strings are copied by htrace_init_with(). */
 struct htrace_options {
 	const char *service;	/* NULL: the program's name */
@@ -258,6 +260,166 @@ struct htrace_stats {
 	uint64_t write_errors;
 };
 HTRACE_API void htrace_stats(struct htrace_stats *out);
+
+/* The disabled path. Nonzero while tracing is on; read it only through
+ * htrace_enabled(). The functions above that begin a span, and those that
+ * take one, are wrapped below by inline checks of this flag and of a NULL
+ * span, so that a call costs a load and a branch when tracing is off and
+ * does not go through the library at all. Define HTRACE_NO_INLINE to call
+ * the functions directly; taking a function's address is unaffected. */
+HTRACE_API extern int htrace_active_;
+
+#ifndef HTRACE_NO_INLINE
+#if defined(__GNUC__)
+#define HTRACE_ACTIVE_() __atomic_load_n(&htrace_active_, __ATOMIC_RELAXED)
+#define HTRACE_UNLIKELY_(x) __builtin_expect(!!(x), 0)
+#else
+#define HTRACE_ACTIVE_() (*(volatile int *)&htrace_active_)
+#define HTRACE_UNLIKELY_(x) (x)
+#endif
+
+static inline int htrace_enabled_inline_(void)
+{
+	return HTRACE_ACTIVE_();
+}
+
+static inline struct htrace_span *htrace_begin_inline_(
+	enum htrace_kind kind, const char *name)
+{
+	if (HTRACE_UNLIKELY_(HTRACE_ACTIVE_()))
+		return (htrace_begin)(kind, name);
+	return (struct htrace_span *)0;
+}
+
+static inline struct htrace_span *htrace_begin_root_inline_(
+	enum htrace_kind kind, const char *name,
+	uint8_t trace_id[HTRACE_TRACE_ID_SIZE])
+{
+	if (HTRACE_UNLIKELY_(HTRACE_ACTIVE_()))
+		return (htrace_begin_root)(kind, name, trace_id);
+	return (struct htrace_span *)0;
+}
+
+static inline void htrace_end_inline_(struct htrace_span *span)
+{
+	if (HTRACE_UNLIKELY_(span != 0))
+		(htrace_end)(span);
+}
+
+static inline void htrace_attr_str_inline_(struct htrace_span *span,
+					   const char *key, const char *value)
+{
+	if (HTRACE_UNLIKELY_(span != 0))
+		(htrace_attr_str)(span, key, value);
+}
+
+static inline void htrace_attr_int_inline_(struct htrace_span *span,
+					   const char *key, int64_t value)
+{
+	if (HTRACE_UNLIKELY_(span != 0))
+		(htrace_attr_int)(span, key, value);
+}
+
+static inline void htrace_attr_double_inline_(struct htrace_span *span,
+					      const char *key, double value)
+{
+	if (HTRACE_UNLIKELY_(span != 0))
+		(htrace_attr_double)(span, key, value);
+}
+
+static inline void htrace_attr_bool_inline_(struct htrace_span *span,
+					    const char *key, int value)
+{
+	if (HTRACE_UNLIKELY_(span != 0))
+		(htrace_attr_bool)(span, key, value);
+}
+
+static inline void htrace_set_error_inline_(struct htrace_span *span,
+					    const char *message)
+{
+	if (HTRACE_UNLIKELY_(span != 0))
+		(htrace_set_error)(span, message);
+}
+
+static inline struct htrace_span *htrace_db_begin_inline_(
+	const char *system, const char *query_text)
+{
+	if (HTRACE_UNLIKELY_(HTRACE_ACTIVE_()))
+		return (htrace_db_begin)(system, query_text);
+	return (struct htrace_span *)0;
+}
+
+static inline void htrace_db_end_inline_(struct htrace_span *span,
+					 int64_t rows)
+{
+	if (HTRACE_UNLIKELY_(span != 0))
+		(htrace_db_end)(span, rows);
+}
+
+static inline struct htrace_span *htrace_http_client_begin_inline_(
+	const char *method, const char *url)
+{
+	if (HTRACE_UNLIKELY_(HTRACE_ACTIVE_()))
+		return (htrace_http_client_begin)(method, url);
+	return (struct htrace_span *)0;
+}
+
+static inline struct htrace_span *htrace_http_server_begin_inline_(
+	const char *method, const char *route)
+{
+	if (HTRACE_UNLIKELY_(HTRACE_ACTIVE_()))
+		return (htrace_http_server_begin)(method, route);
+	return (struct htrace_span *)0;
+}
+
+static inline void htrace_http_end_inline_(struct htrace_span *span,
+					   int status)
+{
+	if (HTRACE_UNLIKELY_(span != 0))
+		(htrace_http_end)(span, status);
+}
+
+static inline struct htrace_span *htrace_rpc_begin_inline_(
+	enum htrace_kind kind, const char *system, const char *method)
+{
+	if (HTRACE_UNLIKELY_(HTRACE_ACTIVE_()))
+		return (htrace_rpc_begin)(kind, system, method);
+	return (struct htrace_span *)0;
+}
+
+static inline struct htrace_span *htrace_exec_begin_inline_(
+	const char *const *argv)
+{
+	if (HTRACE_UNLIKELY_(HTRACE_ACTIVE_()))
+		return (htrace_exec_begin)(argv);
+	return (struct htrace_span *)0;
+}
+
+static inline void htrace_exec_end_inline_(struct htrace_span *span,
+					   int wait_status)
+{
+	if (HTRACE_UNLIKELY_(span != 0))
+		(htrace_exec_end)(span, wait_status);
+}
+
+#define htrace_enabled() htrace_enabled_inline_()
+#define htrace_begin(k, n) htrace_begin_inline_(k, n)
+#define htrace_begin_root(k, n, t) htrace_begin_root_inline_(k, n, t)
+#define htrace_end(s) htrace_end_inline_(s)
+#define htrace_attr_str(s, k, v) htrace_attr_str_inline_(s, k, v)
+#define htrace_attr_int(s, k, v) htrace_attr_int_inline_(s, k, v)
+#define htrace_attr_double(s, k, v) htrace_attr_double_inline_(s, k, v)
+#define htrace_attr_bool(s, k, v) htrace_attr_bool_inline_(s, k, v)
+#define htrace_set_error(s, m) htrace_set_error_inline_(s, m)
+#define htrace_db_begin(s, q) htrace_db_begin_inline_(s, q)
+#define htrace_db_end(s, r) htrace_db_end_inline_(s, r)
+#define htrace_http_client_begin(m, u) htrace_http_client_begin_inline_(m, u)
+#define htrace_http_server_begin(m, r) htrace_http_server_begin_inline_(m, r)
+#define htrace_http_end(s, c) htrace_http_end_inline_(s, c)
+#define htrace_rpc_begin(k, s, m) htrace_rpc_begin_inline_(k, s, m)
+#define htrace_exec_begin(a) htrace_exec_begin_inline_(a)
+#define htrace_exec_end(s, w) htrace_exec_end_inline_(s, w)
+#endif /* HTRACE_NO_INLINE */
 
 #ifdef __cplusplus
 }

@@ -323,9 +323,7 @@ size_t spool_attr_put_bool(void *buf, size_t size, const char *key,
 	return put_one_attr(buf, size, &a);
 }
 
-/* The fixed part of a span payload: ids, times, pid/tid, kind, status,
- * counts. */
-#define SPAN_FIXED_SIZE 64
+#define SPAN_FIXED_SIZE SPOOL_SPAN_FIXED_SIZE
 
 size_t spool_span_size(const struct spool_span *s)
 {
@@ -381,6 +379,29 @@ size_t spool_encode_span(void *buf, size_t size, const struct spool_span *s)
 		put_str16(&c, s->frames[i].symbol);
 	}
 	return record_finish(&c);
+}
+
+int spool_seal(void *buf, size_t len)
+{
+	unsigned char *p = buf;
+	size_t off = 0;
+
+	while (off < len) {
+		size_t n;
+		uint32_t crc;
+
+		if (len - off < SPOOL_RECORD_HEADER_SIZE +
+				      SPOOL_RECORD_TRAILER_SIZE)
+			return -1;
+		n = SPOOL_RECORD_HEADER_SIZE + get_u32(p + off + 4);
+		if (n > len - off - SPOOL_RECORD_TRAILER_SIZE)
+			return -1;
+		crc = spool_crc32c(0, p + off, n);
+		for (int i = 0; i < 4; i++)
+			p[off + n + i] = (unsigned char)(crc >> (8 * i));
+		off += n + SPOOL_RECORD_TRAILER_SIZE;
+	}
+	return 0;
 }
 
 size_t spool_encode_dropped(void *buf, size_t size,

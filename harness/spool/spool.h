@@ -137,6 +137,17 @@ size_t spool_encode_dropped(void *buf, size_t size,
 			    const struct spool_dropped *d);
 size_t spool_encode_thread(void *buf, size_t size,
 			   const struct spool_thread *t);
+/* Sealing: a writer that lays records out itself (libhtrace builds span
+ * records in place and leaves their CRCs for later) fills in the CRC of
+ * every record of buf[0..len), which must hold whole records, just before
+ * writing them. Returns 0, or -1 when a record's header does not fit the
+ * buffer (the records before it are sealed). */
+int spool_seal(void *buf, size_t len);
+/* The fixed part of a span payload: trace id 16, span id, parent id,
+ * start, duration (u64 each), pid, tid (u32), kind, status (u8), attribute
+ * count, frame count, reserved (u16); then name, message, service, host
+ * (u16 length + bytes each), attributes, frames. */
+#define SPOOL_SPAN_FIXED_SIZE 64
 /* The exact size spool_encode_span() needs. */
 size_t spool_span_size(const struct spool_span *span);
 /* Append one encoded attribute (for spool_span.raw_attrs). Returns bytes

@@ -1,6 +1,12 @@
 /* htrace.c: libhtrace's core: settings, per-thread state, spans, and the
  * buffered writer that appends spool records to this process's file.
- * Nothing here prints, exits or aborts: what fails is dropped and counted. */
+ * Nothing here prints, exits or aborts: what fails is dropped and counted.
+ *
+ * The hot path is short on purpose: a span builds its spool record in
+ * place as it goes (name at begin, attributes as they come), and its end
+ * fills the fixed fields and copies the record into the thread's buffer.
+ * CRCs are computed, and files written, when a buffer is handed to the
+ * flusher thread. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -20,11 +26,23 @@
 #include "trace/internal.h"
 
 #define BUF_SIZE (64 * 1024)
+/* Up to 2 MiB per thread absorbs a burst while the flusher writes (as
+ * LTTng's per-CPU sub-buffers do); what a burst grew is freed again. */
+#define MAX_BUFS 32
+#define KEEP_FREE_BUFS 1
 #define MAX_DEPTH 64
 #define POOL_MAX 16
 #define NAME_MAX_LEN 255
 #define ATTRS_SIZE 1024
 #define MSG_MAX_LEN 1024
+
+/* Where things sit in a span record (see spool.h): the record header,
+ * the fixed payload, the name; then empty message, service and host (the
+ * common case: set_error moves the span to the general encoder), then
+ * the attributes. */
+#define REC_FIXED SPOOL_RECORD_HEADER_SIZE
+#define REC_NAME (REC_FIXED + SPOOL_SPAN_FIXED_SIZE)
+#define REC_SIZE (REC_NAME + 2 + NAME_MAX_LEN + 6 + ATTRS_SIZE)
 
 struct htrace_span {
 	struct tstate *owner;
@@ -33,21 +51,34 @@ struct htrace_span {
 	uint8_t trace_id[HTRACE_TRACE_ID_SIZE];
 	uint64_t span_id;
 	uint64_t parent_id;
-	uint64_t start_mono;
+	uint64_t start_ticks;
 	unsigned kind;
 	unsigned status;
 	unsigned n_attrs;
-	size_t attrs_len;
+	size_t attrs_off;	/* where the attributes start in rec */
+	size_t len;		/* bytes of rec in use */
 	char *message;
 	int n_pcs;
 	uint64_t pcs[HTRACE_MAX_FRAMES];
-	char name[NAME_MAX_LEN + 1];
-	unsigned char attrs[ATTRS_SIZE];
+	/* The record being built: the name is NUL-terminated in place (the
+	 * message's zero length follows it). */
+	unsigned char rec[REC_SIZE];
 };
 
-/* One per thread that records spans. The buffer holds whole records; the
- * owner appends under lock, and the flusher thread writes it out under the
- * same lock, which is a spin lock because it is almost never contended. */
+/* A buffer of whole records, CRCs not yet filled in. */
+struct tbuf {
+	struct tbuf *next;
+	size_t len;
+	uint64_t spans;
+	unsigned char data[BUF_SIZE];
+};
+
+/* One per thread that records spans. The owner appends records to cur
+ * under lock, a spin lock because it is almost never contended. A full
+ * buffer joins the queue and a free one takes its place, and the flusher
+ * thread writes queued buffers (and, each interval, the current one)
+ * without holding the lock. Buffers are allocated as bursts need them, up
+ * to MAX_BUFS; when none is free the owner writes on its own. */
 struct tstate {
 	struct tstate *next, *prev;
 	atomic_flag lock;
@@ -55,8 +86,10 @@ struct tstate {
 	int registered;
 	uint32_t tid;
 	uint64_t rng;
-	size_t len;
-	uint64_t buf_spans;
+	struct tbuf *cur;
+	struct tbuf *queue, *queue_tail;	/* full, oldest first */
+	struct tbuf *free_bufs;
+	unsigned n_bufs;
 	uint64_t recorded;	/* not yet added to the global counter */
 	struct htrace_span *stack[MAX_DEPTH];
 	unsigned depth;
@@ -64,10 +97,9 @@ struct tstate {
 	int has_attached;
 	struct htrace_span *pool[POOL_MAX];
 	unsigned pool_n;
-	unsigned char buf[BUF_SIZE];
 };
 
-int htrace_on_;
+int htrace_active_;
 struct htrace_config htrace_config_;
 struct htrace_counters htrace_counters_;
 
@@ -79,7 +111,6 @@ static int g_atfork_done;
 static pthread_key_t g_key;
 static int g_key_made;
 static unsigned g_gen = 1;
-static int64_t g_wall_offset;
 static struct spool_file *g_file;
 static int g_file_failed;
 static struct tstate *g_threads;
@@ -88,6 +119,7 @@ static int g_flusher_running;
 static unsigned g_flusher_gen;
 static pthread_cond_t g_flusher_cond = PTHREAD_COND_INITIALIZER;
 static int g_flusher_stop;
+static atomic_int g_flusher_kick;
 /* Random bits for threads without state (tracing off). */
 static __thread uint64_t tls_rng
 	__attribute__((tls_model("initial-exec")));
@@ -118,6 +150,33 @@ static inline uint64_t splitmix(uint64_t *state)
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
 	return z ^ (z >> 31);
+}
+
+/* Little-endian stores, as the spool format wants them. */
+static inline void put_le16(unsigned char *p, unsigned v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+static inline void put_le32(unsigned char *p, uint32_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &v, 4);
+#else
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+#endif
+}
+
+static inline void put_le64(unsigned char *p, uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &v, 8);
+#else
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+#endif
 }
 
 static uint64_t seed(void)
@@ -218,16 +277,28 @@ static void put_dropped(struct tstate *ts)
 	if (!d.count)
 		return;
 	d.time_ns = wall_ns();
-	n = spool_encode_dropped(ts->buf + ts->len, BUF_SIZE - ts->len, &d);
+	n = spool_encode_dropped(ts->cur->data + ts->cur->len,
+				 BUF_SIZE - ts->cur->len, &d);
 	if (n)
-		ts->len += n;
+		ts->cur->len += n;
 	else
 		atomic_fetch_add_explicit(&htrace_counters_.dropped_unreported,
 					  d.count, memory_order_relaxed);
 }
 
-/* Write the buffer out; called with it locked. */
-static void ts_flush_locked(struct tstate *ts)
+/* Seal a buffer's records and write them out; it is empty afterwards. */
+static void tbuf_write(struct tbuf *b)
+{
+	if (!b->len)
+		return;
+	if (spool_seal(b->data, b->len) < 0 || file_write(b->data, b->len) < 0)
+		count_dropped(b->spans);
+	b->len = 0;
+	b->spans = 0;
+}
+
+/* What the flusher adds to the current buffer; called with it locked. */
+static void ts_account(struct tstate *ts)
 {
 	/* Counted per thread on the hot path, summed here. */
 	atomic_fetch_add_explicit(&htrace_counters_.spans_recorded,
@@ -236,16 +307,166 @@ static void ts_flush_locked(struct tstate *ts)
 	if (atomic_load_explicit(&htrace_counters_.dropped_unreported,
 				 memory_order_relaxed))
 		put_dropped(ts);
-	if (!ts->len)
+}
+
+static struct tbuf *tbuf_new(void)
+{
+	struct tbuf *b = malloc(sizeof(*b));
+
+	if (b) {
+		b->next = NULL;
+		b->len = 0;
+		b->spans = 0;
+	}
+	return b;
+}
+
+/* A free buffer for the state, or NULL; called with it locked. */
+static struct tbuf *ts_get_buf(struct tstate *ts)
+{
+	struct tbuf *b = ts->free_bufs;
+
+	if (b) {
+		ts->free_bufs = b->next;
+		b->next = NULL;
+		return b;
+	}
+	if (ts->n_bufs >= MAX_BUFS)
+		return NULL;
+	b = tbuf_new();
+	if (b)
+		ts->n_bufs++;
+	return b;
+}
+
+static void ts_put_buf(struct tstate *ts, struct tbuf *b)
+{
+	b->next = ts->free_bufs;
+	ts->free_bufs = b;
+}
+
+static struct tbuf *ts_dequeue(struct tstate *ts)
+{
+	struct tbuf *b = ts->queue;
+
+	if (b) {
+		ts->queue = b->next;
+		if (!ts->queue)
+			ts->queue_tail = NULL;
+		b->next = NULL;
+	}
+	return b;
+}
+
+/* Write every buffer out now; called with the state locked and with
+ * g_lock held or the state out of the registry, so the flusher holds
+ * none of its buffers. */
+static void ts_flush_locked(struct tstate *ts)
+{
+	struct tbuf *b;
+
+	ts_account(ts);
+	while ((b = ts_dequeue(ts))) {
+		tbuf_write(b);
+		ts_put_buf(ts, b);
+	}
+	tbuf_write(ts->cur);
+}
+
+/* The current buffer has no room for a record; called with it locked.
+ * Queue it for the flusher if there is a buffer to take its place, else
+ * write it here. */
+static void ts_buffer_full(struct tstate *ts)
+{
+	struct tbuf *b = ts_get_buf(ts);
+
+	if (!b) {
+		tbuf_write(ts->cur);
 		return;
-	if (file_write(ts->buf, ts->len) < 0)
-		count_dropped(ts->buf_spans);
-	ts->len = 0;
-	ts->buf_spans = 0;
+	}
+	if (ts->queue_tail)
+		ts->queue_tail->next = ts->cur;
+	else
+		ts->queue = ts->cur;
+	ts->queue_tail = ts->cur;
+	ts->cur = b;
+	/* Without g_lock a wakeup can be missed when the flusher is between
+	 * rounds; it then comes at the next interval. */
+	atomic_store_explicit(&g_flusher_kick, 1, memory_order_relaxed);
+	pthread_cond_signal(&g_flusher_cond);
+}
+
+/* Free the buffers beyond KEEP_FREE_BUFS that a burst made. */
+static void ts_trim(struct tstate *ts)
+{
+	struct tbuf *extra = NULL, *b;
+	unsigned n = 0;
+
+	ts_lock(ts);
+	for (b = ts->free_bufs; b && n < KEEP_FREE_BUFS; b = b->next)
+		n++;
+	if (b) {
+		extra = b->next;
+		b->next = NULL;
+	}
+	for (b = extra; b; b = b->next)
+		ts->n_bufs--;
+	ts_unlock(ts);
+	while ((b = extra)) {
+		extra = b->next;
+		free(b);
+	}
+}
+
+/* The flusher's share of one thread, with g_lock held: write the queued
+ * buffers, and on a timed round the current one, outside the state's
+ * lock so that its owner goes on recording meanwhile. */
+static void ts_flush_async(struct tstate *ts, int timed)
+{
+	int take_cur = timed;
+
+	/* Bounded: a busy thread must not keep the flusher from the rest. */
+	for (int i = 0; i <= MAX_BUFS; i++) {
+		struct tbuf *b;
+
+		ts_lock(ts);
+		if (timed && !i)
+			ts_account(ts);
+		b = ts_dequeue(ts);
+		if (!b && take_cur && ts->cur->len) {
+			b = ts_get_buf(ts);
+			if (b) {
+				struct tbuf *full = ts->cur;
+				ts->cur = b;
+				b = full;
+			} else {
+				tbuf_write(ts->cur);
+			}
+		}
+		take_cur = 0;
+		ts_unlock(ts);
+		if (!b)
+			break;
+		tbuf_write(b);
+		ts_lock(ts);
+		ts_put_buf(ts, b);
+		ts_unlock(ts);
+	}
+	if (timed)
+		ts_trim(ts);
 }
 
 static void ts_free(struct tstate *ts)
 {
+	struct tbuf *b;
+
+	free(ts->cur);
+	while ((b = ts_dequeue(ts)))
+		free(b);
+	while ((b = ts->free_bufs)) {
+		ts->free_bufs = b->next;
+		free(b);
+	}
 	for (unsigned i = 0; i < ts->pool_n; i++)
 		free(ts->pool[i]);
 	for (unsigned i = 0; i < ts->depth; i++)
@@ -306,8 +527,9 @@ static void put_thread_name(struct tstate *ts)
 		return;
 	t.tid = ts->tid;
 	t.name = name;
-	n = spool_encode_thread(ts->buf + ts->len, BUF_SIZE - ts->len, &t);
-	ts->len += n;
+	n = spool_encode_thread(ts->cur->data + ts->cur->len,
+				BUF_SIZE - ts->cur->len, &t);
+	ts->cur->len += n;
 }
 
 static void start_flusher(void);
@@ -318,6 +540,12 @@ static struct tstate *ts_create(void)
 
 	if (!ts)
 		return NULL;
+	ts->cur = tbuf_new();
+	if (!ts->cur) {
+		free(ts);
+		return NULL;
+	}
+	ts->n_bufs = 1;
 	atomic_flag_clear(&ts->lock);
 	ts->gen = g_gen;
 	ts->tid = (uint32_t)syscall(SYS_gettid);
@@ -366,30 +594,45 @@ static void flush_all(void)
 	pthread_mutex_unlock(&g_lock);
 }
 
+static void after_ms(struct timespec *t, unsigned ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+/* A round every interval (everything buffered, and the clock rate
+ * refined), and one whenever a thread hands over a full buffer. */
 static void *flusher_main(void *arg)
 {
 	unsigned gen = (unsigned)(uintptr_t)arg;
+	struct timespec until, now;
 
 	pthread_mutex_lock(&g_lock);
+	after_ms(&until, htrace_config_.flush_interval_ms);
 	while (!g_flusher_stop && gen == g_gen) {
-		struct timespec until;
-		unsigned ms = htrace_config_.flush_interval_ms;
+		int timed;
 
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += ms / 1000;
-		until.tv_nsec += (long)(ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&g_flusher_cond, &g_lock, &until);
+		while (!g_flusher_stop && !atomic_exchange(&g_flusher_kick, 0) &&
+		       pthread_cond_timedwait(&g_flusher_cond, &g_lock,
+					      &until) != ETIMEDOUT)
+			;
 		if (g_flusher_stop)
 			break;
-		for (struct tstate *ts = g_threads; ts; ts = ts->next) {
-			ts_lock(ts);
-			ts_flush_locked(ts);
-			ts_unlock(ts);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		timed = now.tv_sec > until.tv_sec ||
+			(now.tv_sec == until.tv_sec &&
+			 now.tv_nsec >= until.tv_nsec);
+		if (timed) {
+			htrace_clock_recalibrate_();
+			after_ms(&until, htrace_config_.flush_interval_ms);
 		}
+		for (struct tstate *ts = g_threads; ts; ts = ts->next)
+			ts_flush_async(ts, timed);
 	}
 	pthread_mutex_unlock(&g_lock);
 	return NULL;
@@ -442,16 +685,18 @@ static void at_exit(void)
 	flush_all();
 }
 
+/* The same order as everywhere else: g_lock, then a thread's state, then
+ * g_file_lock. */
 static void fork_prepare(void)
 {
-	pthread_mutex_lock(&g_file_lock);
 	pthread_mutex_lock(&g_lock);
+	pthread_mutex_lock(&g_file_lock);
 }
 
 static void fork_parent(void)
 {
-	pthread_mutex_unlock(&g_lock);
 	pthread_mutex_unlock(&g_file_lock);
+	pthread_mutex_unlock(&g_lock);
 }
 
 /* In the child only this thread lives on: other threads' states go; this
@@ -473,10 +718,17 @@ static void fork_child(void)
 	}
 	g_threads = NULL;
 	if (self) {
+		struct tbuf *b;
+
 		registry_add(self);
 		atomic_flag_clear(&self->lock);
-		self->len = 0;
-		self->buf_spans = 0;
+		self->cur->len = 0;
+		self->cur->spans = 0;
+		while ((b = ts_dequeue(self))) {
+			b->len = 0;
+			b->spans = 0;
+			ts_put_buf(self, b);
+		}
 	}
 	if (g_file) {
 		spool_file_free(g_file);
@@ -577,7 +829,7 @@ static int init_locked(const struct htrace_options *o)
 	if (!c->spool_dir)
 		return 1;
 
-	g_wall_offset = (int64_t)(wall_ns() - mono_ns());
+	htrace_clock_init_();
 	if (!g_key_made)
 		g_key_made = pthread_key_create(&g_key, ts_destructor) == 0;
 	if (!g_atfork_done) {
@@ -726,8 +978,10 @@ static struct htrace_span *span_alloc(struct tstate *ts)
 
 static void span_free(struct tstate *ts, struct htrace_span *s)
 {
-	free(s->message);
-	s->message = NULL;
+	if (HTRACE_UNLIKELY(s->message)) {
+		free(s->message);
+		s->message = NULL;
+	}
 	if (ts->pool_n < POOL_MAX)
 		ts->pool[ts->pool_n++] = s;
 	else
@@ -774,19 +1028,23 @@ static struct htrace_span *span_start(struct tstate *ts, unsigned kind,
 	s->kind = kind;
 	s->status = SPOOL_STATUS_OK;
 	s->n_attrs = 0;
-	s->attrs_len = 0;
 	s->message = NULL;
 	s->n_pcs = 0;
 	n = name ? strlen(name) : 0;
 	if (n > NAME_MAX_LEN)
 		n = NAME_MAX_LEN;
-	memcpy(s->name, name ? name : "", n);
-	s->name[n] = '\0';
+	put_le16(s->rec + REC_NAME, (unsigned)n);
+	if (n)
+		memcpy(s->rec + REC_NAME + 2, name, n);
+	/* Message, service and host: empty. */
+	memset(s->rec + REC_NAME + 2 + n, 0, 6);
+	s->attrs_off = REC_NAME + 2 + n + 6;
+	s->len = s->attrs_off;
 	if (HTRACE_UNLIKELY(htrace_config_.stacks))
 		s->n_pcs = htrace_stack_capture_(s->pcs, HTRACE_MAX_FRAMES,
 						 skip + 1);
 	ts->stack[ts->depth++] = s;
-	s->start_mono = mono_ns();
+	s->start_ticks = htrace_ticks_();
 	return s;
 }
 
@@ -894,43 +1152,88 @@ static size_t resolve_frames(const struct htrace_span *s,
 	return n;
 }
 
-static void record(struct tstate *ts, struct htrace_span *s, uint64_t end)
+/* A span that needs the general encoder: a message, or frames. The
+ * record is sealed already; sealing it again later does no harm. */
+static size_t record_general(struct tstate *ts, struct htrace_span *s,
+			     uint64_t start_ns, uint64_t dur_ns)
 {
 	struct spool_frame frames[HTRACE_MAX_FRAMES];
 	struct spool_span r;
-	size_t n;
+	struct tbuf *b = ts->cur;
 
 	memcpy(r.trace_id, s->trace_id, 16);
 	r.span_id = s->span_id;
 	r.parent_id = s->parent_id;
 	r.kind = s->kind;
 	r.status = s->status;
-	r.name = s->name;
+	r.name = (const char *)s->rec + REC_NAME + 2;
 	r.message = s->message;
 	r.service = NULL;
 	r.host = NULL;
 	r.pid = 0;
-	r.tid = s->owner == ts ? ts->tid : s->owner->tid;
-	r.start_ns = s->start_mono + (uint64_t)g_wall_offset;
-	r.dur_ns = end - s->start_mono;
+	r.tid = s->owner->tid;
+	r.start_ns = start_ns;
+	r.dur_ns = dur_ns;
 	r.attrs = NULL;
 	r.n_attrs = 0;
-	r.raw_attrs = s->attrs;
-	r.raw_attrs_len = s->attrs_len;
+	r.raw_attrs = s->rec + s->attrs_off;
+	r.raw_attrs_len = s->len - s->attrs_off;
 	r.n_raw_attrs = s->n_attrs;
 	r.n_frames = s->n_pcs ? resolve_frames(s, frames) : 0;
 	r.frames = r.n_frames ? frames : NULL;
+	if (spool_span_size(&r) > BUF_SIZE - b->len) {
+		ts_buffer_full(ts);
+		b = ts->cur;
+	}
+	return spool_encode_span(b->data + b->len, BUF_SIZE - b->len, &r);
+}
+
+static void record(struct tstate *ts, struct htrace_span *s, uint64_t end)
+{
+	unsigned char *p = s->rec;
+	uint64_t start_ns = htrace_ticks_unix_(s->start_ticks);
+	uint64_t dur_ns = 0;
+	size_t n = s->len + SPOOL_RECORD_TRAILER_SIZE;
+	struct tbuf *b;
+
+	/* With an invariant TSC, a thread that moves between CPUs whose
+	 * counters disagree could see time go back a little. */
+	if (HTRACE_LIKELY(end > s->start_ticks))
+		dur_ns = htrace_ticks_ns_(end - s->start_ticks);
+	if (HTRACE_UNLIKELY(s->message || s->n_pcs)) {
+		ts_lock(ts);
+		n = record_general(ts, s, start_ns, dur_ns);
+		goto out;
+	}
+	put_le16(p, SPOOL_SYNC);
+	p[2] = SPOOL_RECORD_SPAN;
+	p[3] = SPOOL_VERSION;
+	put_le32(p + 4, (uint32_t)(s->len - SPOOL_RECORD_HEADER_SIZE));
+	memcpy(p + REC_FIXED, s->trace_id, 16);
+	put_le64(p + REC_FIXED + 16, s->span_id);
+	put_le64(p + REC_FIXED + 24, s->parent_id);
+	put_le64(p + REC_FIXED + 32, start_ns);
+	put_le64(p + REC_FIXED + 40, dur_ns);
+	put_le32(p + REC_FIXED + 48, 0);
+	put_le32(p + REC_FIXED + 52, s->owner->tid);
+	p[REC_FIXED + 56] = (unsigned char)s->kind;
+	p[REC_FIXED + 57] = (unsigned char)s->status;
+	put_le16(p + REC_FIXED + 58, s->n_attrs);
+	put_le16(p + REC_FIXED + 60, 0);
+	put_le16(p + REC_FIXED + 62, 0);
 
 	ts_lock(ts);
-	n = spool_encode_span(ts->buf + ts->len, BUF_SIZE - ts->len, &r);
-	if (HTRACE_UNLIKELY(!n)) {
-		ts_flush_locked(ts);
-		n = spool_encode_span(ts->buf + ts->len, BUF_SIZE - ts->len,
-				      &r);
+	b = ts->cur;
+	if (HTRACE_UNLIKELY(n > BUF_SIZE - b->len)) {
+		ts_buffer_full(ts);
+		b = ts->cur;
 	}
+	/* The CRC is filled in when the buffer is sealed. */
+	memcpy(b->data + b->len, p, n - SPOOL_RECORD_TRAILER_SIZE);
+out:
 	if (HTRACE_LIKELY(n)) {
-		ts->len += n;
-		ts->buf_spans++;
+		ts->cur->len += n;
+		ts->cur->spans++;
 		ts->recorded++;
 	} else {
 		count_dropped(1);
@@ -945,7 +1248,7 @@ void htrace_end(struct htrace_span *s)
 
 	if (HTRACE_UNLIKELY(!s))
 		return;
-	end = mono_ns();
+	end = htrace_ticks_();
 	ts = tls_ts;
 	if (HTRACE_UNLIKELY(!htrace_on_ || !ts)) {
 		/* Tracing was shut down (or this thread has no state) while
@@ -973,49 +1276,88 @@ void htrace_end(struct htrace_span *s)
 	}
 }
 
-static void add_attr(struct htrace_span *s, size_t n)
+static void attr_dropped(void)
 {
-	if (HTRACE_LIKELY(n)) {
-		s->attrs_len += n;
-		s->n_attrs++;
-	} else {
-		atomic_fetch_add_explicit(&htrace_counters_.attrs_dropped, 1,
-					  memory_order_relaxed);
+	atomic_fetch_add_explicit(&htrace_counters_.attrs_dropped, 1,
+				  memory_order_relaxed);
+}
+
+/* Start an attribute of value_size bytes in the span's record: key and
+ * type written, the value's place returned; NULL when it does not fit. */
+static inline unsigned char *attr_put(struct htrace_span *s, const char *key,
+				      unsigned type, size_t value_size)
+{
+	size_t k = strlen(key);
+	size_t room = s->attrs_off + ATTRS_SIZE - s->len;
+	unsigned char *p;
+
+	if (HTRACE_UNLIKELY(k > 0xffff || 3 + k + value_size > room)) {
+		attr_dropped();
+		return NULL;
 	}
+	p = s->rec + s->len;
+	put_le16(p, (unsigned)k);
+	memcpy(p + 2, key, k);
+	p[2 + k] = (unsigned char)type;
+	s->len += 3 + k + value_size;
+	s->n_attrs++;
+	return p + 3 + k;
 }
 
 void htrace_attr_str(struct htrace_span *s, const char *key, const char *value)
 {
+	unsigned char *p;
+	size_t n;
+
 	if (!s || !key)
 		return;
-	add_attr(s, spool_attr_put_str(s->attrs + s->attrs_len,
-				       ATTRS_SIZE - s->attrs_len, key,
-				       value ? value : ""));
+	value = value ? value : "";
+	n = strlen(value);
+	if (n > ATTRS_SIZE) {
+		attr_dropped();
+		return;
+	}
+	p = attr_put(s, key, SPOOL_ATTR_STR, 4 + n);
+	if (p) {
+		put_le32(p, (uint32_t)n);
+		memcpy(p + 4, value, n);
+	}
 }
 
 void htrace_attr_int(struct htrace_span *s, const char *key, int64_t value)
 {
+	unsigned char *p;
+
 	if (!s || !key)
 		return;
-	add_attr(s, spool_attr_put_int(s->attrs + s->attrs_len,
-				       ATTRS_SIZE - s->attrs_len, key, value));
+	p = attr_put(s, key, SPOOL_ATTR_INT, 8);
+	if (p)
+		put_le64(p, (uint64_t)value);
 }
 
 void htrace_attr_double(struct htrace_span *s, const char *key, double value)
 {
+	unsigned char *p;
+	uint64_t bits;
+
 	if (!s || !key)
 		return;
-	add_attr(s, spool_attr_put_double(s->attrs + s->attrs_len,
-					  ATTRS_SIZE - s->attrs_len, key,
-					  value));
+	p = attr_put(s, key, SPOOL_ATTR_DOUBLE, 8);
+	if (p) {
+		memcpy(&bits, &value, 8);
+		put_le64(p, bits);
+	}
 }
 
 void htrace_attr_bool(struct htrace_span *s, const char *key, int value)
 {
+	unsigned char *p;
+
 	if (!s || !key)
 		return;
-	add_attr(s, spool_attr_put_bool(s->attrs + s->attrs_len,
-					ATTRS_SIZE - s->attrs_len, key, value));
+	p = attr_put(s, key, SPOOL_ATTR_BOOL, 1);
+	if (p)
+		p[0] = value ? 1 : 0;
 }
 
 void htrace_set_error(struct htrace_span *s, const char *message)

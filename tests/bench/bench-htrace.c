@@ -1,6 +1,7 @@
 /* bench-htrace.c: the cost of a span (begin, two attributes, end) in
  * libhtrace on 1 and 2 threads, of the disabled path, and of an LTTng-UST
- * tracepoint with the same fields. Prints "name value" lines (median ns).
+ * tracepoint with the same fields, measured in alternating batches.
+ * Prints "name value" lines (median ns).
  * Usage: bench-htrace <spool dir> */
 #define LTTNG_UST_TRACEPOINT_DEFINE
 #define LTTNG_UST_TRACEPOINT_CREATE_PROBES
@@ -58,41 +59,71 @@ static void one(enum mode m, int64_t i)
 	}
 }
 
+/* A thread's share: batches of mode a, alternating with batches of mode b
+ * when b differs, so that both see the same machine (other work on it
+ * moves both medians alike). */
 struct job {
-	enum mode mode;
-	double median;
+	enum mode a, b;
+	double median_a, median_b;
 };
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(v[0]), cmp);
+	return v[n / 2];
+}
+
+static double batch(enum mode m)
+{
+	uint64_t t0 = now();
+
+	for (int i = 0; i < BATCH; i++)
+		one(m, i);
+	return (double)(now() - t0) / BATCH;
+}
 
 static void *run(void *arg)
 {
 	struct job *j = arg;
-	double per[BATCHES];
+	double per_a[BATCHES], per_b[BATCHES];
 	struct htrace_span *root = NULL;
 
-	if (j->mode == MODE_HTRACE)
+	if (j->a == MODE_HTRACE || j->b == MODE_HTRACE)
 		root = htrace_begin_root(HTRACE_KIND_ITERATION, "bench", NULL);
 	for (int b = 0; b < BATCHES; b++) {
-		uint64_t t0 = now();
-		for (int i = 0; i < BATCH; i++)
-			one(j->mode, i);
-		per[b] = (double)(now() - t0) / BATCH;
+		per_a[b] = batch(j->a);
+		if (j->b != j->a)
+			per_b[b] = batch(j->b);
 	}
 	htrace_end(root);
-	qsort(per, BATCHES, sizeof(per[0]), cmp);
-	j->median = per[BATCHES / 2];
+	j->median_a = median(per_a, BATCHES);
+	j->median_b = j->b != j->a ? median(per_b, BATCHES) : j->median_a;
 	return NULL;
 }
 
-static double measure(enum mode m, int threads)
+/* Medians of modes a and b on 1 or 2 threads (the mean of the threads'). */
+static void measure2(enum mode a, enum mode b, int threads, double *ma,
+		     double *mb)
 {
 	pthread_t t[2];
-	struct job j[2] = { { m, 0 }, { m, 0 } };
+	struct job j[2] = { { a, b, 0, 0 }, { a, b, 0, 0 } };
 
 	for (int i = 0; i < threads; i++)
 		pthread_create(&t[i], NULL, run, &j[i]);
 	for (int i = 0; i < threads; i++)
 		pthread_join(t[i], NULL);
-	return threads == 1 ? j[0].median : (j[0].median + j[1].median) / 2;
+	*ma = threads == 1 ? j[0].median_a
+			   : (j[0].median_a + j[1].median_a) / 2;
+	*mb = threads == 1 ? j[0].median_b
+			   : (j[0].median_b + j[1].median_b) / 2;
+}
+
+static double measure(enum mode m, int threads)
+{
+	double ma, mb;
+
+	measure2(m, m, threads, &ma, &mb);
+	return ma;
 }
 
 int main(int argc, char **argv)
@@ -107,8 +138,6 @@ int main(int argc, char **argv)
 	/* Tracing is off until init: the disabled path first. */
 	printf("disabled_span_ns %.2f\n", measure(MODE_DISABLED, 1));
 	printf("disabled_call_ns %.2f\n", measure(MODE_DISABLED_CALL, 1) / 2);
-	printf("lttng_1t_ns %.1f\n", measure(MODE_LTTNG, 1));
-	printf("lttng_2t_ns %.1f\n", measure(MODE_LTTNG, 2));
 	htrace_options_init(&o);
 	o.service = "bench";
 	o.spool_dir = argv[1];
@@ -117,8 +146,13 @@ int main(int argc, char **argv)
 			argv[1]);
 		return 1;
 	}
-	printf("htrace_1t_ns %.1f\n", measure(MODE_HTRACE, 1));
-	printf("htrace_2t_ns %.1f\n", measure(MODE_HTRACE, 2));
+	for (int threads = 1; threads <= 2; threads++) {
+		double h, l;
+
+		measure2(MODE_HTRACE, MODE_LTTNG, threads, &h, &l);
+		printf("htrace_%dt_ns %.1f\nlttng_%dt_ns %.1f\n", threads, h,
+		       threads, l);
+	}
 	htrace_shutdown();
 	htrace_stats(&st);
 	printf("htrace_spans %llu\nhtrace_dropped %llu\n",

@@ -9,9 +9,15 @@ dir=$(mktemp -d)
 ldir=$(mktemp -d)
 session="htrace-bench-$$"
 lttng_state="no session: tracepoint measured with nothing listening"
+sessiond=
 cleanup() {
 	if [ -n "${lttng_ok:-}" ]; then
 		lttng destroy "$session" >/dev/null 2>&1
+	fi
+	# A session daemon started here goes with the benchmark.
+	if [ -n "$sessiond" ]; then
+		kill "$sessiond" 2>/dev/null
+		wait "$sessiond" 2>/dev/null
 	fi
 	rm -rf "$dir" "$ldir"
 }
@@ -20,8 +26,13 @@ trap cleanup EXIT
 if command -v lttng >/dev/null 2>&1; then
 	if ! lttng list >/dev/null 2>&1 && command -v lttng-sessiond \
 			>/dev/null 2>&1; then
-		lttng-sessiond --daemonize >/dev/null 2>&1
-		sleep 1
+		lttng-sessiond --no-kernel --quiet >/dev/null 2>&1 &
+		sessiond=$!
+		i=0
+		while [ $i -lt 50 ] && ! lttng list >/dev/null 2>&1; do
+			sleep 0.1
+			i=$((i + 1))
+		done
 	fi
 	if lttng create "$session" --output="$ldir" >/dev/null 2>&1 &&
 	   lttng enable-event --userspace 'htrace_bench:span' >/dev/null 2>&1 &&

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "htrace.h"
@@ -397,6 +398,122 @@ static void test_htrace__sampling(void **state)
 			    "thread.main");
 }
 
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A span around a 10 ms sleep lasts what CLOCK_MONOTONIC says around it
+ * (never more; less only by what begin and end cost), 10 ms +- 1% when
+ * the sleep itself did not overrun, and starts when CLOCK_REALTIME says:
+ * with the cycle counter (where the CPU has an invariant one) and with
+ * clock_gettime. An attempt that a busy machine disturbed (preempted
+ * around begin or end, or a sleep overrun) is tried again. */
+static void check_clock(const char *clock)
+{
+	const struct timespec ten_ms = { 0, 10000000 };
+	int close_to_ref = 0;
+
+	if (clock)
+		setenv("HTRACE_CLOCK", clock, 1);
+	else
+		unsetenv("HTRACE_CLOCK");
+	for (int attempt = 0; attempt < 10; attempt++) {
+		struct htrace_span *root, *s;
+		uint64_t wall0, wall1, t0, t1, ref, dur;
+
+		start(0, 1.0);
+		root = htrace_begin_root(HTRACE_KIND_ITERATION, "root", NULL);
+		wall0 = clock_ns(CLOCK_REALTIME);
+		t0 = clock_ns(CLOCK_MONOTONIC);
+		s = htrace_begin(HTRACE_KIND_FUNC, "sleep");
+		nanosleep(&ten_ms, NULL);
+		htrace_end(s);
+		t1 = clock_ns(CLOCK_MONOTONIC);
+		wall1 = clock_ns(CLOCK_REALTIME);
+		htrace_end(root);
+		finish();
+		dur = by_name("sleep")->s.dur_ns;
+		ref = t1 - t0;
+		assert_true(dur <= ref + 2000);
+		assert_true(dur >= 9990000);
+		assert_true(by_name("sleep")->s.start_ns + 2000 >= wall0);
+		assert_true(by_name("sleep")->s.start_ns <= wall1);
+		if (dur + 50000 < ref)
+			continue;
+		close_to_ref = 1;
+		if (ref > 10100000)
+			continue;
+		assert_true(dur >= 9900000 && dur <= 10100000);
+		unsetenv("HTRACE_CLOCK");
+		return;
+	}
+	unsetenv("HTRACE_CLOCK");
+	/* The machine never slept 10 ms +- 1%: what can be checked is that
+	 * the span agreed with the reference clock. */
+	assert_true(close_to_ref);
+	print_message("clock %s: every sleep overran 1%%; checked against "
+		      "CLOCK_MONOTONIC only\n", clock ? clock : "default");
+}
+
+static void test_htrace__clock_measures_sleep(void **state)
+{
+	(void)state;
+	check_clock(NULL);
+	check_clock("monotonic");
+}
+
+/* Enough spans to fill many buffers: all reach the file. */
+static void test_htrace__burst_is_kept(void **state)
+{
+	struct htrace_span *root;
+	struct htrace_stats st0, st;
+	struct spool_reader *r;
+	struct spool_record rec;
+	struct dirent *e;
+	char path[512];
+	DIR *d;
+	int spans = 0, n = 20000;
+
+	(void)state;
+	start(0, 1.0);
+	htrace_stats(&st0);
+	root = htrace_begin_root(HTRACE_KIND_ITERATION, "root", NULL);
+	for (int i = 0; i < n; i++) {
+		struct htrace_span *s = htrace_begin(HTRACE_KIND_DB, "q");
+		htrace_attr_str(s, HTRACE_ATTR_DB_SYSTEM_NAME, "sqlite");
+		htrace_attr_int(s, HTRACE_ATTR_DB_RESPONSE_RETURNED_ROWS, i);
+		htrace_end(s);
+	}
+	htrace_end(root);
+	htrace_flush();
+	htrace_stats(&st);
+	assert_int_equal(st.spans_dropped, st0.spans_dropped);
+	d = opendir(G.dir);
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", G.dir, e->d_name);
+		assert_int_equal(spool_reader_open(&r, path, NULL), 0);
+		while (spool_reader_next(r, &rec, NULL) == SPOOL_READ_OK)
+			if (rec.type == SPOOL_RECORD_SPAN) {
+				if (!strcmp(rec.u.span.name, "q"))
+					assert_int_equal(rec.u.span.n_attrs, 2);
+				spans++;
+			}
+		spool_reader_free(r);
+		unlink(path);
+	}
+	closedir(d);
+	assert_int_equal(spans, n + 1);
+	htrace_shutdown();
+	rmdir(G.dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +524,8 @@ int main(void)
 		cmocka_unit_test(test_htrace__stacks),
 		cmocka_unit_test(test_htrace__drops_are_recorded),
 		cmocka_unit_test(test_htrace__sampling),
+		cmocka_unit_test(test_htrace__clock_measures_sleep),
+		cmocka_unit_test(test_htrace__burst_is_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -373,6 +373,40 @@ static void test_spool__unknown_version_refused(void **state)
 	unlink(path);
 }
 
+/* Records laid out with zero CRCs decode once sealed; a buffer that ends
+ * inside a record is refused. */
+static void test_spool__seal(void **state)
+{
+	unsigned char buf[512];
+	struct spool_dropped d = { 7, 1234 };
+	struct spool_thread t = { 42, "worker" };
+	struct spool_record rec;
+	char *scratch = NULL;
+	size_t scratch_size = 0, n1, n2;
+
+	(void)state;
+	n1 = spool_encode_dropped(buf, sizeof(buf), &d);
+	n2 = spool_encode_thread(buf + n1, sizeof(buf) - n1, &t);
+	assert_true(n1 && n2);
+	memset(buf + n1 - 4, 0, 4);
+	memset(buf + n1 + n2 - 4, 0, 4);
+	assert_int_equal(spool_decode_record(buf, n1, &rec, &scratch,
+					     &scratch_size),
+			 SPOOL_READ_CORRUPT);
+	assert_int_equal(spool_seal(buf, n1 + n2), 0);
+	assert_int_equal(spool_decode_record(buf, n1, &rec, &scratch,
+					     &scratch_size),
+			 SPOOL_READ_OK);
+	assert_int_equal(rec.u.dropped.count, 7);
+	assert_int_equal(spool_decode_record(buf + n1, n2, &rec, &scratch,
+					     &scratch_size),
+			 SPOOL_READ_OK);
+	assert_string_equal(rec.u.thread.name, "worker");
+	assert_int_equal(spool_seal(buf, n1 + n2 - 1), -1);
+	assert_int_equal(spool_seal(buf, n1 + 3), -1);
+	free(scratch);
+}
+
 static void test_spool__kind_names(void **state)
 {
 	(void)state;
@@ -402,6 +436,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_spool__unknown_version_refused, setup, teardown),
 		cmocka_unit_test(test_spool__kind_names),
+		cmocka_unit_test(test_spool__seal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
