@@ -56,13 +56,16 @@ static const char run_usage[] =
 	"  --no-stack              use a stack that is already up: the one\n"
 	"                          'harness stack up' started, or the urls of\n"
 	"                          a config with manage: false\n"
-	"  --baseline <ref>        the git ref to compare with (its\n"
-	"                          merge-base with HEAD in the first\n"
-	"                          project)\n"
+	"  --baseline <ref>        compare the run, as 'harness compare'\n"
+	"                          does, with the newest ok run at the\n"
+	"                          merge-base of <ref> and HEAD (first\n"
+	"                          project); its verdict decides the exit\n"
 	"\n"
-	"Exit status: 0 every iteration passed and no gate broke, 70 some\n"
-	"iterations failed, 2 a gate of the scenario broke, 75 interrupted\n"
-	"(Ctrl-C, or a service died), 78 a bad config or scenario.\n";
+	"Exit status: 0 every iteration passed and no gate broke; 1 a\n"
+	"regression against the baseline; 2 a gate of the scenario broke;\n"
+	"3 no baseline run, or an inconclusive comparison; 70 some\n"
+	"iterations failed; 75 interrupted (Ctrl-C, or a service died);\n"
+	"78 a bad config or scenario.\n";
 
 static int cmd_run_exec(int argc, char **argv);
 
@@ -974,19 +977,34 @@ static int find_baseline(struct run *r)
 	return 0;
 }
 
-/* Comparing belongs to `harness compare`, which does not exist yet: no
- * verdict is made up here. */
-static void report_baseline(struct run *r)
+/* --baseline: compare this run with the baseline run through `harness
+ * compare` (its verdict, its report, its exit code). No baseline run is
+ * inconclusive, as compare has it. */
+static int compare_baseline(struct run *r)
 {
+	char base[32], head[32];
+	char *argv[] = {
+		"compare", "--store", r->store_path, "--config", r->cfg->path,
+		"--project", r->cfg->projects[0].name, base, head, NULL,
+	};
+	int ret;
+
 	printf("%-12s '%s' meets HEAD of '%s' at %.12s: ", "baseline",
 	       r->a.baseline, r->cfg->projects[0].name, r->baseline_sha);
-	if (r->baseline_run)
-		printf("run %lld\n", (long long)r->baseline_run);
-	else
+	if (!r->baseline_run) {
 		printf("no ok run of %s there with this config\n",
 		       r->sc->name);
-	printf("%-12s not available yet: no comparison was made\n",
-	       "comparison");
+		return HARNESS_EXIT_INCONCLUSIVE;
+	}
+	printf("run %lld\n\n", (long long)r->baseline_run);
+	fflush(stdout);
+	snprintf(base, sizeof(base), "%lld", (long long)r->baseline_run);
+	snprintf(head, sizeof(head), "%lld", (long long)r->run_id);
+	optind = 0; /* a full reset of getopt, as main does */
+	opterr = 0;
+	ret = cmd_compare_entry.exec((int)ARRAY_SIZE(argv) - 1, argv);
+	fflush(stdout);
+	return ret;
 }
 
 static int finish(struct run *r)
@@ -1031,8 +1049,16 @@ static int finish(struct run *r)
 			code = HARNESS_EXIT_LIMIT;
 		}
 	}
-	if (r->baseline_sha && r->load_ran)
-		report_baseline(r);
+	/* The comparison decides the exit of a run that went through:
+	 * pass, regression, a broken gate (compare checks them too) or
+	 * inconclusive. */
+	if (r->baseline_sha && r->load_ran &&
+	    (!code || code == HARNESS_EXIT_LIMIT)) {
+		int cmp = compare_baseline(r);
+
+		if (cmp != HARNESS_EXIT_OK || !code)
+			code = cmp;
+	}
 	printf("stored as run %lld in %s\n", (long long)r->run_id,
 	       r->store_path);
 	fflush(stdout);

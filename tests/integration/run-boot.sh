@@ -3,7 +3,8 @@
 # stores one ok run with ten ok iterations, each one trace that reaches all
 # six services; the commit of the project (dirty) is recorded; no service
 # is left. Then a short --rate run through the CLI, and a run on a stack
-# that `harness stack up` started (--no-stack).
+# that `harness stack up` started (--no-stack), and runs compared with a
+# baseline (--baseline).
 # Arguments: the harness binary, the harness-refstack binary (built first).
 # `say` always succeeds, so A && say || bad is an if-then-else here.
 # shellcheck disable=SC2015
@@ -105,4 +106,26 @@ n=$(q "SELECT count(*) FROM iterations WHERE run_id = 3 AND ok = 1")
 n=$(q "SELECT count(DISTINCT service_id) FROM spans WHERE run_id = 3")
 [ "$n" = 7 ] && say "run --no-stack: spans of every service stored" ||
 	bad "run --no-stack: spans of $n services, want 7"
+
+# --baseline: after a new commit, HEAD has no run yet: inconclusive (3).
+# The first commit has runs: the newest ok one (run 3) is compared with
+# through `harness compare`, whose verdict decides the exit.
+echo two >"$repo/file"
+git -C "$repo" -c user.name=test -c user.email=test@example.com \
+	commit -q -a -m "second commit"
+"$harness" run boot-vm -c "$cfg" --iterations 3 --warmup 0 \
+	--baseline HEAD >"$out" 2>&1
+check_exit "run --baseline without a baseline run" 3 $?
+grep -q "^baseline .*no ok run of boot-vm there" "$out" ||
+	bad "no baseline run is not said"
+"$harness" run boot-vm -c "$cfg" --iterations 5 --warmup 0 \
+	--baseline HEAD~1 >"$out" 2>&1
+rc=$?
+case $rc in
+0 | 1 | 3) say "run --baseline HEAD~1 (exit $rc)" ;;
+*) bad "run --baseline HEAD~1: exit $rc"; sed 's/^/    /' "$out" ;;
+esac
+grep -q "^baseline .*: run 3$" "$out" || bad "baseline run 3 not found"
+grep -q "^verdict: " "$out" || bad "no verdict from the comparison"
+check_no_leftover "run --baseline"
 exit $fail

@@ -75,6 +75,7 @@ refuse "bad --iterations" 64 "bad --iterations '0'" boot-vm --iterations 0
 refuse "bad --duration" 64 "bad --duration 'soon'" boot-vm --duration soon
 refuse "bad --rate" 64 "bad --rate '-3'" boot-vm --rate -3
 refuse "unknown option" 64 "unknown option '--frob'" boot-vm --frob
+refuse "unknown baseline" 64 "--baseline 'nope'" boot-vm --baseline nope
 
 # A project that is not a git repository is named, before anything starts.
 sed 's|^\( *\)path: repo$|\1path: plain|' "$cfg" >"$tmp/plain.yaml"
