@@ -6,7 +6,10 @@
  * (aggregate) hold the iterations that succeeded. Each counted iteration
  * is the trace its trace id names; the root span of kind "iteration" takes
  * its duration from the iterations table (the load driver's own clock), so
- * the iteration time that is compared is the one `harness run` printed.
+ * the iteration time that is compared is the one `harness run` printed;
+ * it is the operation (harness, iteration, iteration) whatever the
+ * scenario, so that a forced comparison of two scenarios still compares
+ * iterations.
  * An iteration whose trace has no span at all in the store (tracing off,
  * spool lost) is rebuilt from the iterations table: a root of kind
  * "iteration" and one span of kind "step" per step, service "harness". */

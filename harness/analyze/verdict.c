@@ -331,11 +331,11 @@ static void regression_gates(struct verdict *v,
 		g->pass = !nup;
 		g->observed = (double)nup;
 		if (!nup)
-			g->message = xstrdup(
-				"no operation made more calls per iteration");
+			g->message = xstrdup("count: no operation made more "
+					     "calls per iteration");
 		else
 			g->message = xasprintf(
-				"%zu operation%s made more calls per "
+				"count: %zu operation%s made more calls per "
 				"iteration: %s%s",
 				nup, nup == 1 ? "" : "s", msg.buf,
 				nup > 8 ? "; ..." : "");

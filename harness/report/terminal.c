@@ -39,9 +39,9 @@ bool report_compare_row_shown(const struct verdict *v, size_t r,
 
 	if (opt && opt->all_rows)
 		return true;
-	return row->finding || row->gated || row->inconclusive ||
+	return row->finding || row->inconclusive ||
 	       (row->measure == COMPARE_TIME &&
-		!strcmp(row->kind, "iteration"));
+		(row->gated || !strcmp(row->kind, "iteration")));
 }
 
 const struct compare_cause *report_compare_cause_of(const struct verdict *v,

@@ -142,7 +142,8 @@ static void test_compare__rebuilt_without_spans(void **state)
 	assert_int_equal(run_data_load(&rd, f->st, make(f, &g), &cause), 0);
 	assert_int_equal(rd.agg.niterations, 6);
 	assert_int_equal(rd.nrebuilt, 6);
-	op = aggregate_find(&rd.agg, "harness", "iteration", "syn");
+	op = aggregate_find(&rd.agg, "harness", "iteration",
+			    "iteration");
 	assert_non_null(op);
 	/* 3 ops of 1.0, 1.1 and 1.2 ms (+-2%) and gaps: about 3.3ms. */
 	assert_true(rd.agg.iter_ns[0] > 3.2e6 && rd.agg.iter_ns[0] < 3.5e6);

@@ -1,0 +1,228 @@
+#!/bin/sh
+# compare-cli.sh: `harness compare` on a synthetic store: exit codes per
+# case (pass, regression, count, limit, not comparable, inconclusive,
+# usage), runs found by git revision and merge-base in a temp repository,
+# and the outputs: JSON checked against the documented schema, JUnit
+# well-formed with one test case per gate, Markdown's summary and table.
+#
+# usage: compare-cli.sh HARNESS COMPARE-MKSTORE
+set -u
+harness=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+mkstore=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+py=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+fail=0
+failed_here=0
+say() { [ "$failed_here" -eq 0 ] && echo "ok   $*"; failed_here=0; }
+bad() { echo "FAIL $*"; fail=1; failed_here=1; }
+
+export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com
+export GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
+export GIT_CONFIG_NOSYSTEM=1 HOME="$tmp"
+git init -q -b main repo && cd repo &&
+	echo a >f && git add f && git commit -q -m A &&
+	git checkout -q -b feature && echo b >f && git commit -q -am B &&
+	git checkout -q main && echo c >g && git add g && git commit -q -m C &&
+	cd .. || exit 1
+sha_a=$(git -C repo rev-parse main~1)
+sha_b=$(git -C repo rev-parse feature)
+
+cat >harness.yaml <<'YAML'
+version: 1
+store: h.db
+manage: false
+projects:
+  - name: proj
+    path: repo
+YAML
+for s in syn other; do
+	cat >$s.yaml <<YAML
+name: $s
+steps:
+  - sleep: {name: all, duration: 1ms}
+gates:
+  - "failure_rate < 1%"
+YAML
+done
+export HARNESS_CONFIG="$tmp/harness.yaml"
+hash=$("$harness" config check | sed -n 's/^# hash: //p')
+[ -n "$hash" ] || { echo "FAIL no config hash"; exit 1; }
+"$mkstore" h.db "$hash" proj "$sha_a" "$sha_b" || exit 1
+
+# expect CODE NAME ARGS...: run harness compare, keep stdout in out.txt.
+expect() {
+	want=$1 name=$2
+	shift 2
+	"$harness" compare "$@" >out.txt 2>err.txt
+	rc=$?
+	[ "$rc" -eq "$want" ] ||
+		bad "$name: exit $rc, want $want: $(cat err.txt out.txt)"
+}
+
+expect 0 "A/A" 1 2
+grep -q "verdict: pass" out.txt || bad "A/A: no pass verdict"
+say "A/A passes"
+
+expect 1 "iteration regression" 1 3
+grep -q "verdict: regression" out.txt || bad "regression: verdict line"
+grep -q "op(svc4, func, op19)" out.txt || bad "regression: op19 not named"
+grep -q "critical path of" out.txt || bad "regression: no causes"
+say "a slower iteration is a regression that names its cause"
+
+expect 1 "count" 1 4
+grep -q "FAIL  count: 1 operation made more calls" out.txt ||
+	bad "count: no failed count gate"
+grep -q "op(svc2, func, op07) count" out.txt || bad "count: op07 row"
+say "one more call per iteration is a regression"
+
+expect 2 "limit" 1 5
+grep -q "failure_rate = 15%, limit < 1%: FAIL" out.txt ||
+	bad "limit: gate line"
+say "failed iterations break the absolute gate"
+
+expect 65 "mismatch" 1 6
+grep -q "not comparable" err.txt || bad "mismatch: message"
+expect 0 "forced" --force 1 6
+grep -q "^WARNING: forced comparison" out.txt || bad "forced: no warning"
+say "other scenarios are refused unless forced"
+
+expect 3 "inconclusive" 7 8
+grep -q "verdict: inconclusive" out.txt || bad "inconclusive: verdict"
+expect 0 "inconclusive ok" --no-baseline-ok 7 8
+say "too few iterations are inconclusive"
+
+expect 0 "alpha override" --alpha 1% --min-effect 50% 1 3
+say "--alpha and --min-effect override the scenario"
+expect 1 "metric override" --metric "op(svc4, func, op19)" \
+	--min-effect 50% 1 3
+say "--metric gates on an operation"
+
+# Revisions: main~1 is A (runs 1, 2), feature is B (run 3); the
+# merge-base of feature and main is A, whose newest run is 2.
+expect 1 "revisions" main~1 feature
+grep -q "^base: run 2 " out.txt || bad "revisions: base is not run 2"
+grep -q "^head: run 3 " out.txt || bad "revisions: head is not run 3"
+expect 1 "baseline ref" --baseline main feature
+grep -q "^base: run 2 " out.txt || bad "baseline: base is not run 2"
+expect 1 "baseline with a run id" --baseline main 3
+grep -q "^base: run 2 " out.txt || bad "baseline run: base is not run 2"
+say "revisions and --baseline resolve through git"
+expect 3 "no baseline" main 3
+grep -q "no baseline" err.txt || bad "no baseline: warning"
+grep -q "verdict: no-baseline" out.txt || bad "no baseline: verdict"
+expect 0 "no baseline ok" --no-baseline-ok main 3
+say "no run at the base commit: no baseline (3, or 0 when allowed)"
+
+expect 64 "no arguments"
+expect 64 "one argument" 1
+expect 64 "bad format" --format xml 1 2
+expect 64 "bad alpha" --alpha 2 1 2
+expect 64 "unknown option" --frobnicate 1 2
+expect 64 "unknown revision" 1 nope
+say "usage errors exit 64"
+
+# Outputs.
+expect 1 "out dir" --format terminal,markdown,json,junit --out rep 1 3
+for f in compare.md compare.json compare.xml; do
+	[ -s "rep/$f" ] || bad "out dir: no $f"
+done
+grep -q "verdict: regression" out.txt || bad "out dir: terminal not on stdout"
+$py - rep/compare.json <<'PY' || bad "json does not match its schema"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+def need(obj, fields, where):
+    for name, types in fields.items():
+        if name not in obj:
+            sys.exit("%s: no field %s" % (where, name))
+        if not isinstance(obj[name], types):
+            sys.exit("%s.%s: %r" % (where, name, obj[name]))
+num = (int, float)
+opt_num = (int, float, type(None))
+opt_str = (str, type(None))
+need(doc, {"schema": str, "version": int, "status": str, "exit_code": int,
+           "summary": str, "forced": opt_str, "settings": dict,
+           "base": (dict, type(None)), "head": dict,
+           "comparison": (dict, type(None)), "gates": list}, "doc")
+assert doc["schema"] == "harness.compare" and doc["version"] == 1
+assert doc["status"] == "regression" and doc["exit_code"] == 1
+need(doc["settings"], {"alpha": num, "min_effect": num, "metrics": list,
+                       "fail_on_count_increase": bool,
+                       "no_baseline_ok": bool}, "settings")
+for side in ("base", "head"):
+    r = doc[side]
+    need(r, {"id": int, "scenario": str, "label": opt_str,
+             "config_hash": str, "host": opt_str, "start_ns": int,
+             "end_ns": int, "status": str, "commits": list,
+             "iterations": dict, "spans": int}, side)
+    need(r["iterations"], {k: int for k in ("measured", "counted", "failed",
+                           "warmup", "without_spans")}, side + ".iterations")
+    for c in r["commits"]:
+        need(c, {"repo": str, "sha": str, "branch": opt_str, "dirty": bool,
+                 "subject": opt_str}, side + ".commits")
+assert doc["base"]["id"] == 1 and doc["head"]["id"] == 3
+cmp = doc["comparison"]
+need(cmp, {"verdict": str, "reason": opt_str, "findings": int,
+           "iterations_needed": (int, type(None)), "rows": list,
+           "causes": list}, "comparison")
+for r in cmp["rows"]:
+    need(r, {"label": str, "service": str, "kind": str, "name": str,
+             "measure": str, "unit": str, "base": dict, "head": dict,
+             "exact": bool, "p": opt_num, "q": opt_num, "shift": opt_num,
+             "ci": (list, type(None)), "confidence": opt_num,
+             "rel_shift": opt_num, "rel_ci": (list, type(None)),
+             "finding": bool, "regression": bool, "improvement": bool,
+             "gated": bool, "inconclusive": bool,
+             "iterations_needed": (int, type(None))}, "row")
+    assert r["measure"] in ("time", "count") and r["unit"] in ("ns", "count")
+    for s in ("base", "head"):
+        need(r[s], {"n": int, "present": bool, "median": opt_num}, "row." + s)
+found = [r["label"] for r in cmp["rows"] if r["finding"]]
+assert "op(svc4, func, op19)" in found and "iteration" in found, found
+for c in cmp["causes"]:
+    need(c, {"row": int, "label": str, "shift_ns": opt_num, "ci_ns": list,
+             "confidence": opt_num, "share": opt_num}, "cause")
+    assert cmp["rows"][c["row"]]["label"] == c["label"]
+assert cmp["causes"][0]["label"] == "op(svc4, func, op19)"
+for g in doc["gates"]:
+    need(g, {"type": str, "name": str, "pass": bool, "missing": bool,
+             "observed": opt_num, "limit": opt_num, "unit": str,
+             "row": (int, type(None)), "message": str}, "gate")
+    assert g["type"] in ("absolute", "regression")
+    assert g["unit"] in ("ns", "count", "fraction")
+assert [g["name"] for g in doc["gates"]] == [
+    "failure_rate < 1%", "regression: iteration", "regression: count"]
+assert [g["pass"] for g in doc["gates"]] == [True, False, True]
+PY
+$py - rep/compare.xml <<'PY' || bad "junit"
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+assert root.tag == "testsuites", root.tag
+cases = root.findall("./testsuite/testcase")
+assert [c.get("name") for c in cases] == [
+    "failure_rate < 1%", "regression: iteration", "regression: count"]
+failed = [c.get("name") for c in cases if c.find("failure") is not None]
+assert failed == ["regression: iteration"], failed
+assert "REGRESSION" in cases[1].find("failure").get("message")
+assert root.get("tests") == "3" and root.get("failures") == "1"
+PY
+head -1 rep/compare.md | grep -q '^\*\*harness syn: .* regression\*\* — iteration .* → .*, +[0-9.]*% \[' ||
+	bad "markdown summary line: $(head -1 rep/compare.md)"
+grep -q '^| operation | base → head | change \[interval\] | p (q) | cause |$' rep/compare.md ||
+	bad "markdown: no findings table"
+grep -q '^| `op(svc4, func, op19)` | .* | critical path +' rep/compare.md ||
+	bad "markdown: op19 row with its cause"
+grep -q '^<details><summary>' rep/compare.md || bad "markdown: no details"
+say "JSON matches its schema, JUnit has a test case per gate, Markdown"
+
+# JSON and JUnit of a limit broken (exit 2) go to stdout.
+expect 2 "json stdout" --format json 1 5
+$py -c 'import json,sys; d=json.load(open("out.txt")); assert d["status"]=="limit" and d["exit_code"]==2' ||
+	bad "json on stdout"
+expect 2 "junit stdout" --format junit 1 5
+$py -c 'import xml.etree.ElementTree as E; r=E.parse("out.txt").getroot(); assert r.find("./testsuite/testcase/failure").get("type")=="limit"' ||
+	bad "junit on stdout"
+say "single formats on stdout"
+
+exit $fail
