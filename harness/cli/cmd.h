@@ -42,5 +42,6 @@ extern const struct cmd_entry cmd_stack_entry;
 extern const struct cmd_entry cmd_compare_entry;
 extern const struct cmd_entry cmd_trace_entry;
 extern const struct cmd_entry cmd_export_entry;
+extern const struct cmd_entry cmd_report_entry;
 
 #endif

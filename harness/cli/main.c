@@ -17,6 +17,7 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_compare_entry,
 	&cmd_trace_entry,
 	&cmd_export_entry,
+	&cmd_report_entry,
 	NULL,
 };
 

@@ -8,6 +8,7 @@ const struct report_writer *const report_writers[] = {
 	&report_json_writer,
 	&report_dot_writer,
 	&report_chrome_writer,
+	&report_html_writer,
 	NULL,
 };
 

@@ -114,7 +114,11 @@ class Strict(HTMLParser):
         self.tags = {}
 
     def handle_starttag(self, tag, attrs):
+        # An inline SVG's <title> is the chart's, not the page's.
+        if any(t == "svg" for t, _ in self.stack):
+            tag = "svg:" + tag
         self.tags[tag] = self.tags.get(tag, 0) + 1
+        tag = tag.split(":")[-1]
         if tag not in VOID:
             self.stack.append((tag, self.getpos()))
 

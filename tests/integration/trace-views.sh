@@ -157,10 +157,6 @@ $py "$check" chrome noflow.json >/dev/null &&
 	bad "check accepts a flow without an end"
 say "checker rejects bad traces"
 
-"$harness" export --store h.db --format otlp-json "$run" >/dev/null 2>err.txt
-rc=$?
-[ "$rc" -eq 64 ] && grep -q "unknown format 'otlp-json'" err.txt ||
-	bad "otlp-json: exit $rc"
 "$harness" export --store h.db 42 >/dev/null 2>&1
 [ $? -eq 64 ] || bad "export of a missing run"
 "$harness" export --store h.db latest --format json -o all.json ||
