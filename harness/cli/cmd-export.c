@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/otlp-json.h"
 #include "report/report.h"
 #include "store/store.h"
 
 static const char export_usage[] =
 	"usage: harness export [--store FILE] [--format FMT] [-o FILE] RUN\n"
+	"       harness export [--store FILE] --to URL [--batch N] RUN\n"
 	"\n"
 	"Write every span of run RUN (an id or 'latest').\n"
 	"\n"
@@ -21,8 +23,14 @@ static const char export_usage[] =
 	"                   process per service, a track per thread, flow\n"
 	"                   arrows for calls between services;\n"
 	"                   json: every trace as a span tree;\n"
-	"                   dot: the run's call graph, a node per operation\n"
-	"  -o, --output FILE  write to FILE instead of stdout\n";
+	"                   dot: the run's call graph, a node per operation;\n"
+	"                   otlp-json: OTLP/JSON (ExportTraceServiceRequest)\n"
+	"  -o, --output FILE  write to FILE instead of stdout\n"
+	"  --to URL         POST the spans as OTLP/JSON to an OTLP/HTTP\n"
+	"                   endpoint, e.g. http://127.0.0.1:4318/v1/traces\n"
+	"                   (implies --format otlp-json; with -o, also\n"
+	"                   writes the file)\n"
+	"  --batch N        spans per POST (default 512)\n";
 
 static int cmd_export_exec(int argc, char **argv);
 
@@ -39,9 +47,16 @@ static int cmd_export_exec(int argc, char **argv)
 		{ "store", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "to", required_argument, NULL, 't' },
+		{ "batch", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *store_opt = NULL, *format = "chrome", *output = NULL;
+	const char *store_opt = NULL, *format = NULL, *output = NULL;
+	const char *to = NULL;
+	struct otlp_json_options oopt;
+	struct otlp_json_stats ostats;
+	char *end;
+	int otlp;
 	const struct report_writer *w;
 	struct report_options ropt;
 	struct report_output out = { 0 };
@@ -52,6 +67,7 @@ static int cmd_export_exec(int argc, char **argv)
 	int64_t run_id;
 	int c, ret, rc;
 
+	otlp_json_options_init(&oopt);
 	while ((c = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -62,6 +78,17 @@ static int cmd_export_exec(int argc, char **argv)
 			break;
 		case 'o':
 			output = optarg;
+			break;
+		case 't':
+			to = optarg;
+			break;
+		case 'b':
+			oopt.batch = strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end ||
+			    !oopt.batch || oopt.batch > 1000000)
+				return cmd_usage_error(&cmd_export_entry,
+						       "bad --batch '%s'",
+						       optarg);
 			break;
 		case ':':
 			return cmd_usage_error(&cmd_export_entry,
@@ -79,13 +106,20 @@ static int cmd_export_exec(int argc, char **argv)
 		return cmd_usage_error(&cmd_export_entry,
 				       "unexpected argument '%s'",
 				       argv[optind + 1]);
+	if (!format)
+		format = to ? "otlp-json" : "chrome";
+	if (to && strcmp(format, "otlp-json"))
+		return cmd_usage_error(&cmd_export_entry,
+				       "--to sends otlp-json, not '%s'",
+				       format);
 	/* json and dot draw traces too; text is for one trace at a time. */
 	w = report_writer_find(format);
-	if (!w || !w->write_traces || !strcmp(format, "text") ||
-	    !strcmp(format, "html"))
+	otlp = !strcmp(format, "otlp-json");
+	if (!otlp && (!w || !w->write_traces || !strcmp(format, "text") ||
+		      !strcmp(format, "html")))
 		return cmd_usage_error(&cmd_export_entry,
-				       "unknown format '%s': want chrome, json "
-				       "or dot",
+				       "unknown format '%s': want chrome, "
+				       "json, dot or otlp-json",
 				       format);
 	report_options_init(&ropt);
 	ropt.out_path = output;
@@ -108,6 +142,22 @@ static int cmd_export_exec(int argc, char **argv)
 		error("%s", cause);
 		ret = rc == STORE_ENOENT ? HARNESS_EXIT_USAGE :
 					   HARNESS_EXIT_RUNTIME;
+		goto out;
+	}
+	if (otlp) {
+		oopt.out_path = to && !output ? NULL : output ? output : "-";
+		oopt.url = to;
+		if (otlp_json_export(st, run_id, &oopt, &ostats, &cause) < 0) {
+			error("%s", cause);
+			ret = HARNESS_EXIT_RUNTIME;
+			goto out;
+		}
+		if (!ostats.spans)
+			warning("run %lld has no spans", (long long)run_id);
+		if (to)
+			fprintf(stderr, "exported %zu spans in %zu requests "
+				"to %s\n", ostats.spans, ostats.requests, to);
+		ret = HARNESS_EXIT_OK;
 		goto out;
 	}
 	if (report_traces_load(&traces, &n, st, run_id, &cause) < 0) {
