@@ -1,0 +1,211 @@
+#!/bin/sh
+# gate-regression.sh: ci/gate.sh end to end in a temp git repository that
+# holds this project. A commit that slows the scheduler through the
+# reference stack's REFSTACK_SLOW knob fails the gate with exit 1 and a
+# report naming the operation; a README change passes with 0; a broken
+# config stops it with 78. Every time the worktrees are gone afterwards
+# and no process of the stack is left. Uses the gate's fast path
+# (--harness-build: this build for both sides), since the commits differ
+# only in config.
+set -u
+harness=$1
+refstack=$2
+src=${HARNESS_SOURCE_ROOT:?}
+build=${HARNESS_BUILD_ROOT:?}
+gate=$src/ci/gate.sh
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/harness-gate-regression.XXXXXX")
+repo=$tmp/repo
+fail=0
+
+bad() { echo "FAIL $*"; fail=1; }
+ok() { echo "ok   $*"; }
+# Processes whose command line names the temp dir: the services of a stack
+# started in the worktrees (their --data-dir is there), or a harness run.
+leftovers() {
+	pgrep -f -- "$tmp" 2>/dev/null
+}
+# shellcheck disable=SC2317 # reached through the trap
+cleanup() {
+	for p in $(leftovers); do
+		kill -9 "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if [ ! -x "$build/harness/cli/harness" ] || [ ! -x "$refstack" ] ||
+	[ ! -x "$harness" ]; then
+	echo "FAIL the build has no harness or harness-refstack"
+	exit 1
+fi
+
+g() {
+	git -C "$repo" -c user.name=gate-test -c user.email=gate@test.invalid \
+		-c commit.gpgsign=false "$@"
+}
+
+# The project: the source tree's tracked files (as they are on disk), or
+# the folders the gate needs when the source is not a git checkout.
+mkdir -p "$repo"
+if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+	git -C "$src" ls-files -z |
+		tar -C "$src" --null -T - --ignore-failed-read -cf - 2>/dev/null |
+		tar -C "$repo" -xf -
+else
+	cp -R "$src/scenarios" "$src/ci" "$src/README.md" "$repo/"
+fi
+if [ ! -f "$repo/scenarios/harness.yaml" ] ||
+	[ ! -f "$repo/scenarios/boot-vm.yaml" ]; then
+	echo "FAIL copying the project"
+	exit 1
+fi
+git init -q -b main "$repo" || git init -q "$repo"
+# This project fails only on a change of 200% or more: the gate compares one
+# run per side, and on a busy 2-core machine two runs of the same commit
+# a few seconds apart can differ by tens of percent. The planted slowdown
+# (600ms on an iteration of about 100ms) is far beyond it.
+sed -i 's/^  min_effect: .*/  min_effect: 200%/' "$repo/scenarios/boot-vm.yaml"
+grep -q '^  min_effect: 200%' "$repo/scenarios/boot-vm.yaml" ||
+	{ echo "FAIL no min_effect in boot-vm.yaml"; exit 1; }
+if ! g add -A || ! g commit -q -m "the project" || ! g tag base; then
+	echo "FAIL base commit"
+	exit 1
+fi
+
+# expect DESCRIPTION COMMAND...: ok when the command succeeds.
+expect() {
+	desc=$1
+	shift
+	if "$@"; then
+		ok "$desc"
+	else
+		bad "$desc"
+	fi
+}
+
+# Run the gate in the repository; sets rc and leaves the output in $out.
+run_gate() {
+	name=$1
+	shift
+	out=$tmp/out-$name
+	rc=0
+	(cd "$repo" && sh "$gate" --base base --iterations 16 \
+		--concurrency 1 --warmup 2 --harness-build "$build" \
+		--out "$out" "$@") >"$tmp/$name.stdout" 2>"$tmp/$name.stderr" \
+		</dev/null || rc=$?
+}
+
+show() {
+	echo "--- stdout"
+	cat "$tmp/$1.stdout"
+	echo "--- stderr"
+	cat "$tmp/$1.stderr"
+}
+
+# After every gate: no worktree but the main one, none of the gate's
+# directories left, no process of the stacks.
+check_clean() {
+	n=$(git -C "$repo" worktree list --porcelain | grep -c '^worktree ')
+	expect "$1: worktrees removed ($n left)" [ "$n" -eq 1 ]
+	left=""
+	for f in "$repo/.git/harness-gate"/*; do
+		case ${f##*/} in
+		'*' | build-*) ;;
+		*) left="$left ${f##*/}" ;;
+		esac
+	done
+	expect "$1: gate directory clean (left:$left)" [ -z "$left" ]
+	p=$(leftovers | tr '\n' ' ')
+	expect "$1: no process left ($p)" [ -z "$p" ]
+}
+
+# 1. A planted regression: the scheduler sleeps 600ms in
+# select_destinations on the head commit.
+g checkout -q -b slow base
+awk '{ print }
+/^  - name: scheduler$/ {
+	print "    env: {REFSTACK_SLOW: \"scheduler.select_destinations=600ms\"}"
+}' "$repo/scenarios/harness.yaml" >"$tmp/harness.yaml" &&
+	mv "$tmp/harness.yaml" "$repo/scenarios/harness.yaml"
+grep -q REFSTACK_SLOW "$repo/scenarios/harness.yaml" ||
+	{ echo "FAIL planting the knob"; exit 1; }
+g commit -q -a -m "scheduler: slower host selection"
+run_gate slow
+if [ "$rc" -eq 1 ]; then
+	ok "regression: exit 1"
+else
+	bad "regression: exit $rc, want 1"
+	show slow
+fi
+expect "regression: the Markdown on stdout names select_destinations" \
+	grep -q 'select_destinations' "$tmp/slow.stdout"
+for ext in md html json xml; do
+	n=$(find "$out" -maxdepth 1 -name "*.$ext" | wc -l)
+	expect "regression: a .$ext report" [ "$n" -ge 1 ]
+done
+order=$(sed -n 's/^gate: round [0-9]*\/[0-9]*, \([a-z]*\):.*/\1/p' \
+	"$tmp/slow.stderr" | tr '\n' ' ')
+expect "regression: one run of base, then one of head ($order)" \
+	[ "$order" = "base head " ]
+# The JSON and JUnit reports say the same.
+expect "regression: compare.json says regression" \
+	grep -q '"status": *"regression"' "$out/compare.json"
+expect "regression: compare.xml has a failure" \
+	grep -q '<failure' "$out/compare.xml"
+check_clean regression
+
+# 2. A neutral change passes.
+g checkout -q -b neutral base
+echo "A line that changes nothing that runs." >>"$repo/README.md"
+g commit -q -a -m "README: one more line"
+run_gate neutral
+if [ "$rc" -eq 0 ]; then
+	ok "neutral: exit 0"
+else
+	bad "neutral: exit $rc, want 0"
+	show neutral
+fi
+check_clean neutral
+
+# 3. A broken config on the head: the runs stop with 78, and the cleanup
+# happens all the same.
+g checkout -q -b broken base
+printf 'services: [\n' >>"$repo/scenarios/harness.yaml"
+g commit -q -a -m "harness.yaml: broken"
+run_gate broken
+expect "broken config: exit $rc, want 78" [ "$rc" -eq 78 ]
+[ "$rc" -eq 78 ] || show broken
+check_clean broken
+
+# 4. Interrupted during the base's run: the gate stops the run (which
+# brings its stack down), removes the worktrees and exits 75.
+g checkout -q slow
+out=$tmp/out-interrupted
+(cd "$repo" && exec sh "$gate" --base base --iterations 2000 \
+	--concurrency 1 --warmup 0 --harness-build "$build" --out "$out") \
+	>"$tmp/interrupted.stdout" 2>"$tmp/interrupted.stderr" </dev/null &
+gate_pid=$!
+i=0
+while [ $i -lt 600 ] && ! grep -q '^starting' "$out/run-base-1.log" 2>/dev/null
+do
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 2
+kill -TERM "$gate_pid"
+rc=0
+wait "$gate_pid" || rc=$?
+expect "interrupted: exit $rc, want 75" [ "$rc" -eq 75 ]
+[ "$rc" -eq 75 ] || show interrupted
+check_clean interrupted
+
+# 5. Bad usage and a base that does not exist.
+run_gate usage --rounds 0
+expect "usage: --rounds 0: exit $rc, want 64" [ "$rc" -eq 64 ]
+run_gate rounds --rounds 2
+expect "usage: --rounds 2 (one run per side): exit $rc, want 64" \
+	[ "$rc" -eq 64 ]
+run_gate nobase --base no-such-ref
+expect "usage: unknown --base: exit $rc, want 64" [ "$rc" -eq 64 ]
+
+exit "$fail"
