@@ -55,7 +55,8 @@ Environment: HARNESS_GATE_DIR holds the worktrees and the build
 directories, which are reused by the next invocation (default:
 <git dir>/harness-gate); HARNESS_GATE_MESON_OPTIONS replaces the meson
 setup options (default: -Dbuildtype=release, and -Dtests=false
--Dbenchmarks=false where the project has them).
+-Dbenchmarks=false where the project has them); HARNESS_GATE_JOBS limits
+the parallel compile jobs.
 EOF
 }
 
@@ -219,7 +220,8 @@ git rev-parse -q --verify "$base_ref^{commit}" >/dev/null ||
 head_sha=$(git rev-parse --verify "HEAD^{commit}")
 base_sha=$(git merge-base HEAD "$base_ref") ||
 	fail 64 "HEAD and '$base_ref' have no common ancestor"
-say "base $(git log -1 --format='%h %s' "$base_sha") (merge-base with $base_ref)"
+say "base $(git log -1 --format='%h %s' "$base_sha")" \
+	"(merge-base with $base_ref)"
 say "head $(git log -1 --format='%h %s' "$head_sha")"
 [ "$base_sha" != "$head_sha" ] ||
 	say "base and head are the same commit: this measures the noise"
@@ -317,30 +319,33 @@ meson_options() {
 # Build SIDE's worktree into its build directory, reused across
 # invocations (meson setup only the first time).
 build() {
-	src=$state/$1
-	bld=$state/build-$1
-	log=$out/build-$1.log
-	say "building $1 in $bld"
+	side=$1
+	src=$state/$side
+	bld=$state/build-$side
+	log=$out/build-$side.log
+	say "building $side in $bld"
 	: >"$log"
 	if [ -f "$bld/build.ninja" ] &&
 		[ "$(cat "$bld/.gate-source" 2>/dev/null)" = "$src" ]; then
 		:
 	else
 		rm -rf "$bld"
-		# shellcheck disable=SC2046
+		# shellcheck disable=SC2046 # the options are words
 		run_child meson setup "$bld" "$src" $(meson_options "$src") \
 			>>"$log" 2>&1 || {
 			tail -n 20 "$log" >&2
-			fail 70 "meson setup of $1 failed (log: $log)"
+			fail 70 "meson setup of $side failed (log: $log)"
 		}
 		echo "$src" >"$bld/.gate-source"
 	fi
-	run_child meson compile -C "$bld" >>"$log" 2>&1 || {
+	set -- -C "$bld"
+	[ -z "${HARNESS_GATE_JOBS:-}" ] || set -- "$@" -j "$HARNESS_GATE_JOBS"
+	run_child meson compile "$@" >>"$log" 2>&1 || {
 		tail -n 20 "$log" >&2
-		fail 70 "the build of $1 failed (log: $log)"
+		fail 70 "the build of $side failed (log: $log)"
 	}
 	[ -x "$bld/harness/cli/harness" ] ||
-		fail 70 "the build of $1 made no harness/cli/harness"
+		fail 70 "the build of $side made no harness/cli/harness"
 }
 
 # The runs stored, per side: run ids separated by blanks.
@@ -462,8 +467,8 @@ if [ -n "$html" ]; then
 	{
 		echo '<!DOCTYPE html>'
 		echo '<html><head><meta charset="utf-8">'
-		echo "<title>harness gate: $(git log -1 --format=%h "$head_sha")"
-		echo "against $(git log -1 --format=%h "$base_sha")</title>"
+		echo "<title>harness gate: $(git rev-parse --short "$head_sha")"
+		echo "against $(git rev-parse --short "$base_sha")</title>"
 		echo '</head><body><pre>'
 		sed 's/&/\&amp;/g; s/</\&lt;/g; s/>/\&gt;/g' "$out/compare.md"
 		echo '</pre></body></html>'

@@ -49,8 +49,8 @@ g() {
 mkdir -p "$repo"
 if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
 	git -C "$src" ls-files -z |
-		tar -C "$src" --null -T - --ignore-failed-read -cf - 2>/dev/null |
-		tar -C "$repo" -xf -
+		tar -C "$src" --null -T - --ignore-failed-read -cf - \
+			2>/dev/null | tar -C "$repo" -xf -
 else
 	cp -R "$src/scenarios" "$src/ci" "$src/README.md" "$repo/"
 fi
@@ -122,10 +122,9 @@ check_clean() {
 # 1. A planted regression: the scheduler sleeps 600ms in
 # select_destinations on the head commit.
 g checkout -q -b slow base
-awk '{ print }
-/^  - name: scheduler$/ {
-	print "    env: {REFSTACK_SLOW: \"scheduler.select_destinations=600ms\"}"
-}' "$repo/scenarios/harness.yaml" >"$tmp/harness.yaml" &&
+knob='    env: {REFSTACK_SLOW: "scheduler.select_destinations=600ms"}'
+awk -v knob="$knob" '{ print } /^  - name: scheduler$/ { print knob }' \
+	"$repo/scenarios/harness.yaml" >"$tmp/harness.yaml" &&
 	mv "$tmp/harness.yaml" "$repo/scenarios/harness.yaml"
 grep -q REFSTACK_SLOW "$repo/scenarios/harness.yaml" ||
 	{ echo "FAIL planting the knob"; exit 1; }
