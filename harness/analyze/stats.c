@@ -399,6 +399,58 @@ int stats_mann_whitney(struct stats_mwu *out, const double *a, size_t na,
 
 /* ------------------------------------------------------------------ */
 
+/* The k-th smallest (0-based) of x[0..n), by quickselect (Hoare partition
+ * around a median of three): expected linear time where sorting the n a
+ * b pairwise differences of a Hodges-Lehmann estimate would dominate a
+ * comparison. Reorders x. */
+static double select_nth(double *x, size_t n, size_t k)
+{
+	ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
+
+	while (lo < hi) {
+		ptrdiff_t i = lo, j = hi, mid = lo + (hi - lo) / 2;
+		double a = x[lo], b = x[mid], c = x[hi], p;
+
+		p = a < b ? (b < c ? b : (a < c ? c : a))
+			  : (a < c ? a : (b < c ? c : b));
+		while (i <= j) {
+			while (x[i] < p)
+				i++;
+			while (x[j] > p)
+				j--;
+			if (i <= j) {
+				double t = x[i];
+
+				x[i++] = x[j];
+				x[j--] = t;
+			}
+		}
+		/* x[lo..j] <= p <= x[i..hi]; between them, all equal p. */
+		if (kk <= j)
+			hi = j;
+		else if (kk >= i)
+			lo = i;
+		else
+			return x[kk];
+	}
+	return x[kk];
+}
+
+/* The median of x[0..n), n > 0, by selection. Reorders x. */
+static double select_median(double *x, size_t n)
+{
+	double hi = select_nth(x, n, n / 2), lo;
+
+	if (n % 2)
+		return hi;
+	/* x[0..n/2) now holds the lower half: its maximum. */
+	lo = x[0];
+	for (size_t i = 1; i < n / 2; i++)
+		if (x[i] > lo)
+			lo = x[i];
+	return lo + (hi - lo) / 2;
+}
+
 int stats_hodges_lehmann(struct stats_hl *out, const double *a, size_t na,
 			 const double *b, size_t nb, double alpha)
 {
@@ -416,8 +468,7 @@ int stats_hodges_lehmann(struct stats_hl *out, const double *a, size_t na,
 	for (size_t i = 0; i < na; i++)
 		for (size_t j = 0; j < nb; j++)
 			d[i * nb + j] = b[j] - a[i];
-	stats_sort(d, N);
-	out->shift = stats_median_sorted(d, N);
+	out->shift = select_median(d, N);
 
 	if (na <= STATS_MWU_EXACT_MAX && nb <= STATS_MWU_EXACT_MAX) {
 		double *pmf = mwu_pmf(na, nb), cdf = 0, below;
@@ -452,8 +503,8 @@ int stats_hodges_lehmann(struct stats_hl *out, const double *a, size_t na,
 	}
 	if (k > (N + 1) / 2)
 		k = (N + 1) / 2;
-	out->lo = d[k - 1];
-	out->hi = d[N - k];
+	out->lo = select_nth(d, N, k - 1);
+	out->hi = select_nth(d, N, N - k);
 	free(d);
 
 	as = copy_sorted(a, na);

@@ -107,7 +107,7 @@ void verdict_format_value(char *buf, size_t size, double v,
 static void signed_value(char *buf, size_t size, double v,
 			 const struct compare_row *r)
 {
-	char tmp[64];
+	char tmp[48];
 
 	verdict_format_value(tmp, sizeof(tmp), fabs(v), r);
 	snprintf(buf, size, "%s%s", v < 0 ? "-" : "+", tmp);
