@@ -451,30 +451,99 @@ static double select_median(double *x, size_t n)
 	return lo + (hi - lo) / 2;
 }
 
+/* For large samples the n a n b differences are not made at all: with a
+ * and b sorted, how many differences b_j - a_i are <= t is counted in one
+ * merge-like pass (IEEE subtraction is monotonic, so the pointer into b
+ * only moves forward as a_i grows), and the k-th smallest difference is
+ * the smallest double t whose count reaches k, found by bisection on t
+ * down to adjacent doubles. O((na + nb) log range) per order statistic. */
+struct diffs {
+	const double *a, *b;	/* sorted */
+	size_t na, nb;
+};
+
+static size_t diffs_count_le(const struct diffs *d, double t)
+{
+	size_t j = 0, n = 0;
+
+	/* As a_i grows, so does the number of b_j within t of it: walk i
+	 * upwards and j only moves forward. */
+	for (size_t i = 0; i < d->na; i++) {
+		while (j < d->nb && d->b[j] - d->a[i] <= t)
+			j++;
+		n += j;
+	}
+	return n;
+}
+
+/* The k-th smallest (1-based) difference b_j - a_i. */
+static double diffs_kth(const struct diffs *d, size_t k)
+{
+	double lo = d->b[0] - d->a[d->na - 1];
+	double hi = d->b[d->nb - 1] - d->a[0];
+
+	if (diffs_count_le(d, lo) >= k)
+		return lo;
+	/* count(lo) < k <= count(hi) */
+	for (;;) {
+		double mid = lo + (hi - lo) / 2;
+
+		if (mid <= lo || mid >= hi)
+			return hi;
+		if (diffs_count_le(d, mid) >= k)
+			hi = mid;
+		else
+			lo = mid;
+	}
+}
+
+#define HL_SELECT_MAX 4096	/* up to this many pairs: select in memory */
+
 int stats_hodges_lehmann(struct stats_hl *out, const double *a, size_t na,
 			 const double *b, size_t nb, double alpha)
 {
 	size_t N = na * nb, k;
-	double *d, *as, amed;
+	double *d, *as, *sa = NULL, *sb = NULL, amed;
+	struct diffs ds = { 0 };
 
 	memset(out, 0, sizeof(*out));
 	if (!na || !nb || !(alpha > 0 && alpha < 1) || nb > SIZE_MAX / na) {
 		errno = EINVAL;
 		return -1;
 	}
-	d = malloc(N * sizeof(*d));
-	if (!d)
-		return -1;
-	for (size_t i = 0; i < na; i++)
-		for (size_t j = 0; j < nb; j++)
-			d[i * nb + j] = b[j] - a[i];
-	out->shift = select_median(d, N);
+	if (N > HL_SELECT_MAX) {
+		sa = copy_sorted(a, na);
+		sb = copy_sorted(b, nb);
+		if (!sa || !sb) {
+			free(sa);
+			free(sb);
+			return -1;
+		}
+		ds = (struct diffs){ sa, sb, na, nb };
+		out->shift = diffs_kth(&ds, (N + 1) / 2);
+		if (N % 2 == 0) {
+			double up = diffs_kth(&ds, N / 2 + 1);
+
+			out->shift += (up - out->shift) / 2;
+		}
+		d = NULL;
+	} else {
+		d = malloc(N * sizeof(*d));
+		if (!d)
+			return -1;
+		for (size_t i = 0; i < na; i++)
+			for (size_t j = 0; j < nb; j++)
+				d[i * nb + j] = b[j] - a[i];
+		out->shift = select_median(d, N);
+	}
 
 	if (na <= STATS_MWU_EXACT_MAX && nb <= STATS_MWU_EXACT_MAX) {
 		double *pmf = mwu_pmf(na, nb), cdf = 0, below;
 
 		if (!pmf) {
 			free(d);
+			free(sa);
+			free(sb);
 			return -1;
 		}
 		/* k - 1 = the largest c with P(U <= c) <= alpha / 2, and
@@ -503,9 +572,16 @@ int stats_hodges_lehmann(struct stats_hl *out, const double *a, size_t na,
 	}
 	if (k > (N + 1) / 2)
 		k = (N + 1) / 2;
-	out->lo = select_nth(d, N, k - 1);
-	out->hi = select_nth(d, N, N - k);
+	if (d) {
+		out->lo = select_nth(d, N, k - 1);
+		out->hi = select_nth(d, N, N - k);
+	} else {
+		out->lo = diffs_kth(&ds, k);
+		out->hi = diffs_kth(&ds, N + 1 - k);
+	}
 	free(d);
+	free(sa);
+	free(sb);
 
 	as = copy_sorted(a, na);
 	if (!as)

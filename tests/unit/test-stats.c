@@ -388,6 +388,62 @@ static void test_stats__hodges_lehmann(void **state)
 	ref_free(&r);
 }
 
+static int cmp_dbl(const void *pa, const void *pb)
+{
+	double x = *(const double *)pa, y = *(const double *)pb;
+
+	return (x > y) - (x < y);
+}
+
+/* Large samples take the path that never builds the differences: the
+ * results must be exactly the order statistics of all of them. Ties and
+ * an even and an odd number of pairs included. */
+static void test_stats__hodges_lehmann_large(void **state)
+{
+	static const size_t sizes[][2] = { { 100, 120 }, { 101, 99 },
+					   { 300, 7 } };
+	uint64_t s = 12345;
+
+	(void)state;
+	for (size_t c = 0; c < 3; c++) {
+		size_t na = sizes[c][0], nb = sizes[c][1], N = na * nb, k;
+		double *a = malloc(na * sizeof(*a)), *b = malloc(nb * sizeof(*b));
+		double *d = malloc(N * sizeof(*d)), med;
+		struct stats_hl h;
+
+		for (size_t i = 0; i < na + nb; i++) {
+			double v;
+
+			s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+			v = (double)(s >> 40) / 1024.0; /* ties are likely */
+			if (i < na)
+				a[i] = 1e6 + v;
+			else
+				b[i - na] = 1.03e6 + v * (1 + (double)c / 10);
+		}
+		for (size_t i = 0; i < na; i++)
+			for (size_t j = 0; j < nb; j++)
+				d[i * nb + j] = b[j] - a[i];
+		qsort(d, N, sizeof(*d), cmp_dbl);
+		med = N % 2 ? d[N / 2]
+			    : d[N / 2 - 1] + (d[N / 2] - d[N / 2 - 1]) / 2;
+		assert_int_equal(stats_hodges_lehmann(&h, a, na, b, nb, 0.05),
+				 0);
+		assert_true(h.shift == med);
+		/* lo is D(k) and hi D(N + 1 - k) for one k. */
+		for (k = 0; k < N && d[k] < h.lo; k++)
+			;
+		assert_true(k < N && d[k] == h.lo);
+		assert_true(d[N - 1 - k] == h.hi ||
+			    (k > 0 && d[k - 1] == h.lo &&
+			     d[N - k] == h.hi));
+		assert_true(h.lo < h.shift && h.shift < h.hi);
+		free(a);
+		free(b);
+		free(d);
+	}
+}
+
 static void test_stats__hodges_lehmann_by_hand(void **state)
 {
 	/* a = {10, 20, 30}, b = {12, 22, 32, 42}: the 12 differences b - a
@@ -494,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_stats__mwu_by_hand),
 		cmocka_unit_test(test_stats__hodges_lehmann),
 		cmocka_unit_test(test_stats__hodges_lehmann_by_hand),
+		cmocka_unit_test(test_stats__hodges_lehmann_large),
 		cmocka_unit_test(test_stats__benjamini_hochberg),
 		cmocka_unit_test(test_stats__sample_size),
 	};
