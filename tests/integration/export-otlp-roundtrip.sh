@@ -13,6 +13,7 @@ dump=$(cd "$(dirname "$3")" && pwd)/$(basename "$3")
 py=/usr/bin/python3
 tmp=$(mktemp -d)
 pid=
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
 	rm -rf "$tmp"
@@ -28,8 +29,10 @@ run=$("$fixture" h.db) || { echo "FAIL fixture"; exit 1; }
 "$dump" h.db "$run" sent | sort >sent.txt || { echo "FAIL dump"; exit 1; }
 nspans=$(wc -l <sent.txt)
 nerrors=$(grep -c ' status=error ' sent.txt)
-[ "$nspans" -gt 50 ] && [ "$nerrors" -gt 0 ] ||
-	{ echo "FAIL fixture: $nspans spans, $nerrors errors"; exit 1; }
+if [ "$nspans" -le 50 ] || [ "$nerrors" -eq 0 ]; then
+	echo "FAIL fixture: $nspans spans, $nerrors errors"
+	exit 1
+fi
 
 # The file: shape, ids, times, kinds, typed values, grouping.
 cat >check.py <<'PY'
@@ -46,6 +49,9 @@ def bad(m):
 kinds = {"rest.dispatch": 2, "rpc.dispatch": 2, "rest.call": 3,
          "rpc.call": 3, "db": 3, "exec": 3, "rpc.cast": 4}
 dec = re.compile(r"^(0|[1-9][0-9]*)$")
+def hexid(s, n):
+    # lowercase hex of n digits, not all zero
+    return re.match(r"^[0-9a-f]{%d}$" % n, s) and s.strip("0")
 if set(doc) != {"resourceSpans"}:
     bad("top-level keys %r" % sorted(doc))
 resources, ids, types = set(), set(), set()
@@ -64,16 +70,16 @@ for rs in doc["resourceSpans"]:
     if key in resources:
         bad("resource %s twice: spans not grouped" % svc)
     resources.add(key)
-    if len(rs["scopeSpans"]) != 1 or rs["scopeSpans"][0]["scope"]["name"] != "harness":
-        bad("scopeSpans of %s: %r" % (svc, [s.get("scope") for s in rs["scopeSpans"]]))
+    scopes = rs["scopeSpans"]
+    if len(scopes) != 1 or scopes[0]["scope"]["name"] != "harness":
+        bad("scopeSpans of %s: %r" % (svc, [s.get("scope") for s in scopes]))
     for sp in rs["scopeSpans"][0]["spans"]:
         nspans += 1
-        if not re.match(r"^[0-9a-f]{32}$", sp["traceId"]) or not sp["traceId"].strip("0"):
+        if not hexid(sp["traceId"], 32):
             bad("traceId %r" % sp["traceId"])
-        if not re.match(r"^[0-9a-f]{16}$", sp["spanId"]) or not sp["spanId"].strip("0"):
+        if not hexid(sp["spanId"], 16):
             bad("spanId %r" % sp["spanId"])
-        if "parentSpanId" in sp and (not re.match(r"^[0-9a-f]{16}$", sp["parentSpanId"])
-                                     or not sp["parentSpanId"].strip("0")):
+        if "parentSpanId" in sp and not hexid(sp["parentSpanId"], 16):
             bad("parentSpanId %r" % sp["parentSpanId"])
         if (sp["traceId"], sp["spanId"]) in ids:
             bad("span %s twice" % sp["spanId"])
@@ -89,7 +95,8 @@ for rs in doc["resourceSpans"]:
             (t, v), = a["value"].items()
             types.add(t)
             ok = {"stringValue": lambda v: isinstance(v, str),
-                  "intValue": lambda v: isinstance(v, str) and re.match(r"^-?[0-9]+$", v),
+                  "intValue": lambda v: isinstance(v, str)
+                                        and re.match(r"^-?[0-9]+$", v),
                   "doubleValue": lambda v: isinstance(v, float),
                   "boolValue": lambda v: isinstance(v, bool)}.get(t)
             if not ok or not ok(v):
@@ -102,7 +109,8 @@ for rs in doc["resourceSpans"]:
             bad("kind %r of a %s span" % (sp["kind"], hk))
         st = sp.get("status")
         if st is not None:
-            if st.get("code") != 2 or not isinstance(st.get("message", ""), str):
+            msg = st.get("message", "")
+            if st.get("code") != 2 or not isinstance(msg, str):
                 bad("status %r" % st)
             nerrors += 1
 if nspans != want_spans:
@@ -130,7 +138,10 @@ pid=$!
 i=0
 while ! grep -q '^listening on ' coll.out 2>/dev/null; do
 	i=$((i + 1))
-	[ $i -gt 100 ] && { echo "FAIL collector did not start: $(cat coll.err)"; exit 1; }
+	if [ $i -gt 100 ]; then
+		echo "FAIL collector did not start: $(cat coll.err)"
+		exit 1
+	fi
 	sleep 0.1
 done
 url=$(sed -n 's/^listening on //p' coll.out)
