@@ -36,7 +36,7 @@ static int cmd_export_exec(int argc, char **argv);
 
 const struct cmd_entry cmd_export_entry = {
 	.name = "export",
-	.summary = "write a run's spans for other tools (Perfetto)",
+	.summary = "write a run's spans for other tools (Perfetto, OTLP)",
 	.usage = export_usage,
 	.exec = cmd_export_exec,
 };
@@ -145,7 +145,9 @@ static int cmd_export_exec(int argc, char **argv)
 		goto out;
 	}
 	if (otlp) {
-		oopt.out_path = to && !output ? NULL : output ? output : "-";
+		/* Without --to the spans go to -o or stdout; with it, to
+		 * a file only when -o asks. */
+		oopt.out_path = output ? output : to ? NULL : "-";
 		oopt.url = to;
 		if (otlp_json_export(st, run_id, &oopt, &ostats, &cause) < 0) {
 			error("%s", cause);

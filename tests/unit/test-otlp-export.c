@@ -470,14 +470,26 @@ static void test_otlp_export__post_batches(void **state)
 {
 	static const struct answer ok[] = { { 200, "{}", NULL } };
 	struct fixture *f = *state;
+	struct otlp_json_options opt;
 	struct otlp_json_stats stats;
 	struct endpoint e;
-	char *cause = NULL;
+	char out[128], *cause = NULL;
+	json_t *js;
 
+	/* POSTed and written to a file in the same walk. */
 	endpoint_start(&e, ok, 1);
-	assert_int_equal(post(f, e.url, 0, &stats, &cause), 0);
+	otlp_json_options_init(&opt);
+	snprintf(out, sizeof(out), "%s/both.json", f->dir);
+	opt.url = e.url;
+	opt.out_path = out;
+	assert_int_equal(otlp_json_export(f->st, f->run, &opt, &stats,
+					  &cause),
+			 0);
 	endpoint_stop(&e);
 	assert_null(cause);
+	js = json_load_file(out, 0, NULL);
+	assert_int_equal(count_spans(js), 1100);
+	json_decref(js);
 	assert_int_equal(stats.spans, 1100);
 	assert_int_equal(stats.requests, 3);
 	assert_int_equal(e.requests, 3);
