@@ -13,6 +13,7 @@
 
 #include "analyze/verdict.h"
 #include "config/config.h"
+#include "report/report.h"
 #include "report/verdict.h"
 #include "store/store.h"
 #include "util/strbuf.h"
@@ -52,10 +53,11 @@ static const char compare_usage[] =
 	"  --force             compare runs of different scenarios or configs\n"
 	"  --no-baseline-ok    exit 0, not 3, when there is no baseline run or\n"
 	"                      the comparison is inconclusive\n"
-	"  --format LIST       comma-separated: terminal, markdown, json, junit\n"
-	"                      (default: terminal)\n"
-	"  --out DIR           write compare.md, compare.json, compare.xml in\n"
-	"                      DIR (terminal still goes to stdout)\n"
+	"  --format LIST       comma-separated: terminal, markdown, json,\n"
+	"                      junit, html (default: terminal)\n"
+	"  --out DIR           write compare.md, compare.json, compare.xml,\n"
+	"                      compare.html in DIR (terminal still goes to\n"
+	"                      stdout)\n"
 	"  --all               show every operation, not only the findings\n"
 	"\n"
 	"Exit: 0 pass; 1 regression; 2 an absolute gate broken (wins over 1);\n"
@@ -77,6 +79,7 @@ enum format_bits {
 	FMT_MARKDOWN = 1 << 1,
 	FMT_JSON = 1 << 2,
 	FMT_JUNIT = 1 << 3,
+	FMT_HTML = 1 << 4,
 };
 
 static const struct {
@@ -90,7 +93,37 @@ static const struct {
 	{ "markdown", FMT_MARKDOWN, "compare.md", report_compare_markdown },
 	{ "json", FMT_JSON, "compare.json", report_compare_json },
 	{ "junit", FMT_JUNIT, "compare.xml", report_compare_junit },
+	{ "html", FMT_HTML, "compare.html", NULL },
 };
+
+/* HTML is the report writers' run report (report.h) of the head with the
+ * base and the comparison filled in. */
+static int write_html(FILE *f, struct store *st, const struct verdict *v,
+		      const char *path, char **cause)
+{
+	struct report_model head, base;
+	struct report_options ro;
+	int ret = -1;
+
+	report_model_init(&head);
+	report_model_init(&base);
+	if (report_model_load(&head, st, v->head.run->id, cause) < 0)
+		goto out;
+	if (v->has_base) {
+		if (report_model_load(&base, st, v->base.run->id, cause) < 0)
+			goto out;
+		head.base = &base;
+	}
+	if (v->compared)
+		head.cmp = &v->cmp;
+	report_options_init(&ro);
+	ro.out_path = path;
+	ret = report_html_writer.write_run(f, &head, &ro, cause);
+out:
+	report_model_release(&head);
+	report_model_release(&base);
+	return ret;
+}
 
 static int parse_formats(unsigned *out, const char *list)
 {
@@ -285,8 +318,8 @@ static int resolve_ref(char sha[VCS_SHA_BUFSZ], struct ctx *c,
 	return HARNESS_EXIT_OK;
 }
 
-static int write_outputs(const struct verdict *v, unsigned fmts,
-			 const char *outdir,
+static int write_outputs(struct store *st, const struct verdict *v,
+			 unsigned fmts, const char *outdir,
 			 const struct report_compare_options *ropt)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
@@ -306,7 +339,10 @@ static int write_outputs(const struct verdict *v, unsigned fmts,
 				return HARNESS_EXIT_RUNTIME;
 			}
 		}
-		rc = formats[i].write(f, v, ropt, &cause);
+		if (formats[i].write)
+			rc = formats[i].write(f, v, ropt, &cause);
+		else
+			rc = write_html(f, st, v, path, &cause);
 		if (f != stdout && fclose(f) != 0 && rc == 0) {
 			cause = xasprintf("cannot write '%s': %s", path,
 					  strerror(errno));
@@ -589,7 +625,7 @@ have_base:
 			      : HARNESS_EXIT_RUNTIME;
 		goto out;
 	}
-	ret = write_outputs(&v, fmts, outdir, &ropt);
+	ret = write_outputs(c.st, &v, fmts, outdir, &ropt);
 	if (!ret)
 		ret = verdict_exit_code(&v);
 out:

@@ -124,11 +124,12 @@ expect 64 "unknown revision" 1 nope
 say "usage errors exit 64"
 
 # Outputs.
-expect 1 "out dir" --format terminal,markdown,json,junit --out rep 1 3
-for f in compare.md compare.json compare.xml; do
+expect 1 "out dir" --format terminal,markdown,json,junit,html --out rep 1 3
+for f in compare.md compare.json compare.xml compare.html; do
 	[ -s "rep/$f" ] || bad "out dir: no $f"
 done
 grep -q "verdict: regression" out.txt || bad "out dir: terminal not on stdout"
+grep -q "op19" rep/compare.html || bad "html: op19 not in the report"
 $py - rep/compare.json <<'PY' || bad "json does not match its schema"
 import json, sys
 doc = json.load(open(sys.argv[1]))
