@@ -765,7 +765,8 @@ static void drive_load(struct run *r)
 	opts.service_payload = r->stack;
 	opts.on_progress = on_progress;
 	opts.payload = r;
-	opts.trace = start_tracing(r);
+	/* tracing: {enabled: false}: no spans, no trace headers. */
+	opts.trace = r->cfg->tracing.enabled && start_tracing(r);
 	if (load_new(&r->ld, &opts, &cause) < 0) {
 		run_fail(r, HARNESS_EXIT_CONFIG, "scenario '%s': %s",
 			 r->sc->path, cause);

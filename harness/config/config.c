@@ -325,13 +325,16 @@ static int load_tracing(struct yfile *f, struct config *cfg,
 {
 	static const char *const keys[] = {
 	    "hmac_keys",         "stacks", "sample_rate", "osprofiler_headers",
-	    "trust_traceparent", "otlp",   NULL,
+	    "trust_traceparent", "otlp",   "enabled",     NULL,
 	};
 	static const char *const otlp_keys[] = {"enabled", "listen", NULL};
 	struct config_tracing *t = &cfg->tracing;
 	const struct ynode *v;
 
 	if (ymap_check_keys(f, m, keys, "tracing"))
+		return -1;
+	if ((v = ymap_get(m, "enabled")) &&
+	    yget_bool(f, v, "enabled", &t->enabled))
 		return -1;
 	if ((v = ymap_get(m, "hmac_keys"))) {
 		if (yseq_expect(f, v, "hmac_keys"))
@@ -688,6 +691,7 @@ int config_load(struct config **out, const char *path, char **cause)
 	cfg->store = xstrdup("harness.db");
 	cfg->spool_dir = xstrdup("spool");
 	cfg->manage = true;
+	cfg->tracing.enabled = true;
 	cfg->tracing.hmac_keys = xcalloc(2, sizeof(char *));
 	cfg->tracing.hmac_keys[0] = xstrdup("SECRET_KEY");
 	cfg->tracing.nhmac_keys = 1;
@@ -794,7 +798,12 @@ void config_dump(const struct config *cfg, struct strbuf *out)
 		ydump_str(out, cfg->projects[i].path);
 		strbuf_addch(out, '\n');
 	}
-	strbuf_addstr(out, "tracing:\n  hmac_keys:\n");
+	strbuf_addstr(out, "tracing:\n");
+	/* Written only when off, so that the hash of a config that traces
+	 * is what it was before the key existed. */
+	if (!t->enabled)
+		dump_bool(out, "  ", "enabled", false);
+	strbuf_addstr(out, "  hmac_keys:\n");
 	for (size_t i = 0; i < t->nhmac_keys; i++) {
 		strbuf_addstr(out, "    - ");
 		ydump_str(out, t->hmac_keys[i]);

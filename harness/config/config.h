@@ -56,6 +56,8 @@ struct config_project {
 };
 
 struct config_tracing {
+	bool enabled;		/* false: no service and no load driver
+				 * records spans; default true */
 	char **hmac_keys;	/* sign with the first, accept any */
 	size_t nhmac_keys;
 	bool stacks;		/* stack traces at span start; default false */

@@ -290,6 +290,10 @@ static void set_tracing_env(struct plan *pl, const struct config *cfg,
 	struct strbuf keys = STRBUF_INIT;
 	char rate[32];
 
+	/* Tracing off: no HTRACE_SPOOL_DIR (libhtrace stays off), nor any
+	 * other tracing variable. */
+	if (!tr->enabled)
+		return;
 	switch (cs->trace) {
 	case CONFIG_TRACE_HTRACE:
 		for (size_t i = 0; i < tr->nhmac_keys; i++) {

@@ -808,6 +808,58 @@ static void test_config__hash(void **state)
 	config_free(c);
 }
 
+static void test_config__tracing_enabled(void **state)
+{
+	struct config *on = NULL, *off = NULL, *again = NULL;
+	struct strbuf dump = STRBUF_INIT;
+	char *cause = NULL;
+
+	(void)state;
+	assert_int_equal(
+	    config_load(&on, write_tmp_str("t1.yaml", "version: 1\n"), &cause),
+	    0);
+	assert_true(on->tracing.enabled);
+	assert_int_equal(
+	    config_load(&off,
+	                write_tmp_str("t2.yaml", "version: 1\n"
+	                                         "tracing: {enabled: false}\n"),
+	                &cause),
+	    0);
+	assert_false(off->tracing.enabled);
+	assert_string_not_equal(on->hash, off->hash);
+	/* The key is dumped only when off: a tracing config dumps (and
+	 * hashes) as it did before the key existed. */
+	config_dump(on, &dump);
+	assert_null(strstr(dump.buf, "\n  enabled:"));
+	assert_non_null(strstr(dump.buf, "tracing:\n  hmac_keys:"));
+	strbuf_reset(&dump);
+	config_dump(off, &dump);
+	assert_non_null(strstr(dump.buf, "tracing:\n  enabled: false\n"));
+	/* The dump loads back to the same configuration. */
+	assert_int_equal(
+	    config_load(&again, write_tmp("t3.yaml", dump.buf, dump.len),
+	                &cause),
+	    0);
+	assert_false(again->tracing.enabled);
+	assert_string_equal(again->hash, off->hash);
+	config_free(again);
+	again = NULL;
+	/* Not a boolean: refused with where it was written. */
+	assert_true(
+	    config_load(&again,
+	                write_tmp_str("t4.yaml", "version: 1\ntracing:\n"
+	                                         "  enabled: sometimes\n"),
+	                &cause) < 0);
+	assert_null(again);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "t4.yaml:3:12: 'enabled': expected a "
+	                              "boolean"));
+	free(cause);
+	strbuf_release(&dump);
+	config_free(on);
+	config_free(off);
+}
+
 static void test_config__aliases_and_json(void **state)
 {
 	struct scenario *sc = NULL;
@@ -998,6 +1050,7 @@ int main(void)
 	    cmocka_unit_test(test_config__scenario_lookup),
 	    cmocka_unit_test(test_config__default_path),
 	    cmocka_unit_test(test_config__hash),
+	    cmocka_unit_test(test_config__tracing_enabled),
 	    cmocka_unit_test(test_config__aliases_and_json),
 	    cmocka_unit_test(test_config__mutations),
 	};

@@ -170,6 +170,7 @@ static int setup(void **state)
 	fx->cfg.path = "test.yaml";
 	fx->cfg.version = 1;
 	fx->cfg.manage = true;
+	fx->cfg.tracing.enabled = true;
 	fx->cfg.tracing.hmac_keys = hmac_keys;
 	fx->cfg.tracing.nhmac_keys = 2;
 	fx->cfg.tracing.sample_rate = 0.5;
@@ -314,6 +315,35 @@ static void test_stack__otlp_env(void **state)
 	free(env);
 	stack_free(st);
 	fx->cfg.tracing.otlp_listen = NULL;
+}
+
+static void test_stack__tracing_off(void **state)
+{
+	struct fixture *fx = *state;
+	struct stack *st = NULL;
+	char *cause = NULL, *env;
+
+	/* tracing: {enabled: false}: no tracing variable reaches a service,
+	 * not even one that harness inherited; the config's env still does. */
+	setenv("HTRACE_SPOOL_DIR", "/inherited", 1);
+	fx->cfg.tracing.enabled = false;
+	add_python(&fx->cfg, "quiet",
+		   "echo \"[$HTRACE_SPOOL_DIR] [$HTRACE_SERVICE] "
+		   "[$HTRACE_HMAC_KEYS] $EXTRA\" > quiet.env;");
+	add_env(&fx->cfg, "EXTRA", "kept");
+	add_python(&fx->cfg, "otel",
+		   "echo \"[$OTEL_EXPORTER_OTLP_ENDPOINT]\" > otel.env;");
+	fx->cfg.services[1].trace = CONFIG_TRACE_OTLP;
+	assert_int_equal(stack_up(&st, &fx->cfg, NULL, &cause), 0);
+	unsetenv("HTRACE_SPOOL_DIR");
+	env = read_text(fx->dir, "quiet.env");
+	assert_string_equal(env, "[] [] [] kept\n");
+	free(env);
+	env = read_text(fx->dir, "otel.env");
+	assert_string_equal(env, "[]\n");
+	free(env);
+	assert_int_equal(stack_down(st, &cause), 0);
+	stack_free(st);
 }
 
 static void test_stack__exits_at_once(void **state)
@@ -606,6 +636,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stack__otlp_env, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_stack__tracing_off,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stack__exits_at_once,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stack__never_healthy,
