@@ -455,6 +455,16 @@ static unsigned map_kind(const struct span_in *s)
 	int rpc = attr_has_prefix(s, "rpc.") ||
 		  attr_has_prefix(s, "messaging.");
 	int db = attr_find(s, "db.system.name") || attr_find(s, "db.system");
+	const struct spool_attr *hk = attr_find(s, "harness.kind");
+
+	/* A span that harness itself exported (harness export --format
+	 * otlp-json) names its kind exactly; OTLP's five kinds cannot. */
+	if (hk && hk->type == SPOOL_ATTR_STR) {
+		int k = spool_kind_parse(hk->v.s);
+
+		if (k >= 0)
+			return (unsigned)k;
+	}
 
 	switch (s->kind) {
 	case KIND_SERVER:

@@ -111,6 +111,7 @@ static int print_span(const struct store_span *sp, void *payload)
 	       sp->pid, sp->tid);
 	printf(" start=%" PRId64 " dur=%" PRId64 " status=%s", sp->start_ns,
 	       sp->dur_ns, sp->status == STORE_SPAN_ERROR ? "error" : "ok");
+	printf(" kind=%s", sp->kind);
 	printf(" message=[%s] name=[%s] attrs:",
 	       sp->status == STORE_SPAN_ERROR && sp->message ? sp->message
 							      : "",
