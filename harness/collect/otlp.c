@@ -1343,7 +1343,7 @@ static int js_anyvalue(struct dec *d, json_t *v, int depth,
 		       struct anyval *out)
 {
 	const char *key;
-	json_t *val, *j;
+	json_t *val, *j = NULL;
 	uint8_t *bytes;
 	long n;
 	int ret;

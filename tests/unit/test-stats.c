@@ -122,7 +122,7 @@ static const double *field(const struct ref_line *l, const char *key,
 
 static double scalar(const struct ref_line *l, const char *key)
 {
-	size_t n;
+	size_t n = 0;
 	const double *v = field(l, key, &n);
 
 	if (!v || n != 1)
@@ -158,7 +158,7 @@ static void test_stats__percentiles_match_numpy(void **state)
 	for (size_t i = 0; i < r.nlines; i++) {
 		const struct ref_line *l = &r.lines[i];
 		const double *x;
-		size_t n;
+		size_t n = 0;
 		double got, *sorted;
 
 		if (strcmp(l->kind, "percentile"))
@@ -189,7 +189,7 @@ static void test_stats__describe_matches_numpy(void **state)
 	for (size_t i = 0; i < r.nlines; i++) {
 		const struct ref_line *l = &r.lines[i];
 		const double *x;
-		size_t n;
+		size_t n = 0;
 
 		if (strcmp(l->kind, "describe"))
 			continue;
@@ -272,7 +272,7 @@ static void test_stats__mwu_matches_scipy(void **state)
 		const struct ref_line *l = &r.lines[i];
 		struct stats_mwu m;
 		const double *a, *b;
-		size_t na, nb;
+		size_t na = 0, nb = 0;
 		bool exact;
 
 		if (strcmp(l->kind, "mwu"))
@@ -364,7 +364,7 @@ static void test_stats__hodges_lehmann(void **state)
 		const struct ref_line *l = &r.lines[i];
 		struct stats_hl h;
 		const double *a, *b;
-		size_t na, nb;
+		size_t na = 0, nb = 0;
 
 		if (strcmp(l->kind, "hl"))
 			continue;
@@ -474,7 +474,7 @@ static void test_stats__benjamini_hochberg(void **state)
 	for (size_t i = 0; i < r.nlines; i++) {
 		const struct ref_line *l = &r.lines[i];
 		const double *p, *q, *rej;
-		size_t n, nq, nrej, nrejected = 0;
+		size_t n = 0, nq = 0, nrej = 0, nrejected = 0;
 		double *got;
 		bool *reject;
 
