@@ -14,6 +14,7 @@
 #include "analyze/verdict.h"
 #include "config/config.h"
 #include "report/report.h"
+#include "report/flame.h"
 #include "report/verdict.h"
 #include "store/store.h"
 #include "util/strbuf.h"
@@ -59,6 +60,8 @@ static const char compare_usage[] =
 	"                      compare.html in DIR (terminal still goes to\n"
 	"                      stdout)\n"
 	"  --all               show every operation, not only the findings\n"
+	"  --flame FILE        write the differential flame graph (SVG) of\n"
+	"                      the base against the head to FILE\n"
 	"\n"
 	"Exit: 0 pass; 1 regression; 2 an absolute gate broken (wins over 1);\n"
 	"3 inconclusive or no baseline; 64 usage; 65 no such run, no run at a\n"
@@ -375,6 +378,7 @@ static int cmd_compare_exec(int argc, char **argv)
 		{ "format", required_argument, NULL, 'F' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "all", no_argument, NULL, 'A' },
+		{ "flame", required_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctx c = { 0 };
@@ -383,7 +387,7 @@ static int cmd_compare_exec(int argc, char **argv)
 	struct verdict v;
 	struct scenario *sc = NULL;
 	const char *store_opt = NULL, *baseline = NULL, *outdir = NULL;
-	const char **metrics = NULL;
+	const char **metrics = NULL, *flame_path = NULL;
 	const char *base_spec = NULL, *head_spec = "HEAD";
 	char *store_path = NULL, *cause = NULL;
 	char sha[VCS_SHA_BUFSZ], mb[VCS_SHA_BUFSZ];
@@ -457,6 +461,9 @@ static int cmd_compare_exec(int argc, char **argv)
 			break;
 		case 'A':
 			ropt.all_rows = true;
+			break;
+		case 'G':
+			flame_path = optarg;
 			break;
 		case ':':
 			ret = cmd_usage_error(&cmd_compare_entry,
@@ -626,6 +633,14 @@ have_base:
 		goto out;
 	}
 	ret = write_outputs(c.st, &v, fmts, outdir, &ropt);
+	if (!ret && flame_path && !base_id)
+		warning("no baseline: no flame graph written");
+	else if (!ret && flame_path &&
+		 flame_write_runs(flame_path, c.st, base_id, head_id, NULL,
+				  &cause) < 0) {
+		error("%s", cause);
+		ret = HARNESS_EXIT_RUNTIME;
+	}
 	if (!ret)
 		ret = verdict_exit_code(&v);
 out:

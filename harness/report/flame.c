@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "report/flame.h"
+#include "report/report.h"
 #include "util/error.h"
 #include "util/strbuf.h"
 
@@ -602,8 +603,9 @@ static void add_title(struct strbuf *sb, const struct flame *f, size_t i,
 		    calls[FLAME_BASE], calls[FLAME_HEAD]);
 }
 
-/* The label in a frame PX wide: "service: name", cut to fit with "..";
- * nothing when not even three characters fit. */
+/* The label in a frame PX wide: "service: name" when it fits, else the
+ * name, cut to fit with ".."; nothing when not even three characters
+ * fit. */
 static void add_label(struct strbuf *sb, const struct flame_node *n,
 		      double x, double y, double px)
 {
@@ -616,6 +618,11 @@ static void add_label(struct strbuf *sb, const struct flame_node *n,
 	label = *n->service ? xasprintf("%s: %s", n->service, n->name)
 			    : xstrdup(n->name);
 	len = utf8_chars(label);
+	if (len > fit && *n->service) {
+		free(label);
+		label = xstrdup(n->name);
+		len = utf8_chars(label);
+	}
 	strbuf_addf(sb, "<text x=\"%.2f\" y=\"%.2f\">", x + 3,
 		    y + FRAME_H - 4.5);
 	if (len <= fit) {
@@ -834,5 +841,33 @@ int flame_write_svg(FILE *out, const struct flame *f,
 	}
 	free(frames);
 	strbuf_release(&sb);
+	return ret;
+}
+
+int flame_write_runs(const char *path, struct store *st, int64_t base_id,
+		     int64_t head_id, const struct flame_options *opt,
+		     char **cause)
+{
+	struct report_output o;
+	struct flame f;
+	int ret;
+
+	flame_init(&f);
+	ret = flame_load_run(&f, FLAME_BASE, st, base_id, cause);
+	if (ret == 0)
+		ret = flame_load_run(&f, FLAME_HEAD, st, head_id, cause);
+	if (ret < 0)
+		goto out;
+	flame_finish(&f);
+	ret = report_output_open(&o, path, cause);
+	if (ret < 0)
+		goto out;
+	ret = flame_write_svg(o.fp, &f, opt, cause);
+	if (ret == 0)
+		ret = report_output_commit(&o, cause);
+	else
+		report_output_abort(&o);
+out:
+	flame_release(&f);
 	return ret;
 }

@@ -102,6 +102,15 @@ void flame_options_init(struct flame_options *opt);
 int flame_write_svg(FILE *out, const struct flame *f,
 		    const struct flame_options *opt, char **cause);
 
+/* The flame graph of run BASE_ID against run HEAD_ID of ST, written to
+ * PATH ("-" or NULL: stdout) under a temporary name renamed into place,
+ * so a failure leaves no half file. OPT may be NULL. Returns 0,
+ * STORE_ENOENT when a run does not exist, or another negative value; on
+ * failure *cause is set (caller frees). */
+int flame_write_runs(const char *path, struct store *st, int64_t base_id,
+		     int64_t head_id, const struct flame_options *opt,
+		     char **cause);
+
 /* The colour of a relative change REL (0.2 is 20% slower), as "#rrggbb"
  * in BUF (at least 8 bytes): blue at -50% and below, grey at 0, red at
  * +50% and above. */
