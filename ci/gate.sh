@@ -219,7 +219,8 @@ git rev-parse -q --verify "$base_ref^{commit}" >/dev/null ||
 	usage_error "--base '$base_ref' is not a commit"
 head_sha=$(git rev-parse --verify "HEAD^{commit}")
 base_sha=$(git merge-base HEAD "$base_ref") ||
-	fail 64 "HEAD and '$base_ref' have no common ancestor"
+	fail 64 "HEAD and '$base_ref' have no common ancestor (a shallow" \
+		"clone? fetch the whole history)"
 say "base $(git log -1 --format='%h %s' "$base_sha")" \
 	"(merge-base with $base_ref)"
 say "head $(git log -1 --format='%h %s' "$head_sha")"
