@@ -318,7 +318,7 @@ meson_options() {
 }
 
 # Build SIDE's worktree into its build directory, reused across
-# invocations (meson setup only the first time).
+# invocations (meson setup only the first time). Returns 1 on failure.
 build() {
 	side=$1
 	src=$state/$side
@@ -335,7 +335,8 @@ build() {
 		run_child meson setup "$bld" "$src" $(meson_options "$src") \
 			>>"$log" 2>&1 || {
 			tail -n 20 "$log" >&2
-			fail 70 "meson setup of $side failed (log: $log)"
+			say "meson setup of $side failed (log: $log)"
+			return 1
 		}
 		echo "$src" >"$bld/.gate-source"
 	fi
@@ -343,10 +344,25 @@ build() {
 	[ -z "${HARNESS_GATE_JOBS:-}" ] || set -- "$@" -j "$HARNESS_GATE_JOBS"
 	run_child meson compile "$@" >>"$log" 2>&1 || {
 		tail -n 20 "$log" >&2
-		fail 70 "the build of $side failed (log: $log)"
+		say "the build of $side failed (log: $log)"
+		return 1
 	}
-	[ -x "$bld/harness/cli/harness" ] ||
-		fail 70 "the build of $side made no harness/cli/harness"
+	[ -x "$bld/harness/cli/harness" ] || {
+		say "the build of $side made no harness/cli/harness"
+		return 1
+	}
+}
+
+# The base may fail where the head works: a commit from before the
+# project had the config, or one that does not build or run. The head is
+# then judged alone: compare finds no baseline (exit 3, or 0 with
+# --no-baseline-ok) and still checks the head's absolute gates. A failing
+# head always stops the gate.
+base_failed=""
+no_base() {
+	base_failed=$1
+	say "no baseline: the base, $(git rev-parse --short "$base_sha")," \
+		"cannot be measured: $1"
 }
 
 # The runs stored, per side: run ids separated by blanks.
@@ -386,6 +402,10 @@ run_side() {
 	if [ -z "$id" ]; then
 		tail -n 20 "$log" >&2
 		[ "$rc" -ne 0 ] && [ "$rc" -ne 2 ] || rc=70
+		if [ "$side" = base ]; then
+			no_base "its run exited $rc (log: $log)"
+			return 0
+		fi
 		fail "$rc" "round $round, $side: harness run exited $rc" \
 			"(log: $log)"
 	fi
@@ -404,9 +424,12 @@ rm -f "$store" "$store-wal" "$store-shm" "$store-journal" \
 
 checkout base "$base_sha"
 checkout head "$head_sha"
+[ -f "$state/base/$config" ] || no_base "it has no $config"
 if [ -z "$harness_build" ]; then
-	build base
-	build head
+	if [ -z "$base_failed" ] && ! build base; then
+		no_base "it does not build"
+	fi
+	build head || fail 70 "the head does not build"
 fi
 
 # Alternate, and swap who goes first every round (base head, head base,
@@ -415,11 +438,11 @@ per_round=$(( (iterations + rounds - 1) / rounds ))
 round=1
 while [ "$round" -le "$rounds" ]; do
 	if [ $((round % 2)) -eq 1 ]; then
-		run_side base "$round"
+		[ -n "$base_failed" ] || run_side base "$round"
 		run_side head "$round"
 	else
 		run_side head "$round"
-		run_side base "$round"
+		[ -n "$base_failed" ] || run_side base "$round"
 	fi
 	round=$((round + 1))
 done
@@ -442,12 +465,19 @@ set -- --store "$store" --config "$state/head/$config" --force \
 [ -z "$min_effect" ] || set -- "$@" --min-effect "$min_effect"
 [ -z "$alpha" ] || set -- "$@" --alpha "$alpha"
 [ "$no_baseline_ok" = 0 ] || set -- "$@" --no-baseline-ok
-base_id=${base_runs# }
 head_id=${head_runs# }
+if [ -n "$base_failed" ]; then
+	# No run at the base commit: compare says "no baseline".
+	base_id=none
+	set -- "$@" --baseline "$base_sha" "$head_id"
+else
+	base_id=${base_runs# }
+	set -- "$@" "$base_id" "$head_id"
+fi
 rc=0
 (
 	cd "$state/head"
-	exec "$bin" compare "$@" "$base_id" "$head_id"
+	exec "$bin" compare "$@"
 ) >"$out/compare.log" 2>&1 </dev/null &
 child=$!
 wait "$child" || rc=$?

@@ -3,8 +3,9 @@
 # holds this project. A commit that slows the scheduler through the
 # reference stack's REFSTACK_SLOW knob fails the gate with exit 1 and a
 # report naming the operation; a README change passes with 0; a broken
-# config stops it with 78. Every time the worktrees are gone afterwards
-# and no process of the stack is left. Uses the gate's fast path
+# config on the head stops it with 78, on the base it gives "no baseline"
+# (3); SIGTERM stops it with 75. Every time the worktrees are gone
+# afterwards and no process of the stack is left. Uses the gate's fast path
 # (--harness-build: this build for both sides), since the commits differ
 # only in config.
 set -u
@@ -176,7 +177,22 @@ expect "broken config: exit $rc, want 78" [ "$rc" -eq 78 ]
 [ "$rc" -eq 78 ] || show broken
 check_clean broken
 
-# 4. Interrupted during the base's run: the gate stops the run (which
+# 4. A broken base (here its config; or a commit from before the project
+# had one): the head is judged alone, "no baseline", exit 3, or 0 with
+# --no-baseline-ok.
+g checkout -q -b fixed broken
+g checkout -q base -- scenarios/harness.yaml
+g commit -q -m "harness.yaml: fixed"
+run_gate nobaseline --base broken
+expect "no baseline: exit $rc, want 3" [ "$rc" -eq 3 ]
+expect "no baseline: the Markdown says so" \
+	grep -qi 'no baseline' "$tmp/nobaseline.stdout"
+[ "$rc" -eq 3 ] || show nobaseline
+run_gate nobaselineok --base broken --no-baseline-ok
+expect "no baseline, --no-baseline-ok: exit $rc, want 0" [ "$rc" -eq 0 ]
+check_clean nobaseline
+
+# 5. Interrupted during the base's run: the gate stops the run (which
 # brings its stack down), removes the worktrees and exits 75.
 g checkout -q slow
 out=$tmp/out-interrupted
@@ -198,7 +214,7 @@ expect "interrupted: exit $rc, want 75" [ "$rc" -eq 75 ]
 [ "$rc" -eq 75 ] || show interrupted
 check_clean interrupted
 
-# 5. Bad usage and a base that does not exist.
+# 6. Bad usage and a base that does not exist.
 run_gate usage --rounds 0
 expect "usage: --rounds 0: exit $rc, want 64" [ "$rc" -eq 64 ]
 run_gate rounds --rounds 2
