@@ -10,7 +10,7 @@ packages="
 	libcurl4-openssl-dev libmicrohttpd-dev
 	libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
 	libdw-dev
-	gnuplot-nox graphviz chromium
+	gnuplot-nox graphviz chromium librsvg2-bin
 	python3 python3-osprofiler python3-scipy python3-yaml
 	liblttng-ust-dev lttng-tools wrk
 	shellcheck

@@ -105,6 +105,75 @@ static size_t child_of(struct flame *f, size_t parent, const char *service,
 	return id;
 }
 
+/* Whether the path segment S (LEN bytes) is an identifier: all digits, or
+ * eight or more hex digits and dashes with a digit among them (a UUID, a
+ * sha). */
+static bool id_segment(const char *s, size_t len)
+{
+	size_t digits = 0, hex = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			digits++;
+		else if (strchr("abcdefABCDEF-", s[i]))
+			hex++;
+		else
+			return false;
+	}
+	return digits && (digits == len || len >= 8);
+}
+
+/* NAME with the identifiers in its URL path replaced by "{id}", as a new
+ * string, or NULL when it has none. Only names of HTTP calls ("GET
+ * /servers/42") are touched: a client that names its span after the URL
+ * it fetched would otherwise give every iteration a frame of its own. */
+static char *template_name(const char *name)
+{
+	const char *p = name, *path;
+	struct strbuf sb = STRBUF_INIT;
+	bool changed = false;
+
+	while (*p >= 'A' && *p <= 'Z')
+		p++;
+	if (*p == ' ')
+		p++;
+	if (*p != '/' || (p != name && p[-1] != ' '))
+		return NULL;
+	path = p;
+	strbuf_add(&sb, name, (size_t)(path - name));
+	while (*p && *p != '?' && *p != ' ') {
+		size_t len;
+
+		strbuf_addch(&sb, *p++);	/* the '/' */
+		len = strcspn(p, "/? ");
+		if (len && id_segment(p, len)) {
+			strbuf_addstr(&sb, "{id}");
+			changed = true;
+		} else {
+			strbuf_add(&sb, p, len);
+		}
+		p += len;
+	}
+	strbuf_addstr(&sb, p);
+	if (!changed) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* The child of PARENT for span SP, by its frame key. */
+static size_t child_for(struct flame *f, size_t parent,
+			const struct analyze_span *sp)
+{
+	char *name = sp->name ? template_name(sp->name) : NULL;
+	size_t id = child_of(f, parent, sp->service, sp->kind,
+			     name ? name : sp->name);
+
+	free(name);
+	return id;
+}
+
 /* Span indexes sorted by span id, then position: the first of spans that
  * share an id is the one children attach to. */
 struct by_id {
@@ -179,8 +248,7 @@ int flame_add_trace(struct flame *f, enum flame_side side,
 	for (size_t i = 0; i < n; i++) {
 		if (parent[i] != n)
 			continue;
-		node_of[i] = child_of(f, FLAME_NO_NODE, spans[i].service,
-				      spans[i].kind, spans[i].name);
+		node_of[i] = child_for(f, FLAME_NO_NODE, &spans[i]);
 		stack[top++] = i;
 		while (top) {
 			size_t s = stack[--top];
@@ -189,10 +257,8 @@ int flame_add_trace(struct flame *f, enum flame_side side,
 			node->sum_ns[side] += (double)spans[s].dur_ns;
 			node->count[side]++;
 			for (size_t c = first[s]; c != n; c = next[c]) {
-				node_of[c] = child_of(f, node_of[s],
-						      spans[c].service,
-						      spans[c].kind,
-						      spans[c].name);
+				node_of[c] = child_for(f, node_of[s],
+						       &spans[c]);
 				stack[top++] = c;
 			}
 		}
@@ -769,13 +835,14 @@ int flame_write_svg(FILE *out, const struct flame *f,
 		    "width=\"%u\" height=\"%u\" viewBox=\"0 0 %u %u\" "
 		    "font-family=\"monospace\" font-size=\"%d\">\n",
 		    width, height, width, height, FONT_PX);
-	strbuf_addf(&sb,
-		    "<defs><pattern id=\"flame-gone\" width=\"6\" height=\"6\" "
-		    "patternUnits=\"userSpaceOnUse\" "
-		    "patternTransform=\"rotate(45)\"><rect width=\"6\" "
-		    "height=\"6\" fill=\"%s\"/><rect width=\"3\" height=\"6\" "
-		    "fill=\"#ffffff\"/></pattern></defs>\n",
-		    flame_color(color, sizeof(color), -1));
+	/* Frames only in the base: pale blue stripes, light enough for the
+	 * label to stay readable. */
+	strbuf_addstr(&sb,
+		      "<defs><pattern id=\"flame-gone\" width=\"6\" "
+		      "height=\"6\" patternUnits=\"userSpaceOnUse\" "
+		      "patternTransform=\"rotate(45)\"><rect width=\"6\" "
+		      "height=\"6\" fill=\"#ffffff\"/><rect width=\"2\" "
+		      "height=\"6\" fill=\"#9db6ea\"/></pattern></defs>\n");
 	strbuf_addstr(&sb,
 		      "<style>.frame:hover rect{stroke:#000;stroke-width:1}"
 		      ".frame text{pointer-events:none;fill:#000}"

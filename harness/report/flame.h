@@ -13,6 +13,9 @@
  * iterations table's duration, and an iteration without stored spans is
  * rebuilt from its steps. Spans whose parent is not in the trace start a
  * top-level frame of their own; spans in a parent cycle are left out.
+ * Identifiers in the URL path of an HTTP call's name (numbers, UUIDs:
+ * "DELETE /servers/6d3b9a41-...") become "{id}", so that a client naming
+ * its span after the URL it fetched still has one frame per call.
  *
  * The picture. The root is at the bottom, each frame's children on top of
  * it, sorted by name (then service, then kind), so the output is

@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""flame-check.py: check the differential flame graph of flame-refstack.sh.
+
+usage: flame-check.py FILE.svg [--dump]
+
+The SVG must parse as XML and be self-contained (no script, no external
+reference); every frame must have a rect and a title naming its times.
+The scheduler.select_destinations frame, which the head slowed by 30ms,
+must be saturated red with about +30ms in its title; its ancestors up
+to the step grew by about as much. Exits 1 on the first of these that
+fails.
+
+Then the frames beside its path (neither ancestors nor descendants) that
+take a visible share of the iteration must be near neutral: exit 2 when
+they are not, for on a shared machine a change of load between the two
+runs is a real difference that the caller may want to retry.
+Prints one line per check that passed.
+"""
+import re
+import sys
+import xml.etree.ElementTree as ET
+
+NS = "{http://www.w3.org/2000/svg}"
+RED = "#e03c2c"
+SLOW_NAME = "scheduler.select_destinations"
+SLOW_NS = 30e6
+
+
+def fail(msg, code=1):
+    print("FAIL " + msg)
+    sys.exit(code)
+
+
+def main():
+    path = sys.argv[1]
+    dump = "--dump" in sys.argv[2:]
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        fail("not well-formed XML: %s" % e)
+    if root.tag != NS + "svg":
+        fail("root element is %s, not svg" % root.tag)
+    print("well-formed SVG")
+
+    for el in root.iter():
+        tag = el.tag.replace(NS, "")
+        if tag in ("script", "image", "foreignObject", "use", "a"):
+            fail("element <%s> in a self-contained SVG" % tag)
+        for k, v in el.attrib.items():
+            if "href" in k or re.search(r"url\((?!#)", v) or \
+                    re.match(r"\s*(https?|file|data):", v):
+                fail("external reference %s=%r" % (k, v))
+        if tag == "style" and ("@import" in (el.text or "") or
+                               re.search(r"url\((?!#)", el.text or "")):
+            fail("external reference in <style>")
+    print("self-contained: no script, no external reference")
+
+    frames = []
+    for g in root.iter(NS + "g"):
+        if not g.get("class", "").startswith("frame"):
+            continue
+        rect = g.find(NS + "rect")
+        title = g.find(NS + "title")
+        if rect is None or title is None:
+            fail("a frame without rect or title: %r" % g.attrib)
+        fr = {
+            "name": g.get("data-name"),
+            "service": g.get("data-service"),
+            "kind": g.get("data-kind"),
+            "depth": int(g.get("data-depth")),
+            "base": float(g.get("data-base-ns")),
+            "head": float(g.get("data-head-ns")),
+            "x": float(rect.get("x")),
+            "w": float(rect.get("width")),
+            "fill": rect.get("fill"),
+            "title": title.text,
+            "cls": g.get("class"),
+        }
+        m = re.search(r"calls per iteration: base ([0-9.]+) \u2192 head "
+                      r"([0-9.]+)", fr["title"])
+        if not m:
+            fail("no calls per iteration in %r" % fr["title"])
+        fr["calls"] = (float(m.group(1)), float(m.group(2)))
+        want = "%s %s %s: base " % (fr["service"], fr["kind"], fr["name"])
+        if not fr["title"].startswith(want) or "\u2192 head" not in \
+                fr["title"]:
+            fail("title %r does not start %r" % (fr["title"], want))
+        frames.append(fr)
+        if dump:
+            print("  %-2d %-10s %-14s %-40s %9.3f %9.3f %s %s" % (
+                fr["depth"], fr["service"], fr["kind"], fr["name"][:40],
+                fr["base"] / 1e6, fr["head"] / 1e6, fr["fill"], fr["cls"]))
+    if len(frames) < 20:
+        fail("only %d frames" % len(frames))
+    print("%d frames, each with a rect and a title" % len(frames))
+
+    slow = [f for f in frames if f["name"] == SLOW_NAME]
+    if not slow:
+        fail("no %s frame" % SLOW_NAME)
+    for s in slow:
+        grew = s["head"] - s["base"]
+        if s["fill"] != RED:
+            fail("%s is %s, not red: %s" % (SLOW_NAME, s["fill"],
+                                            s["title"]))
+        if not 0.8 * SLOW_NS <= grew <= 3 * SLOW_NS:
+            fail("%s grew %.1fms, want about 30ms: %s" % (
+                SLOW_NAME, grew / 1e6, s["title"]))
+        m = re.search(r"\(\+(\d+\.\d)%\)", s["title"])
+        if not m or float(m.group(1)) < 50:
+            fail("title of %s has no change above +50%%: %s" % (
+                SLOW_NAME, s["title"]))
+    print("%s is red, +%.1fms: %s" % (SLOW_NAME, grew / 1e6,
+                                      slow[0]["title"].splitlines()[0]))
+
+    def contains(a, b):
+        return a["x"] - 0.01 <= b["x"] and \
+            b["x"] + b["w"] <= a["x"] + a["w"] + 0.01
+
+    top = max(frames, key=lambda f: f["head"])
+    on_path = []
+    for f in frames:
+        for s in slow:
+            if (f["depth"] < s["depth"] and contains(f, s)) or \
+                    (f["depth"] >= s["depth"] and contains(s, f)):
+                on_path.append(f)
+                break
+    # Ancestors up to the step grew by the same 30ms (the iteration need
+    # not: the build that it waits for runs beside the call).
+    ancestors = [f for f in on_path if 1 <= f["depth"] < slow[0]["depth"]]
+    if len(ancestors) < 3:
+        fail("only %d ancestors of %s" % (len(ancestors), SLOW_NAME))
+    for f in ancestors:
+        if f["head"] - f["base"] < 0.6 * SLOW_NS or f["fill"] != RED:
+            fail("ancestor %s grew only %.1fms (%s)" % (
+                f["name"], (f["head"] - f["base"]) / 1e6, f["fill"]))
+    print("%d ancestors up to the step grew as much: %s" % (
+        len(ancestors), ", ".join(f["name"] for f in ancestors)))
+    # Beside the path, frames of at least 5% of the iteration are near
+    # neutral: within 35% (small ones are noise under sanitizers on a
+    # shared machine). None is only in one run. The wait for ACTIVE polls
+    # as often as the server takes: there the time per call is compared.
+    beside = [f for f in frames if f not in on_path and
+              f["head"] >= 0.05 * top["head"]]
+    if len(beside) < 3:
+        fail("only %d frames of note beside the slow path" % len(beside))
+    wait = [f for f in frames if f["name"] == "wait-active"]
+    far = []
+    for f in beside:
+        base, head = f["base"], f["head"]
+        if any(w["depth"] < f["depth"] and contains(w, f) for w in wait):
+            if not f["calls"][0] or not f["calls"][1]:
+                fail("%s: no calls on one side" % f["name"])
+            base /= f["calls"][0]
+            head /= f["calls"][1]
+        rel = (head - base) / base if base else 1
+        if abs(rel) > 0.35 or f["cls"] != "frame":
+            far.append("%s %s %+.0f%% (%s)" % (
+                f["service"], f["name"], rel * 100, f["cls"]))
+    if far:
+        fail("frames beside the slow path changed: " + ", ".join(far), 2)
+    print("%d frames beside the slow path near neutral: %s" % (
+        len(beside), ", ".join(sorted(set(f["name"] for f in beside)))))
+
+
+if __name__ == "__main__":
+    main()
