@@ -911,6 +911,19 @@ int flame_write_svg(FILE *out, const struct flame *f,
 	return ret;
 }
 
+/* Load both runs into F (initialised by the caller) and finish it. */
+static int load_runs(struct flame *f, struct store *st, int64_t base_id,
+		     int64_t head_id, char **cause)
+{
+	int ret = flame_load_run(f, FLAME_BASE, st, base_id, cause);
+
+	if (ret == 0)
+		ret = flame_load_run(f, FLAME_HEAD, st, head_id, cause);
+	if (ret == 0)
+		flame_finish(f);
+	return ret;
+}
+
 int flame_write_runs(const char *path, struct store *st, int64_t base_id,
 		     int64_t head_id, const struct flame_options *opt,
 		     char **cause)
@@ -920,12 +933,9 @@ int flame_write_runs(const char *path, struct store *st, int64_t base_id,
 	int ret;
 
 	flame_init(&f);
-	ret = flame_load_run(&f, FLAME_BASE, st, base_id, cause);
-	if (ret == 0)
-		ret = flame_load_run(&f, FLAME_HEAD, st, head_id, cause);
+	ret = load_runs(&f, st, base_id, head_id, cause);
 	if (ret < 0)
 		goto out;
-	flame_finish(&f);
 	ret = report_output_open(&o, path, cause);
 	if (ret < 0)
 		goto out;
@@ -935,6 +945,39 @@ int flame_write_runs(const char *path, struct store *st, int64_t base_id,
 	else
 		report_output_abort(&o);
 out:
+	flame_release(&f);
+	return ret;
+}
+
+int flame_svg_for_runs(char **svg, struct store *st, int64_t base_id,
+		       int64_t head_id, const struct flame_options *opt,
+		       char **cause)
+{
+	struct flame f;
+	size_t len = 0;
+	FILE *fp = NULL;
+	int ret;
+
+	*svg = NULL;
+	flame_init(&f);
+	ret = load_runs(&f, st, base_id, head_id, cause);
+	if (ret < 0)
+		goto out;
+	fp = open_memstream(svg, &len);
+	if (!fp) {
+		*cause = xasprintf("cannot make the flame graph: %s",
+				   strerror(errno));
+		ret = -1;
+		goto out;
+	}
+	ret = flame_write_svg(fp, &f, opt, cause);
+out:
+	if (fp)
+		fclose(fp);
+	if (ret < 0) {
+		free(*svg);
+		*svg = NULL;
+	}
 	flame_release(&f);
 	return ret;
 }

@@ -114,6 +114,12 @@ int flame_write_runs(const char *path, struct store *st, int64_t base_id,
 		     int64_t head_id, const struct flame_options *opt,
 		     char **cause);
 
+/* The same SVG as a string in *svg (the caller frees), for a page that
+ * inlines it. Returns as flame_write_runs. */
+int flame_svg_for_runs(char **svg, struct store *st, int64_t base_id,
+		       int64_t head_id, const struct flame_options *opt,
+		       char **cause);
+
 /* The colour of a relative change REL (0.2 is 20% slower), as "#rrggbb"
  * in BUF (at least 8 bytes): blue at -50% and below, grey at 0, red at
  * +50% and above. */

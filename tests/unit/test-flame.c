@@ -15,6 +15,7 @@
 
 #include "report/flame.h"
 #include "util/error.h"
+#include "util/strbuf.h"
 
 #define MS 1000000ULL
 
@@ -791,6 +792,31 @@ static void test_flame__load_run(void **state)
 		assert_string_not_equal(f.nodes[i].name, "failed only");
 	}
 	flame_release(&f);
+
+	/* The run against itself: a string, and the same bytes in a file. */
+	{
+		char *svg = NULL, path[320];
+		struct strbuf file = STRBUF_INIT;
+
+		snprintf(path, sizeof(path), "%s/f.svg", dir);
+		if (flame_svg_for_runs(&svg, st, run, run, NULL, &cause) < 0 ||
+		    flame_write_runs(path, st, run, run, NULL, &cause) < 0)
+			fail_msg("flame runs: %s", cause);
+		assert_int_equal(strbuf_read_file(&file, path), 0);
+		assert_string_equal(svg, file.buf);
+		assert_non_null(strstr(svg, "base run 1 \xe2\x86\x92 head run 1"));
+		assert_non_null(strstr(svg, "(+0.0%)"));
+		assert_null(xml_check(svg));
+		free(svg);
+		strbuf_release(&file);
+		unlink(path);
+		assert_int_equal(flame_svg_for_runs(&svg, st, run, run + 1,
+						    NULL, &cause),
+				 STORE_ENOENT);
+		assert_null(svg);
+		free(cause);
+		cause = NULL;
+	}
 
 	flame_init(&f);
 	assert_int_equal(flame_load_run(&f, FLAME_BASE, st, run + 1, &cause),
