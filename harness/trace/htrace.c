@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -27,7 +28,9 @@
 
 #define BUF_SIZE (64 * 1024)
 /* Up to 2 MiB per thread absorbs a burst while the flusher writes (as
- * LTTng's per-CPU sub-buffers do); what a burst grew is freed again. */
+ * LTTng's per-CPU sub-buffers do). The buffers are mapped at once and
+ * touched as bursts need them; a thread that has been quiet for an
+ * interval gives back the memory of all free buffers but one. */
 #define MAX_BUFS 32
 #define KEEP_FREE_BUFS 1
 #define MAX_DEPTH 64
@@ -68,6 +71,7 @@ struct htrace_span {
 /* A buffer of whole records, CRCs not yet filled in. */
 struct tbuf {
 	struct tbuf *next;
+	int resident;
 	size_t len;
 	uint64_t spans;
 	unsigned char data[BUF_SIZE];
@@ -77,8 +81,11 @@ struct tbuf {
  * under lock, a spin lock because it is almost never contended. A full
  * buffer joins the queue and a free one takes its place, and the flusher
  * thread writes queued buffers (and, each interval, the current one)
- * without holding the lock. Buffers are allocated as bursts need them, up
- * to MAX_BUFS; when none is free the owner writes on its own. */
+ * without holding the lock. Buffers come from ring as bursts need them,
+ * up to MAX_BUFS; when none is free the owner writes on its own. Nothing
+ * here calls malloc while spans are recorded: a fork then finds no
+ * allocator lock held by a recording thread (sanitizer allocators are not
+ * all fork-safe). */
 struct tstate {
 	struct tstate *next, *prev;
 	atomic_flag lock;
@@ -89,7 +96,9 @@ struct tstate {
 	struct tbuf *cur;
 	struct tbuf *queue, *queue_tail;	/* full, oldest first */
 	struct tbuf *free_bufs;
-	unsigned n_bufs;
+	struct tbuf *ring;
+	unsigned n_bufs;	/* taken from ring so far */
+	unsigned handoffs;	/* since the last timed flush */
 	uint64_t recorded;	/* not yet added to the global counter */
 	struct htrace_span *stack[MAX_DEPTH];
 	unsigned depth;
@@ -309,16 +318,33 @@ static void ts_account(struct tstate *ts)
 		put_dropped(ts);
 }
 
-static struct tbuf *tbuf_new(void)
-{
-	struct tbuf *b = malloc(sizeof(*b));
+#define RING_SIZE (MAX_BUFS * sizeof(struct tbuf))
 
-	if (b) {
-		b->next = NULL;
-		b->len = 0;
-		b->spans = 0;
-	}
+static struct tbuf *tbuf_new(struct tstate *ts)
+{
+	struct tbuf *b;
+
+	if (ts->n_bufs >= MAX_BUFS)
+		return NULL;
+	b = &ts->ring[ts->n_bufs++];
+	b->next = NULL;
+	b->resident = 1;
+	b->len = 0;
+	b->spans = 0;
 	return b;
+}
+
+/* Give a free buffer's pages back (but its header's); they come back
+ * zeroed when it is used again. */
+static void tbuf_release_pages(struct tbuf *b)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t from = ((uintptr_t)b->data + page - 1) & ~(page - 1);
+	uintptr_t to = ((uintptr_t)b->data + BUF_SIZE) & ~(page - 1);
+
+	if (to > from)
+		madvise((void *)from, to - from, MADV_DONTNEED);
+	b->resident = 0;
 }
 
 /* A free buffer for the state, or NULL; called with it locked. */
@@ -329,14 +355,10 @@ static struct tbuf *ts_get_buf(struct tstate *ts)
 	if (b) {
 		ts->free_bufs = b->next;
 		b->next = NULL;
+		b->resident = 1;
 		return b;
 	}
-	if (ts->n_bufs >= MAX_BUFS)
-		return NULL;
-	b = tbuf_new();
-	if (b)
-		ts->n_bufs++;
-	return b;
+	return tbuf_new(ts);
 }
 
 static void ts_put_buf(struct tstate *ts, struct tbuf *b)
@@ -390,32 +412,26 @@ static void ts_buffer_full(struct tstate *ts)
 		ts->queue = ts->cur;
 	ts->queue_tail = ts->cur;
 	ts->cur = b;
+	ts->handoffs++;
 	/* Without g_lock a wakeup can be missed when the flusher is between
 	 * rounds; it then comes at the next interval. */
 	atomic_store_explicit(&g_flusher_kick, 1, memory_order_relaxed);
 	pthread_cond_signal(&g_flusher_cond);
 }
 
-/* Free the buffers beyond KEEP_FREE_BUFS that a burst made. */
+/* After a quiet interval, give back the memory of the free buffers
+ * beyond KEEP_FREE_BUFS. */
 static void ts_trim(struct tstate *ts)
 {
-	struct tbuf *extra = NULL, *b;
 	unsigned n = 0;
 
 	ts_lock(ts);
-	for (b = ts->free_bufs; b && n < KEEP_FREE_BUFS; b = b->next)
-		n++;
-	if (b) {
-		extra = b->next;
-		b->next = NULL;
-	}
-	for (b = extra; b; b = b->next)
-		ts->n_bufs--;
+	if (!ts->handoffs)
+		for (struct tbuf *b = ts->free_bufs; b; b = b->next)
+			if (n++ >= KEEP_FREE_BUFS && b->resident)
+				tbuf_release_pages(b);
+	ts->handoffs = 0;
 	ts_unlock(ts);
-	while ((b = extra)) {
-		extra = b->next;
-		free(b);
-	}
 }
 
 /* The flusher's share of one thread, with g_lock held: write the queued
@@ -458,15 +474,8 @@ static void ts_flush_async(struct tstate *ts, int timed)
 
 static void ts_free(struct tstate *ts)
 {
-	struct tbuf *b;
-
-	free(ts->cur);
-	while ((b = ts_dequeue(ts)))
-		free(b);
-	while ((b = ts->free_bufs)) {
-		ts->free_bufs = b->next;
-		free(b);
-	}
+	if (ts->ring)
+		munmap(ts->ring, RING_SIZE);
 	for (unsigned i = 0; i < ts->pool_n; i++)
 		free(ts->pool[i]);
 	for (unsigned i = 0; i < ts->depth; i++)
@@ -506,15 +515,17 @@ static void ts_destructor(void *arg)
 
 	if (!ts)
 		return;
+	/* All under g_lock, so that a fork finds the state either in the
+	 * registry (and the child frees its copy) or gone. */
 	pthread_mutex_lock(&g_lock);
 	registry_remove(ts);
-	pthread_mutex_unlock(&g_lock);
 	ts_lock(ts);
 	ts_flush_locked(ts);
 	ts_unlock(ts);
 	if (tls_ts == ts)
 		tls_ts = NULL;
 	ts_free(ts);
+	pthread_mutex_unlock(&g_lock);
 }
 
 static void put_thread_name(struct tstate *ts)
@@ -534,29 +545,36 @@ static void put_thread_name(struct tstate *ts)
 
 static void start_flusher(void);
 
+/* Allocated under g_lock: a fork (whose prepare handler takes g_lock)
+ * finds the state either registered, and so freed in the child, or not
+ * allocated yet. */
 static struct tstate *ts_create(void)
 {
-	struct tstate *ts = calloc(1, sizeof(*ts));
+	struct tstate *ts;
 
+	pthread_mutex_lock(&g_lock);
+	ts = calloc(1, sizeof(*ts));
 	if (!ts)
-		return NULL;
-	ts->cur = tbuf_new();
-	if (!ts->cur) {
+		goto out;
+	ts->ring = mmap(NULL, RING_SIZE, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ts->ring == MAP_FAILED) {
 		free(ts);
-		return NULL;
+		ts = NULL;
+		goto out;
 	}
-	ts->n_bufs = 1;
+	ts->cur = tbuf_new(ts);
 	atomic_flag_clear(&ts->lock);
 	ts->gen = g_gen;
 	ts->tid = (uint32_t)syscall(SYS_gettid);
 	ts->rng = seed() ^ ((uint64_t)ts->tid << 32);
 	put_thread_name(ts);
-	pthread_mutex_lock(&g_lock);
 	registry_add(ts);
-	pthread_mutex_unlock(&g_lock);
 	if (g_key_made)
 		pthread_setspecific(g_key, ts);
 	tls_ts = ts;
+out:
+	pthread_mutex_unlock(&g_lock);
 	return ts;
 }
 
@@ -971,9 +989,14 @@ int htrace_kind_parse(const char *name)
 
 static struct htrace_span *span_alloc(struct tstate *ts)
 {
+	struct htrace_span *s;
+
 	if (ts->pool_n)
 		return ts->pool[--ts->pool_n];
-	return malloc(sizeof(struct htrace_span));
+	s = malloc(sizeof(struct htrace_span));
+	if (s)
+		s->message = NULL;
+	return s;
 }
 
 static void span_free(struct tstate *ts, struct htrace_span *s)
@@ -1019,6 +1042,9 @@ static struct htrace_span *span_start(struct tstate *ts, unsigned kind,
 		count_dropped(1);
 		return NULL;
 	}
+	/* On the stack at once: a fork in another thread then finds every
+	 * span of this one in its pool or on its stack. */
+	ts->stack[ts->depth++] = s;
 	s->owner = ts;
 	s->gen = g_gen;
 	atomic_store_explicit(&s->ended_elsewhere, 0, memory_order_relaxed);
@@ -1043,7 +1069,6 @@ static struct htrace_span *span_start(struct tstate *ts, unsigned kind,
 	if (HTRACE_UNLIKELY(htrace_config_.stacks))
 		s->n_pcs = htrace_stack_capture_(s->pcs, HTRACE_MAX_FRAMES,
 						 skip + 1);
-	ts->stack[ts->depth++] = s;
 	s->start_ticks = htrace_ticks_();
 	return s;
 }
