@@ -18,7 +18,8 @@ usage: ci/gate.sh [--base REF] [--scenario NAME] [--rounds N] [--out DIR]
 Build the base and the head (HEAD) commit of the git checkout this is run
 in, each in a git worktree, run SCENARIO on both into one store, compare
 head with base (harness compare), write compare.md, compare.html,
-compare.json and compare.xml (JUnit) into --out, print the Markdown, and
+compare.json, compare.xml (JUnit) and flame.svg (the differential flame
+graph, where compare draws it) into --out, print the Markdown, and
 exit with the compare's code (0 pass, 1 regression, 2 absolute limit
 broken, 3 inconclusive; 64 usage, 70 build or run failure, 75 interrupted,
 78 config).
@@ -420,7 +421,8 @@ run_side() {
 # Start from a clean store and reports; the logs are overwritten.
 rm -f "$store" "$store-wal" "$store-shm" "$store-journal" \
 	"$out/compare.md" "$out/compare.html" "$out/compare.json" \
-	"$out/compare.xml" "$out/compare.log" "$out"/run-*.log
+	"$out/compare.xml" "$out/compare.log" "$out/flame.svg" \
+	"$out"/compare-*.png "$out"/run-*.log
 
 checkout base "$base_sha"
 checkout head "$head_sha"
@@ -453,15 +455,20 @@ done
 bin=$harness_build
 [ -n "$bin" ] || bin=$state/build-head
 bin=$bin/harness/cli/harness
+# What this harness compare offers: HTML and the flame graph came later
+# than the other reports.
+offers=$("$bin" compare --help 2>/dev/null || :)
 formats=markdown,json,junit
 html=""
-if "$bin" compare --help 2>/dev/null | grep -q 'html'; then
-	formats=$formats,html
-else
-	html=fallback
-fi
+case $offers in
+*html*) formats=$formats,html ;;
+*) html=fallback ;;
+esac
 set -- --store "$store" --config "$state/head/$config" --force \
 	--format "$formats" --out "$out"
+case $offers in
+*--flame*) set -- "$@" --flame "$out/flame.svg" ;;
+esac
 [ -z "$min_effect" ] || set -- "$@" --min-effect "$min_effect"
 [ -z "$alpha" ] || set -- "$@" --alpha "$alpha"
 [ "$no_baseline_ok" = 0 ] || set -- "$@" --no-baseline-ok

@@ -139,7 +139,7 @@ else
 fi
 expect "regression: the Markdown on stdout names select_destinations" \
 	grep -q 'select_destinations' "$tmp/slow.stdout"
-for ext in md html json xml; do
+for ext in md html json xml svg; do
 	n=$(find "$out" -maxdepth 1 -name "*.$ext" | wc -l)
 	expect "regression: a .$ext report" [ "$n" -ge 1 ]
 done
