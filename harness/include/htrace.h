@@ -273,17 +273,21 @@ HTRACE_API extern int htrace_active_;
 #if defined(__GNUC__)
 #define HTRACE_ACTIVE_() __atomic_load_n(&htrace_active_, __ATOMIC_RELAXED)
 #define HTRACE_UNLIKELY_(x) __builtin_expect(!!(x), 0)
+/* Inlined even at -O0, so that a stack captured at span start begins in
+ * the caller, not in a wrapper. */
+#define HTRACE_INLINE_ static inline __attribute__((always_inline))
 #else
 #define HTRACE_ACTIVE_() (*(volatile int *)&htrace_active_)
 #define HTRACE_UNLIKELY_(x) (x)
+#define HTRACE_INLINE_ static inline
 #endif
 
-static inline int htrace_enabled_inline_(void)
+HTRACE_INLINE_ int htrace_enabled_inline_(void)
 {
 	return HTRACE_ACTIVE_();
 }
 
-static inline struct htrace_span *htrace_begin_inline_(
+HTRACE_INLINE_ struct htrace_span *htrace_begin_inline_(
 	enum htrace_kind kind, const char *name)
 {
 	if (HTRACE_UNLIKELY_(HTRACE_ACTIVE_()))
@@ -291,7 +295,7 @@ static inline struct htrace_span *htrace_begin_inline_(
 	return (struct htrace_span *)0;
 }
 
-static inline struct htrace_span *htrace_begin_root_inline_(
+HTRACE_INLINE_ struct htrace_span *htrace_begin_root_inline_(
 	enum htrace_kind kind, const char *name,
 	uint8_t trace_id[HTRACE_TRACE_ID_SIZE])
 {
@@ -300,48 +304,48 @@ static inline struct htrace_span *htrace_begin_root_inline_(
 	return (struct htrace_span *)0;
 }
 
-static inline void htrace_end_inline_(struct htrace_span *span)
+HTRACE_INLINE_ void htrace_end_inline_(struct htrace_span *span)
 {
 	if (HTRACE_UNLIKELY_(span != 0))
 		(htrace_end)(span);
 }
 
-static inline void htrace_attr_str_inline_(struct htrace_span *span,
+HTRACE_INLINE_ void htrace_attr_str_inline_(struct htrace_span *span,
 					   const char *key, const char *value)
 {
 	if (HTRACE_UNLIKELY_(span != 0))
 		(htrace_attr_str)(span, key, value);
 }
 
-static inline void htrace_attr_int_inline_(struct htrace_span *span,
+HTRACE_INLINE_ void htrace_attr_int_inline_(struct htrace_span *span,
 					   const char *key, int64_t value)
 {
 	if (HTRACE_UNLIKELY_(span != 0))
 		(htrace_attr_int)(span, key, value);
 }
 
-static inline void htrace_attr_double_inline_(struct htrace_span *span,
+HTRACE_INLINE_ void htrace_attr_double_inline_(struct htrace_span *span,
 					      const char *key, double value)
 {
 	if (HTRACE_UNLIKELY_(span != 0))
 		(htrace_attr_double)(span, key, value);
 }
 
-static inline void htrace_attr_bool_inline_(struct htrace_span *span,
+HTRACE_INLINE_ void htrace_attr_bool_inline_(struct htrace_span *span,
 					    const char *key, int value)
 {
 	if (HTRACE_UNLIKELY_(span != 0))
 		(htrace_attr_bool)(span, key, value);
 }
 
-static inline void htrace_set_error_inline_(struct htrace_span *span,
+HTRACE_INLINE_ void htrace_set_error_inline_(struct htrace_span *span,
 					    const char *message)
 {
 	if (HTRACE_UNLIKELY_(span != 0))
 		(htrace_set_error)(span, message);
 }
 
-static inline struct htrace_span *htrace_db_begin_inline_(
+HTRACE_INLINE_ struct htrace_span *htrace_db_begin_inline_(
 	const char *system, const char *query_text)
 {
 	if (HTRACE_UNLIKELY_(HTRACE_ACTIVE_()))
@@ -349,14 +353,14 @@ static inline struct htrace_span *htrace_db_begin_inline_(
 	return (struct htrace_span *)0;
 }
 
-static inline void htrace_db_end_inline_(struct htrace_span *span,
+HTRACE_INLINE_ void htrace_db_end_inline_(struct htrace_span *span,
 					 int64_t rows)
 {
 	if (HTRACE_UNLIKELY_(span != 0))
 		(htrace_db_end)(span, rows);
 }
 
-static inline struct htrace_span *htrace_http_client_begin_inline_(
+HTRACE_INLINE_ struct htrace_span *htrace_http_client_begin_inline_(
 	const char *method, const char *url)
 {
 	if (HTRACE_UNLIKELY_(HTRACE_ACTIVE_()))
@@ -364,7 +368,7 @@ static inline struct htrace_span *htrace_http_client_begin_inline_(
 	return (struct htrace_span *)0;
 }
 
-static inline struct htrace_span *htrace_http_server_begin_inline_(
+HTRACE_INLINE_ struct htrace_span *htrace_http_server_begin_inline_(
 	const char *method, const char *route)
 {
 	if (HTRACE_UNLIKELY_(HTRACE_ACTIVE_()))
@@ -372,14 +376,14 @@ static inline struct htrace_span *htrace_http_server_begin_inline_(
 	return (struct htrace_span *)0;
 }
 
-static inline void htrace_http_end_inline_(struct htrace_span *span,
+HTRACE_INLINE_ void htrace_http_end_inline_(struct htrace_span *span,
 					   int status)
 {
 	if (HTRACE_UNLIKELY_(span != 0))
 		(htrace_http_end)(span, status);
 }
 
-static inline struct htrace_span *htrace_rpc_begin_inline_(
+HTRACE_INLINE_ struct htrace_span *htrace_rpc_begin_inline_(
 	enum htrace_kind kind, const char *system, const char *method)
 {
 	if (HTRACE_UNLIKELY_(HTRACE_ACTIVE_()))
@@ -387,7 +391,7 @@ static inline struct htrace_span *htrace_rpc_begin_inline_(
 	return (struct htrace_span *)0;
 }
 
-static inline struct htrace_span *htrace_exec_begin_inline_(
+HTRACE_INLINE_ struct htrace_span *htrace_exec_begin_inline_(
 	const char *const *argv)
 {
 	if (HTRACE_UNLIKELY_(HTRACE_ACTIVE_()))
@@ -395,7 +399,7 @@ static inline struct htrace_span *htrace_exec_begin_inline_(
 	return (struct htrace_span *)0;
 }
 
-static inline void htrace_exec_end_inline_(struct htrace_span *span,
+HTRACE_INLINE_ void htrace_exec_end_inline_(struct htrace_span *span,
 					   int wait_status)
 {
 	if (HTRACE_UNLIKELY_(span != 0))

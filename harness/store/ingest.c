@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "spool/spool.h"
+#include "spool/symbolize.h"
 #include "util/strbuf.h"
 
 /* Records per transaction: large enough that commits cost little, small
@@ -30,6 +31,7 @@ struct convert {
 	size_t *frame_offs;
 	size_t offs_alloc;
 	char kind_buf[32];
+	struct symbolizer *sym;	/* made at the first frame */
 };
 
 static void convert_release(struct convert *cv)
@@ -38,6 +40,7 @@ static void convert_release(struct convert *cv)
 	free(cv->frames);
 	free(cv->frame_offs);
 	strbuf_release(&cv->frame_text);
+	symbolizer_free(cv->sym);
 }
 
 /* Fill SP from the decoded span S; strings stay borrowed from the reader
@@ -102,19 +105,39 @@ static void convert_span(struct store_span *sp, struct convert *cv,
 	sp->attrs = cv->attrs;
 	sp->nattrs = s->n_attrs;
 
-	/* A frame as text: "module+0xoffset symbol", so the same code
-	 * gives the same stack whatever address it was loaded at. */
+	/* A frame as text: "function (file:line)" where the module has
+	 * line information, "function (module+0xoffset)" where it has only
+	 * symbols, else "module+0xoffset symbol"; so the same code gives
+	 * the same stack whatever address it was loaded at. */
 	strbuf_reset(&cv->frame_text);
 	ALLOC_GROW(cv->frame_offs, s->n_frames, cv->offs_alloc);
+	if (s->n_frames && !cv->sym)
+		cv->sym = symbolizer_new();
 	for (size_t i = 0; i < s->n_frames; i++) {
 		const struct spool_frame *f = &s->frames[i];
+		const char *module = f->module && *f->module ? f->module : "?";
+		char *func, *file;
+		int line;
 
 		cv->frame_offs[i] = cv->frame_text.len;
-		strbuf_addf(&cv->frame_text, "%s+0x%" PRIx64,
-			    f->module && *f->module ? f->module : "?",
-			    f->offset);
-		if (f->symbol && *f->symbol)
-			strbuf_addf(&cv->frame_text, " %s", f->symbol);
+		if (symbolize_frame(cv->sym, f->module, f->offset, &func, &file,
+				    &line) == 0) {
+			if (file)
+				strbuf_addf(&cv->frame_text, "%s (%s:%d)", func,
+					    file, line);
+			else
+				strbuf_addf(&cv->frame_text,
+					    "%s (%s+0x%" PRIx64 ")", func,
+					    module, f->offset);
+			free(func);
+			free(file);
+		} else {
+			strbuf_addf(&cv->frame_text, "%s+0x%" PRIx64, module,
+				    f->offset);
+			if (f->symbol && *f->symbol)
+				strbuf_addf(&cv->frame_text, " %s",
+					    f->symbol);
+		}
 		strbuf_addch(&cv->frame_text, '\0');
 	}
 	ALLOC_GROW(cv->frames, s->n_frames, cv->frames_alloc);
