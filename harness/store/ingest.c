@@ -281,9 +281,16 @@ static int ingest_file(struct store *st, const char *path, int64_t run_id,
 				goto out;
 			stats->dropped += (int64_t)rec.u.dropped.count;
 			stats->records++;
+		} else if (rec.type == SPOOL_RECORD_THREAD &&
+			   rec.version <= SPOOL_VERSION) {
+			if (store_thread_name_set(st, run_id, hdr->service,
+						  hdr->pid, rec.u.thread.tid,
+						  rec.u.thread.name, cause) < 0)
+				goto out;
+			stats->records++;
 		} else {
-			/* Thread names, and record types or versions a newer
-			 * writer knows: consumed, not stored. */
+			/* Record types or versions a newer writer knows:
+			 * consumed, not stored. */
 			stats->records++;
 		}
 		if (rc == SPOOL_READ_OK)

@@ -136,9 +136,22 @@ static const char migration_1[] =
 	"  corrupt_records INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX drops_run ON drops(run_id, service_id, pid);";
 
+/* Thread names (libhtrace's thread records), so that views can label a
+ * process's threads. The latest name of a thread wins. */
+static const char migration_2[] =
+	"CREATE TABLE threads ("
+	"  id INTEGER PRIMARY KEY,"
+	"  run_id INTEGER REFERENCES runs(id) ON DELETE CASCADE,"
+	"  service_id INTEGER REFERENCES strings(id),"
+	"  pid INTEGER NOT NULL,"
+	"  tid INTEGER NOT NULL,"
+	"  name TEXT NOT NULL);"
+	"CREATE INDEX threads_key ON threads(run_id, service_id, pid, tid);";
+
 const char *const store_migrations[] = {
 	NULL, /* version 0: nothing */
 	migration_1,
+	migration_2,
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) ==

@@ -1133,3 +1133,78 @@ int store_drops_total(int64_t *spans_dropped, int64_t *corrupt,
 		return store_dbfail(st, cause, "cannot read '%s'", st->path);
 	return 0;
 }
+
+int store_thread_name_set(struct store *st, int64_t run_id,
+			  const char *service, int64_t pid, int64_t tid,
+			  const char *name, char **cause)
+{
+	sqlite3_stmt *s;
+	int64_t service_id = 0;
+
+	if (store_tx_begin(st, cause) < 0)
+		return -1;
+	if (service && store_intern(&service_id, st, service, cause) < 0)
+		goto fail;
+	s = store_prepare(st,
+			  "UPDATE threads SET name = ?5 WHERE run_id IS ?1 AND"
+			  " service_id IS ?2 AND pid = ?3 AND tid = ?4",
+			  cause);
+	if (!s)
+		goto fail;
+	store_bind_id(s, 1, run_id);
+	store_bind_id(s, 2, service_id);
+	sqlite3_bind_int64(s, 3, pid);
+	sqlite3_bind_int64(s, 4, tid);
+	sqlite3_bind_text(s, 5, name ? name : "", -1, SQLITE_TRANSIENT);
+	if (step_done(st, s, cause) < 0)
+		goto fail;
+	if (sqlite3_changes(st->db) == 0) {
+		s = store_prepare(st,
+				  "INSERT INTO threads(run_id, service_id, pid,"
+				  " tid, name) VALUES (?1, ?2, ?3, ?4, ?5)",
+				  cause);
+		if (!s)
+			goto fail;
+		store_bind_id(s, 1, run_id);
+		store_bind_id(s, 2, service_id);
+		sqlite3_bind_int64(s, 3, pid);
+		sqlite3_bind_int64(s, 4, tid);
+		sqlite3_bind_text(s, 5, name ? name : "", -1,
+				  SQLITE_TRANSIENT);
+		if (step_done(st, s, cause) < 0)
+			goto fail;
+	}
+	return store_tx_commit(st, cause);
+fail:
+	store_tx_rollback(st);
+	return -1;
+}
+
+int store_thread_name_get(char **name, struct store *st, int64_t run_id,
+			  const char *service, int64_t pid, int64_t tid,
+			  char **cause)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*name = NULL;
+	s = store_prepare(st,
+			  "SELECT t.name FROM threads t"
+			  " LEFT JOIN strings sv ON sv.id = t.service_id"
+			  " WHERE t.run_id IS ?1 AND sv.s IS ?2 AND"
+			  " t.pid = ?3 AND t.tid = ?4",
+			  cause);
+	if (!s)
+		return -1;
+	store_bind_id(s, 1, run_id);
+	sqlite3_bind_text(s, 2, service, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, pid);
+	sqlite3_bind_int64(s, 4, tid);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*name = xstrdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_dbfail(st, cause, "cannot read '%s'", st->path);
+	return 0;
+}

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /* The schema version this harness writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 /* PRAGMA application_id of a harness store: "HRNS". */
 #define STORE_APPLICATION_ID 0x48524e53
 
@@ -329,5 +329,15 @@ int store_drops_add(struct store *st, int64_t run_id, const char *service,
 /* Totals of the drops of RUN_ID (0: of no run). */
 int store_drops_total(int64_t *spans_dropped, int64_t *corrupt,
 		      struct store *st, int64_t run_id, char **cause);
+
+/* Thread names: set the name of thread TID of (RUN_ID, SERVICE, PID),
+ * replacing an earlier one; get it (*name NULL when none is known; the
+ * caller frees it). */
+int store_thread_name_set(struct store *st, int64_t run_id,
+			  const char *service, int64_t pid, int64_t tid,
+			  const char *name, char **cause);
+int store_thread_name_get(char **name, struct store *st, int64_t run_id,
+			  const char *service, int64_t pid, int64_t tid,
+			  char **cause);
 
 #endif

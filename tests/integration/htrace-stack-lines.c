@@ -1,9 +1,11 @@
 /* htrace-stack-lines.c: a stack captured at span start (HTRACE_STACKS=1)
  * reads "function (file:line)" in the store after ingest: the function
- * that began the span, this file, and the line of the call. Built with
- * -g. Usage: htrace-stack-lines */
+ * that began the span, this file, and the line of the call; and the
+ * thread's name is stored with it. Built with -g.
+ * Usage: htrace-stack-lines */
 #include <dirent.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@ __attribute__((noinline)) static void stack_lines_known_function(void)
 struct found {
 	char frame0[1024];
 	int spans;
+	int64_t pid, tid;
 };
 
 static int on_span(const struct store_span *sp, void *payload)
@@ -35,6 +38,8 @@ static int on_span(const struct store_span *sp, void *payload)
 	struct found *f = payload;
 
 	f->spans++;
+	f->pid = sp->pid;
+	f->tid = sp->tid;
 	if (!strcmp(sp->name, "known") && sp->nframes)
 		snprintf(f->frame0, sizeof(f->frame0), "%s", sp->frames[0]);
 	return 0;
@@ -62,9 +67,9 @@ int main(void)
 	char dir[] = "/tmp/htrace-stack-lines-XXXXXX";
 	char db[600], want[128];
 	struct store_ingest_stats stats = { 0 };
-	struct found f = { "", 0 };
+	struct found f = { "", 0, 0, 0 };
 	struct store *st = NULL;
-	char *cause = NULL;
+	char *cause = NULL, *thread = NULL;
 	int ret = 1;
 
 	if (!mkdtemp(dir)) {
@@ -74,6 +79,7 @@ int main(void)
 	setenv("HTRACE_SPOOL_DIR", dir, 1);
 	setenv("HTRACE_SERVICE", "stack-lines", 1);
 	setenv("HTRACE_STACKS", "1", 1);
+	pthread_setname_np(pthread_self(), "stack-main");
 	if (htrace_init() != 0) {
 		fprintf(stderr, "htrace-stack-lines: cannot start tracing\n");
 		goto out;
@@ -84,7 +90,9 @@ int main(void)
 	snprintf(db, sizeof(db), "%s/store.db", dir);
 	if (store_open(&st, db, &cause) < 0 ||
 	    store_ingest_path(st, dir, 0, &stats, &cause) < 0 ||
-	    store_spans_each(st, 0, on_span, &f, &cause) < 0) {
+	    store_spans_each(st, 0, on_span, &f, &cause) < 0 ||
+	    store_thread_name_get(&thread, st, 0, "stack-lines", f.pid, f.tid,
+				  &cause) < 0) {
 		fprintf(stderr, "htrace-stack-lines: %s\n",
 			cause ? cause : "store failed");
 		goto out;
@@ -98,8 +106,15 @@ int main(void)
 			"read 'stack_lines_known_function (...%s'\n", want);
 		goto out;
 	}
+	if (!thread || strcmp(thread, "stack-main")) {
+		fprintf(stderr, "htrace-stack-lines: thread %" PRId64 " is "
+			"named '%s' in the store, want 'stack-main'\n", f.tid,
+			thread ? thread : "(none)");
+		goto out;
+	}
 	ret = 0;
 out:
+	free(thread);
 	free(cause);
 	store_free(st);
 	remove_dir(dir);
