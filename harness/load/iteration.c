@@ -261,8 +261,9 @@ static int expand(struct step_run *r, struct strbuf *out, const char *tmpl,
 }
 
 /* Send the step's request once (a poll calls this per try) as one
- * rest.call span. Returns 0 when a response with an expected status came
- * back, -1 with the step failed otherwise. */
+ * rest.call span named after the step's route (load_route). Returns 0
+ * when a response with an expected status came back, -1 with the step
+ * failed otherwise. */
 static int send_once(struct step_run *r, uint64_t step_deadline)
 {
 	struct load_worker *w = r->w;
@@ -307,7 +308,16 @@ static int send_once(struct step_run *r, uint64_t step_deadline)
 	hr.timeout_ns = end > now ? end - now : 1000000;
 
 	if (w->ld->opts.trace) {
-		span = htrace_http_client_begin(method, hr.url);
+		/* Named after the step's route, not the URL: every iteration
+		 * creates its own server, and a name per server would make
+		 * each call an operation of its own in comparisons. */
+		const char *route = w->ld->routes[r->step - w->ld->sc->steps];
+
+		span = htrace_begin(HTRACE_KIND_REST_CALL, route);
+		htrace_attr_str(span, HTRACE_ATTR_HTTP_REQUEST_METHOD, method);
+		htrace_attr_str(span, HTRACE_ATTR_HTTP_ROUTE,
+				strchr(route, ' ') + 1);
+		htrace_attr_str(span, HTRACE_ATTR_URL_FULL, hr.url);
 		htrace_inject(inject_header, w);
 	}
 	hr.headers = (const char *const *)w->headers;

@@ -50,6 +50,9 @@ struct load {
 	struct load_var *vars;	/* services.*, then scenario, then config */
 	size_t nvars;
 	atomic_int stop;
+	/* Per step, the route its requests' spans are named after
+	 * (load_route); NULL for a sleep. */
+	char **routes;
 
 	struct load_worker *workers;
 	unsigned nworkers;

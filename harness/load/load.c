@@ -201,6 +201,62 @@ static int check_runner(const struct scenario_runner *r, char **cause)
 	return 0;
 }
 
+/* Where "{{" at P ends: just past its "}}", with the name (blanks
+ * trimmed) in *name and *len; NULL when it does not close. */
+static const char *template_end(const char *p, const char **name,
+				size_t *len)
+{
+	const char *end = strstr(p + 2, "}}");
+
+	if (!end)
+		return NULL;
+	p += 2;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	*name = p;
+	*len = (size_t)(end - p);
+	while (*len && (p[*len - 1] == ' ' || p[*len - 1] == '\t'))
+		(*len)--;
+	return end + 2;
+}
+
+char *load_route(const char *method, const char *tmpl)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p = tmpl ? tmpl : "", *name, *q;
+	size_t len, plen = strlen(SERVICES_PREFIX);
+
+	strbuf_addf(&sb, "%s ", method ? method : "GET");
+	/* The origin: {{services.NAME}} is a scheme, host and port. */
+	if (!strncmp(p, "{{", 2) && (q = template_end(p, &name, &len)) &&
+	    len > plen && !strncmp(name, SERVICES_PREFIX, plen)) {
+		p = q;
+	} else if (!strncmp(p + strcspn(p, ":/{?#"), "://", 3)) {
+		/* scheme://host:port, whose parts may be templates. */
+		p += strcspn(p, ":") + 3;
+		while (*p && *p != '/' && *p != '?' && *p != '#') {
+			if (!strncmp(p, "{{", 2) &&
+			    (q = template_end(p, &name, &len)))
+				p = q;
+			else
+				p++;
+		}
+	}
+	/* "GET /" for a bare origin; a path that starts with a template
+	 * ("{{base}}/servers") stays as it is. */
+	if (*p != '/' && strncmp(p, "{{", 2))
+		strbuf_addch(&sb, '/');
+	while (*p && *p != '?' && *p != '#') {
+		if (!strncmp(p, "{{", 2) && (q = template_end(p, &name, &len))) {
+			strbuf_addf(&sb, "{%.*s}", (int)len, name);
+			p = q;
+			continue;
+		}
+		strbuf_addch(&sb, *p++);
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
 int load_new(struct load **out, const struct load_options *opts,
 	     char **cause)
 {
@@ -238,6 +294,11 @@ int load_new(struct load **out, const struct load_options *opts,
 	for (size_t i = 0; i < sc->nsteps; i++)
 		if (walk_step(&c, &sc->steps[i], i, check_defined) < 0)
 			goto fail;
+	ld->routes = xcalloc(sc->nsteps, sizeof(*ld->routes));
+	for (size_t i = 0; i < sc->nsteps; i++)
+		if (sc->steps[i].type != STEP_SLEEP)
+			ld->routes[i] = load_route(sc->steps[i].request.method,
+						   sc->steps[i].request.url);
 	*out = ld;
 	return 0;
 fail:
@@ -392,6 +453,9 @@ void load_free(struct load *ld)
 		free(ld->vars[i].value);
 	}
 	free(ld->vars);
+	for (size_t i = 0; ld->routes && i < ld->sc->nsteps; i++)
+		free(ld->routes[i]);
+	free(ld->routes);
 	for (size_t i = 0; i < ld->nresults; i++)
 		load_iteration_release(&ld->results[i]);
 	free(ld->results);

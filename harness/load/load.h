@@ -117,6 +117,16 @@ struct load_summary {
  * load_new.
  */
 
+/* The route of a request step, as the name of its rest.call spans:
+ * METHOD (NULL: "GET"), a blank, then the path of URL_TEMPLATE with its
+ * origin removed (a leading {{services.NAME}}, or a literal
+ * scheme://host:port), the query and fragment cut, and every {{name}}
+ * written {name}: "{{services.api}}/servers/{{server_id}}?x=1" gives
+ * "GET /servers/{server_id}". One name per request of the scenario, not
+ * one per server an iteration made, so that comparisons line the calls
+ * up. The caller frees. */
+char *load_route(const char *method, const char *url_template);
+
 /* Prepare a run: check the scenario's templates, resolve the services it
  * names and expand the variables. Returns 0, or -1 with *cause set (caller
  * frees) naming what is undefined. */

@@ -713,6 +713,7 @@ struct seen_span {
 	unsigned status;
 	int64_t http_status;
 	char url[128];
+	char route[64];
 };
 
 static size_t read_spans(const char *dir, struct seen_span *out, size_t max)
@@ -761,6 +762,9 @@ static size_t read_spans(const char *dir, struct seen_span *out, size_t max)
 				if (!strcmp(a->key, "url.full"))
 					snprintf(s->url, sizeof(s->url), "%s",
 						 a->v.s);
+				if (!strcmp(a->key, "http.route"))
+					snprintf(s->route, sizeof(s->route),
+						 "%s", a->v.s);
 			}
 		}
 		spool_reader_free(r);
@@ -850,6 +854,116 @@ static void test_load__trace(void **state)
 	assert_int_equal(remove_tree(dir), 0);
 }
 
+static void test_load__route(void **state)
+{
+	static const struct {
+		const char *method, *url, *route;
+	} cases[] = {
+		{ "POST", "{{services.identity}}/v3/auth/tokens",
+		  "POST /v3/auth/tokens" },
+		{ NULL, "{{ services.api }}/servers/{{server_id}}",
+		  "GET /servers/{server_id}" },
+		{ "DELETE", "{{services.api}}/servers/{{ id }}?force=1#x",
+		  "DELETE /servers/{id}" },
+		{ "GET", "http://127.0.0.1:{{port}}/a/{{x}}/b?c={{y}}",
+		  "GET /a/{x}/b" },
+		{ "GET", "https://example.com", "GET /" },
+		{ "GET", "{{services.api}}", "GET /" },
+		{ "GET", "/v2/images/{{image}}/file", "GET /v2/images/{image}/file" },
+		{ "GET", "{{base}}/echo", "GET {base}/echo" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *r = load_route(cases[i].method, cases[i].url);
+
+		assert_string_equal(r, cases[i].route);
+		free(r);
+	}
+}
+
+/* Each iteration creates its own server, yet its calls carry the route
+ * of the scenario's URL template: one operation per request of the
+ * scenario, the concrete URL in url.full. */
+static void test_load__trace_route_names(void **state)
+{
+	struct scenario_extract ex[] = {
+		{ .var = S("server_id"), .from = EXTRACT_JSON,
+		  .path = S("server.id") },
+	};
+	struct scenario_step steps[] = {
+		{ .name = S("create"), .type = STEP_REQUEST,
+		  .request = { .method = S("POST"),
+			       .url = S("{{services.api}}/servers"),
+			       .extract = ex, .nextract = 1 } },
+		{ .name = S("show"), .type = STEP_REQUEST,
+		  .request = { .url = S("{{services.api}}/servers/"
+					"{{ server_id }}?detail=1") } },
+		{ .name = S("delete"), .type = STEP_REQUEST,
+		  .request = { .method = S("DELETE"),
+			       .url = S("{{services.api}}/servers/"
+					"{{server_id}}") } },
+	};
+	struct scenario sc;
+	struct load *ld;
+	const struct load_iteration *its;
+	struct htrace_options o;
+	char dir[] = "/tmp/test-load-XXXXXX";
+	struct seen_span spans[32];
+	char want[2][160];
+	size_t n, nits, nshow = 0, ndelete = 0, ncreate = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	htrace_options_init(&o);
+	o.service = "harness";
+	o.spool_dir = dir;
+	assert_int_equal(htrace_init_with(&o), 0);
+
+	scenario_of(&sc, steps, 3);
+	sc.runner.iterations = 2;
+	ld = run(&sc, NULL, 0, true);
+	its = load_results(ld, &nits);
+	assert_int_equal(nits, 2);
+	assert_true(its[0].ok && its[1].ok);
+	load_free(ld);
+	htrace_shutdown();
+
+	n = read_spans(dir, spans, 32);
+	assert_int_equal(n, 2 * 7);
+	want[0][0] = want[1][0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const struct seen_span *s = &spans[i];
+
+		if (s->kind != HTRACE_KIND_REST_CALL)
+			continue;
+		if (!strcmp(s->name, "GET /servers/{server_id}")) {
+			assert_string_equal(s->route, "/servers/{server_id}");
+			/* The concrete URL: a server of its own each time. */
+			assert_int_equal(strncmp(s->url, url("/servers/srv-"),
+						 strlen(url("/servers/srv-"))),
+					 0);
+			assert_non_null(strstr(s->url, "?detail=1"));
+			assert_true(nshow < 2);
+			snprintf(want[nshow++], sizeof(want[0]), "%s", s->url);
+		} else if (!strcmp(s->name, "DELETE /servers/{server_id}")) {
+			assert_string_equal(s->route, "/servers/{server_id}");
+			ndelete++;
+		} else if (!strcmp(s->name, "POST /servers")) {
+			assert_string_equal(s->route, "/servers");
+			assert_string_equal(s->url, url("/servers"));
+			ncreate++;
+		} else {
+			fail_msg("rest.call named '%s'", s->name);
+		}
+	}
+	assert_int_equal(nshow, 2);
+	assert_int_equal(ndelete, 2);
+	assert_int_equal(ncreate, 2);
+	assert_string_not_equal(want[0], want[1]);
+	assert_int_equal(remove_tree(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -865,6 +979,8 @@ int main(void)
 		cmocka_unit_test(test_load__undefined_names),
 		cmocka_unit_test(test_load__connection_reuse),
 		cmocka_unit_test(test_load__trace),
+		cmocka_unit_test(test_load__route),
+		cmocka_unit_test(test_load__trace_route_names),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
