@@ -19,7 +19,9 @@ void run_data_init(struct run_data *rd)
 
 void run_data_release(struct run_data *rd)
 {
-	store_run_free(rd->run);
+	for (size_t i = 0; i < rd->nruns; i++)
+		store_run_free(rd->runs[i]);
+	free(rd->runs);
 	aggregate_release(&rd->agg);
 	memset(rd, 0, sizeof(*rd));
 }
@@ -203,17 +205,21 @@ static int rebuild(struct loader *ld, const struct store_iteration *it)
 	return ret;
 }
 
-int run_data_load(struct run_data *rd, struct store *st, int64_t run_id,
-		  char **cause)
+int run_data_add(struct run_data *rd, struct store *st, int64_t run_id,
+		 char **cause)
 {
 	struct loader ld = { .rd = rd };
 	struct store_iteration *its = NULL;
+	struct store_run *run = NULL;
 	size_t nits = 0;
 	int ret;
 
-	ret = store_run_get(&rd->run, st, run_id, cause);
+	ret = store_run_get(&run, st, run_id, cause);
 	if (ret < 0)
 		return ret;
+	rd->runs = xrealloc(rd->runs, (rd->nruns + 1) * sizeof(*rd->runs));
+	rd->runs[rd->nruns++] = run;
+	rd->run = rd->runs[0];
 	ret = store_iterations_get(&its, &nits, st, run_id, cause);
 	if (ret < 0)
 		return ret;
@@ -267,6 +273,12 @@ out:
 	pool_release(&ld.pool);
 	store_iterations_free(its, nits);
 	return ret;
+}
+
+int run_data_load(struct run_data *rd, struct store *st, int64_t run_id,
+		  char **cause)
+{
+	return run_data_add(rd, st, run_id, cause);
 }
 
 int run_data_gate_lookup(double *value, const struct gate_metric *m,

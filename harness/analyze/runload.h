@@ -23,8 +23,16 @@
 #include "analyze/gate.h"
 #include "store/store.h"
 
+/* One side of a comparison: one run, or several runs of the same
+ * scenario and config pooled. Pooling adds every run's counted iterations
+ * to the same aggregate, so a side of runs 3, 5 and 7 has one
+ * distribution per operation over the iterations of all three, exactly
+ * as if one run had made them all; the counts below are sums. */
 struct run_data {
-	struct store_run *run;	/* the run row, owned */
+	struct store_run *run;	/* the first run: runs[0], borrowed */
+	struct store_run **runs;	/* the run rows in the order added,
+					 * owned */
+	size_t nruns;
 	struct aggregate agg;	/* the ok, non-warm-up iterations */
 	size_t nmeasured;	/* non-warm-up iterations */
 	size_t nfailed;		/* of those, failed */
@@ -33,15 +41,20 @@ struct run_data {
 	size_t nspans;		/* spans that went into agg */
 };
 
-#define RUN_DATA_INIT { NULL, AGGREGATE_INIT, 0, 0, 0, 0, 0 }
+#define RUN_DATA_INIT { NULL, NULL, 0, AGGREGATE_INIT, 0, 0, 0, 0, 0 }
 
 void run_data_init(struct run_data *rd);
 void run_data_release(struct run_data *rd);
 
-/* Load run RUN_ID of ST into *rd (initialised by the caller). Returns 0,
- * STORE_ENOENT when there is no such run, or another negative value; on
- * failure *cause is set (caller frees) and *rd holds nothing to keep
- * (release it anyway). */
+/* Add run RUN_ID of ST to *rd (initialised by the caller): its row to
+ * runs and its iterations to the pooled numbers. Nothing checks that the
+ * runs are alike; verdict_for_run_sets does. Returns 0, STORE_ENOENT when
+ * there is no such run, or another negative value; on failure *cause is
+ * set (caller frees) and *rd holds nothing to keep (release it anyway). */
+int run_data_add(struct run_data *rd, struct store *st, int64_t run_id,
+		 char **cause);
+
+/* run_data_add into an *rd that holds no run yet. */
 int run_data_load(struct run_data *rd, struct store *st, int64_t run_id,
 		  char **cause);
 

@@ -448,8 +448,66 @@ static void decide(struct verdict *v, bool gates_only)
 	v->summary = strbuf_detach(&sb, NULL);
 }
 
-static int verdict_build(struct verdict *v, struct store *st, int64_t base_id,
-			 int64_t head_id, const struct scenario *sc,
+/* How run B differs from run A in what makes runs comparable, or NULL
+ * when it does not; the caller frees. */
+static char *difference(const struct store_run *a, const struct store_run *b)
+{
+	if (strcmp(a->scenario, b->scenario))
+		return xasprintf("scenario '%s' against '%s'", a->scenario,
+				 b->scenario);
+	if (strcmp(a->config_hash, b->config_hash))
+		return xasprintf("config %.12s against %.12s", a->config_hash,
+				 b->config_hash);
+	return NULL;
+}
+
+/* Runs pooled into one side must be alike, and so must the two sides
+ * (their first runs stand for them): the same scenario and config hash.
+ * Refused unless opt->force, which notes the first difference in
+ * v->mismatch instead. */
+static int check_comparable(struct verdict *v,
+			    const struct verdict_options *opt, char **cause)
+{
+	const struct run_data *sides[2] = { &v->base, &v->head };
+	const char *names[2] = { "the base", "the head" };
+	const struct store_run *a = NULL, *b = NULL;
+	char *what = NULL;
+	const char *where = NULL;
+
+	for (int s = 0; s < 2 && !what; s++)
+		for (size_t i = 1; i < sides[s]->nruns && !what; i++) {
+			a = sides[s]->runs[0];
+			b = sides[s]->runs[i];
+			what = difference(a, b);
+			where = names[s];
+		}
+	if (!what && v->has_base) {
+		a = v->base.run;
+		b = v->head.run;
+		what = difference(a, b);
+		where = NULL;
+	}
+	if (!what)
+		return 0;
+	if (!opt->force) {
+		*cause = xasprintf("runs %lld and %lld%s%s are not comparable: "
+				   "%s (--force compares them anyway)",
+				   (long long)a->id, (long long)b->id,
+				   where ? " of " : "", where ? where : "",
+				   what);
+		free(what);
+		return VERDICT_EMISMATCH;
+	}
+	v->mismatch = xasprintf("forced comparison of different runs%s%s: %s",
+				where ? " in " : "", where ? where : "", what);
+	free(what);
+	return 0;
+}
+
+static int verdict_build(struct verdict *v, struct store *st,
+			 const int64_t *base_ids, size_t nbase,
+			 const int64_t *head_ids, size_t nhead,
+			 const struct scenario *sc,
 			 const struct verdict_options *opt, bool gates_only,
 			 char **cause)
 {
@@ -458,40 +516,24 @@ static int verdict_build(struct verdict *v, struct store *st, int64_t base_id,
 	int ret;
 
 	v->no_baseline_ok = opt->no_baseline_ok;
-	ret = run_data_load(&v->head, st, head_id, cause);
-	if (ret < 0)
-		return ret;
-	if (base_id) {
-		const struct store_run *b, *h = v->head.run;
-
-		ret = run_data_load(&v->base, st, base_id, cause);
+	if (!nhead) {
+		*cause = xstrdup("no head run to decide about");
+		return -1;
+	}
+	for (size_t i = 0; i < nhead; i++) {
+		ret = run_data_add(&v->head, st, head_ids[i], cause);
+		if (ret < 0)
+			return ret;
+	}
+	for (size_t i = 0; i < nbase; i++) {
+		ret = run_data_add(&v->base, st, base_ids[i], cause);
 		if (ret < 0)
 			return ret;
 		v->has_base = true;
-		b = v->base.run;
-		if (strcmp(b->scenario, h->scenario) ||
-		    strcmp(b->config_hash, h->config_hash)) {
-			bool scn = strcmp(b->scenario, h->scenario) != 0;
-			char *what = scn
-				? xasprintf("scenario '%s' against '%s'",
-					    b->scenario, h->scenario)
-				: xasprintf("config %.12s against %.12s",
-					    b->config_hash, h->config_hash);
-
-			if (!opt->force) {
-				*cause = xasprintf(
-					"runs %lld and %lld are not comparable: "
-					"%s (--force compares them anyway)",
-					(long long)b->id, (long long)h->id,
-					what);
-				free(what);
-				return VERDICT_EMISMATCH;
-			}
-			v->mismatch = xasprintf(
-				"forced comparison of different runs: %s", what);
-			free(what);
-		}
 	}
+	ret = check_comparable(v, opt, cause);
+	if (ret < 0)
+		return ret;
 
 	v->alpha = opt->alpha >= 0 ? opt->alpha
 		   : sc        ? sc->regression.alpha
@@ -533,11 +575,22 @@ out:
 	return ret;
 }
 
+int verdict_for_run_sets(struct verdict *v, struct store *st,
+			 const int64_t *base_ids, size_t nbase,
+			 const int64_t *head_ids, size_t nhead,
+			 const struct scenario *sc,
+			 const struct verdict_options *opt, char **cause)
+{
+	return verdict_build(v, st, base_ids, nbase, head_ids, nhead, sc, opt,
+			     false, cause);
+}
+
 int verdict_for_runs(struct verdict *v, struct store *st, int64_t base_id,
 		     int64_t head_id, const struct scenario *sc,
 		     const struct verdict_options *opt, char **cause)
 {
-	return verdict_build(v, st, base_id, head_id, sc, opt, false, cause);
+	return verdict_build(v, st, &base_id, base_id ? 1 : 0, &head_id, 1,
+			     sc, opt, false, cause);
 }
 
 int gates_for_run(struct verdict *v, struct store *st, int64_t run_id,
@@ -546,5 +599,6 @@ int gates_for_run(struct verdict *v, struct store *st, int64_t run_id,
 	struct verdict_options opt;
 
 	verdict_options_init(&opt);
-	return verdict_build(v, st, 0, run_id, sc, &opt, true, cause);
+	return verdict_build(v, st, NULL, 0, &run_id, 1, sc, &opt, true,
+			     cause);
 }

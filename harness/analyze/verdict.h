@@ -93,6 +93,7 @@ enum verdict_status {
 };
 
 struct verdict {
+	/* Each side's runs (one, or several pooled: runload.h). */
 	struct run_data base, head;
 	bool has_base;		/* base was loaded */
 	/* Both runs had successful iterations and were compared. */
@@ -129,6 +130,19 @@ void verdict_release(struct verdict *v);
 int verdict_for_runs(struct verdict *v, struct store *st, int64_t base_id,
 		     int64_t head_id, const struct scenario *sc,
 		     const struct verdict_options *opt, char **cause);
+
+/* The same with several runs per side: the iterations of HEAD_IDS (NHEAD
+ * of them, at least one) pooled against those of BASE_IDS (NBASE; 0: no
+ * baseline), as if each side were one run (runload.h). The runs of a
+ * side must share scenario and config hash with each other, and the
+ * sides with each other, else VERDICT_EMISMATCH unless opt->force. The
+ * absolute gates are evaluated on the pooled head (failure_rate over
+ * every measured iteration of its runs). */
+int verdict_for_run_sets(struct verdict *v, struct store *st,
+			 const int64_t *base_ids, size_t nbase,
+			 const int64_t *head_ids, size_t nhead,
+			 const struct scenario *sc,
+			 const struct verdict_options *opt, char **cause);
 
 /* The absolute gates alone: verdict_for_runs without a baseline, except
  * that the missing baseline is not held against the run (the status is

@@ -66,9 +66,11 @@ int gen_run(int64_t *run_id, struct store *st, const struct gen_spec *g,
 		snprintf(services[i], sizeof(services[i]), "%s",
 			 gen_op_service(i));
 	}
-	if (store_run_create(run_id, st, &info, cause) < 0)
+	if (g->append_to)
+		*run_id = g->append_to;
+	else if (store_run_create(run_id, st, &info, cause) < 0)
 		goto out;
-	if (g->sha) {
+	if (g->sha && !g->append_to) {
 		struct store_commit c = { .repo = g->repo, .path = ".",
 					  .sha = g->sha, .subject = "s" };
 
@@ -78,7 +80,7 @@ int gen_run(int64_t *run_id, struct store *st, const struct gen_spec *g,
 	if (store_tx_begin(st, cause) < 0)
 		goto out;
 	for (unsigned it = 0; it < total; it++) {
-		struct store_iteration row = { .seq = it };
+		struct store_iteration row = { .seq = g->first_seq + it };
 		struct store_step step = { .name = "all", .ok = true };
 		size_t n = 0;
 		int64_t cursor = t + 1000;

@@ -25,6 +25,11 @@ struct gen_spec {
 	unsigned count_extra;
 	unsigned failed;	/* that many measured iterations fail */
 	bool no_spans;		/* iterations table only */
+	/* Add the iterations to this existing run instead of a new one
+	 * (0: a new run), their seq counting on from first_seq: one run
+	 * holding what several runs hold. */
+	int64_t append_to;
+	unsigned first_seq;
 };
 
 void gen_spec_init(struct gen_spec *g);

@@ -394,6 +394,214 @@ static void test_compare__mismatch_refused_unless_forced(void **state)
 	verdict_release(&v);
 }
 
+/* The same numbers, within the precision of a double (the iteration
+ * order is the same, so they are equal). */
+static void assert_same_ops(const struct aggregate *a,
+			    const struct aggregate *b)
+{
+	size_t n = a->niterations;
+
+	assert_int_equal(a->niterations, b->niterations);
+	assert_int_equal(a->nfailed, b->nfailed);
+	assert_memory_equal(a->iter_ns, b->iter_ns, n * sizeof(double));
+	assert_int_equal(a->nops, b->nops);
+	for (size_t i = 0; i < a->nops; i++) {
+		const struct aggregate_op *x = &a->ops[i], *y = &b->ops[i];
+
+		assert_string_equal(x->service, y->service);
+		assert_string_equal(x->kind, y->kind);
+		assert_string_equal(x->name, y->name);
+		assert_memory_equal(x->count, y->count, n * sizeof(double));
+		assert_memory_equal(x->total_ns, y->total_ns,
+				    n * sizeof(double));
+		assert_memory_equal(x->self_ns, y->self_ns, n * sizeof(double));
+		assert_memory_equal(x->crit_ns, y->crit_ns, n * sizeof(double));
+		assert_int_equal(x->ndurations, y->ndurations);
+		assert_memory_equal(x->durations, y->durations,
+				    x->ndurations * sizeof(double));
+	}
+}
+
+/* Two runs per side pooled give what one run per side with the union of
+ * their iterations gives: the same distributions, rows and verdict. */
+static void test_compare__pooled_runs_equal_one_run(void **state)
+{
+	struct fixture *f = *state;
+	struct verdict_options opt;
+	struct gen_spec g[4];
+	struct verdict pooled, one;
+	int64_t base[2], head[2], ubase, uhead;
+	char *cause = NULL;
+
+	for (int i = 0; i < 4; i++) {
+		gen_spec_init(&g[i]);
+		g[i].iterations = 10;
+		g[i].warmup = 2;
+		g[i].nops = 6;
+		g[i].noise = 0.05;
+		g[i].seed = (uint64_t)i + 11;
+		if (i >= 2) {
+			g[i].shift_op = 3;
+			g[i].shift = 0.4;
+		}
+	}
+	g[1].failed = 1;
+	g[3].iterations = 7;
+	for (int i = 0; i < 2; i++) {
+		base[i] = make(f, &g[i]);
+		head[i] = make(f, &g[2 + i]);
+	}
+	/* The union runs: the first run's iterations, then the second's
+	 * appended to the same run. */
+	ubase = make(f, &g[0]);
+	g[1].append_to = ubase;
+	g[1].first_seq = 100;
+	make(f, &g[1]);
+	uhead = make(f, &g[2]);
+	g[3].append_to = uhead;
+	g[3].first_seq = 100;
+	make(f, &g[3]);
+
+	verdict_options_init(&opt);
+	verdict_init(&pooled);
+	verdict_init(&one);
+	if (verdict_for_run_sets(&pooled, f->st, base, 2, head, 2, NULL, &opt,
+				 &cause) < 0)
+		fail_msg("verdict_for_run_sets: %s", cause);
+	decide(&one, f, ubase, uhead, NULL, &opt);
+
+	assert_int_equal(pooled.base.nruns, 2);
+	assert_int_equal(pooled.head.nruns, 2);
+	assert_int_equal(pooled.base.runs[0]->id, base[0]);
+	assert_int_equal(pooled.base.runs[1]->id, base[1]);
+	assert_int_equal(pooled.head.run->id, head[0]);
+	assert_int_equal(pooled.head.runs[1]->id, head[1]);
+	assert_null(pooled.mismatch);
+	assert_int_equal(pooled.base.nmeasured, 20);
+	assert_int_equal(pooled.base.nwarmup, 4);
+	assert_int_equal(pooled.base.nfailed, 1);
+	assert_int_equal(pooled.head.agg.niterations, 17);
+	assert_int_equal(pooled.base.nmeasured, one.base.nmeasured);
+	assert_int_equal(pooled.base.nwarmup, one.base.nwarmup);
+	assert_int_equal(pooled.base.nfailed, one.base.nfailed);
+	assert_int_equal(pooled.base.nspans, one.base.nspans);
+	assert_int_equal(pooled.head.nmeasured, one.head.nmeasured);
+	assert_int_equal(pooled.head.nspans, one.head.nspans);
+	assert_same_ops(&pooled.base.agg, &one.base.agg);
+	assert_same_ops(&pooled.head.agg, &one.head.agg);
+
+	assert_true(pooled.compared && one.compared);
+	assert_int_equal(pooled.cmp.nrows, one.cmp.nrows);
+	for (size_t i = 0; i < one.cmp.nrows; i++) {
+		const struct compare_row *p = &pooled.cmp.rows[i];
+		const struct compare_row *o = &one.cmp.rows[i];
+
+		assert_string_equal(p->name, o->name);
+		assert_int_equal(p->measure, o->measure);
+		assert_int_equal(p->nbase, o->nbase);
+		assert_int_equal(p->nhead, o->nhead);
+		assert_true(p->base_median == o->base_median);
+		assert_true(p->head_median == o->head_median);
+		assert_true(p->q == o->q || (isnan(p->q) && isnan(o->q)));
+		assert_true(p->hl.shift == o->hl.shift);
+		assert_int_equal(p->finding, o->finding);
+		assert_int_equal(p->regression, o->regression);
+	}
+	/* The planted shift is found either way, with the same words. */
+	assert_int_equal(one.status, VERDICT_REGRESSION);
+	assert_int_equal(pooled.status, one.status);
+	assert_string_equal(pooled.summary, one.summary);
+	assert_int_equal(pooled.ngates, one.ngates);
+	for (size_t i = 0; i < one.ngates; i++)
+		assert_string_equal(pooled.gates[i].message,
+				    one.gates[i].message);
+	verdict_release(&pooled);
+	verdict_release(&one);
+}
+
+/* Every run of a side shares the scenario and config hash, or the
+ * comparison is refused (unless forced). */
+static void test_compare__pooled_mismatch_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct verdict_options opt;
+	struct gen_spec g;
+	struct verdict v;
+	char *cause = NULL;
+	int64_t a[2], b[2], other, h2;
+
+	gen_spec_init(&g);
+	g.nops = 4;
+	for (int i = 0; i < 2; i++) {
+		g.seed = (uint64_t)i + 1;
+		a[i] = make(f, &g);
+		g.seed = (uint64_t)i + 3;
+		b[i] = make(f, &g);
+	}
+	g.seed = 5;
+	g.scenario = "other";
+	other = make(f, &g);
+	g.seed = 6;
+	g.scenario = "syn";
+	g.config_hash = "h2";
+	h2 = make(f, &g);
+	verdict_options_init(&opt);
+
+	/* A base of two scenarios. */
+	verdict_init(&v);
+	assert_int_equal(verdict_for_run_sets(&v, f->st,
+					      (int64_t[]){ a[0], other }, 2,
+					      b, 2, NULL, &opt, &cause),
+			 VERDICT_EMISMATCH);
+	assert_non_null(strstr(cause, "of the base are not comparable"));
+	assert_non_null(strstr(cause, "scenario 'syn' against 'other'"));
+	free(cause);
+	cause = NULL;
+	verdict_release(&v);
+
+	/* A head of two configs. */
+	verdict_init(&v);
+	assert_int_equal(verdict_for_run_sets(&v, f->st, a, 2,
+					      (int64_t[]){ b[0], h2 }, 2,
+					      NULL, &opt, &cause),
+			 VERDICT_EMISMATCH);
+	assert_non_null(strstr(cause, "of the head are not comparable"));
+	assert_non_null(strstr(cause, "config"));
+	free(cause);
+	cause = NULL;
+	verdict_release(&v);
+
+	/* Alike within each side, but the sides differ. */
+	verdict_init(&v);
+	assert_int_equal(verdict_for_run_sets(&v, f->st,
+					      (int64_t[]){ h2 }, 1, b, 2,
+					      NULL, &opt, &cause),
+			 VERDICT_EMISMATCH);
+	assert_non_null(strstr(cause, "not comparable"));
+	free(cause);
+	cause = NULL;
+	verdict_release(&v);
+
+	/* Forced: compared, and the reports are told how. */
+	opt.force = true;
+	verdict_init(&v);
+	if (verdict_for_run_sets(&v, f->st, a, 2, (int64_t[]){ b[0], h2 }, 2,
+				 NULL, &opt, &cause) < 0)
+		fail_msg("forced: %s", cause);
+	assert_non_null(v.mismatch);
+	assert_non_null(strstr(v.mismatch, "in the head"));
+	assert_int_equal(v.head.nruns, 2);
+	assert_true(v.compared);
+	verdict_release(&v);
+
+	/* No head run at all is an error, not a crash. */
+	verdict_init(&v);
+	assert_true(verdict_for_run_sets(&v, f->st, a, 2, NULL, 0, NULL, &opt,
+					 &cause) < 0);
+	free(cause);
+	verdict_release(&v);
+}
+
 static void test_compare__scenario_gates_and_bad_ones(void **state)
 {
 	struct fixture *f = *state;
@@ -488,6 +696,8 @@ int main(void)
 		T(test_compare__failures_break_the_default_gate),
 		T(test_compare__no_baseline_and_inconclusive),
 		T(test_compare__mismatch_refused_unless_forced),
+		T(test_compare__pooled_runs_equal_one_run),
+		T(test_compare__pooled_mismatch_refused),
 		T(test_compare__scenario_gates_and_bad_ones),
 		T(test_compare__formatting),
 #undef T
