@@ -1,6 +1,7 @@
-/* cmd-compare.c: harness compare — compare a head run with a baseline run,
- * found by run id or by git, check the head's gates, print the verdict in
- * the asked formats and exit with the code CI acts on. */
+/* cmd-compare.c: harness compare — compare the head runs with the baseline
+ * runs (one or several per side, pooled), found by run id or by git, check
+ * the head's gates, print the verdict in the asked formats and exit with
+ * the code CI acts on. */
 #include "cli/cmd.h"
 
 #include <errno.h>
@@ -28,9 +29,18 @@ static const char compare_usage[] =
 	"check the head's gates, and exit with the verdict. <base> and <head>\n"
 	"are run ids (see 'harness runs') or git revisions of the project\n"
 	"under test; a revision stands for the newest comparable run (same\n"
-	"scenario, same config hash) at its commit. With --baseline REF the\n"
-	"base is the newest comparable run at the merge-base of REF and the\n"
-	"head (default head: HEAD), as a pull-request job wants.\n"
+	"scenario, same config hash) at its commit, or for every one of them\n"
+	"with --all-runs. With --baseline REF the base is the run at the\n"
+	"merge-base of REF and the head (default head: HEAD), as a\n"
+	"pull-request job wants.\n"
+	"\n"
+	"Several runs per side: <base> and <head> are comma-separated lists\n"
+	"(harness compare 3,5,7 4,6,8), of run ids and revisions alike. The\n"
+	"iterations of a side's runs are pooled into one distribution per\n"
+	"operation, as if one run had made them all, so runs of base and\n"
+	"head made in alternation (ci/gate.sh --rounds) share the machine's\n"
+	"drift. The runs of a side must share scenario and config hash\n"
+	"(--force pools them anyway); the gates apply to the pooled head.\n"
 	"\n"
 	"  --store FILE        the store (default: the config's store)\n"
 	"  --config FILE       harness.yaml: projects, scenarios (default:\n"
@@ -51,6 +61,8 @@ static const char compare_usage[] =
 	"                      (default: the scenario's regression.metrics)\n"
 	"  --no-scenario       do not load the scenario file: default gates\n"
 	"                      (no failed iteration) and regression limits\n"
+	"  --all-runs          a revision stands for every comparable run at\n"
+	"                      its commit, pooled, not only the newest\n"
 	"  --force             compare runs of different scenarios or configs\n"
 	"  --no-baseline-ok    exit 0, not 3, when there is no baseline run or\n"
 	"                      the comparison is inconclusive\n"
@@ -99,6 +111,11 @@ static const struct {
 	{ "html", FMT_HTML, "compare.html", NULL },
 };
 
+static void warn_user(const char *msg)
+{
+	warning("%s", msg);
+}
+
 /* HTML is the report writers' run report (report.h) of the head with the
  * base and the comparison filled in. */
 static int write_html(FILE *f, struct store *st, const struct verdict *v,
@@ -106,6 +123,7 @@ static int write_html(FILE *f, struct store *st, const struct verdict *v,
 {
 	struct report_model head, base;
 	struct report_options ro;
+	char *flame = NULL, *fcause = NULL;
 	int ret = -1;
 
 	report_model_init(&head);
@@ -121,10 +139,20 @@ static int write_html(FILE *f, struct store *st, const struct verdict *v,
 		head.cmp = &v->cmp;
 	report_options_init(&ro);
 	ro.out_path = path;
+	ro.warn = warn_user;
+	/* The page inlines the differential flame graph. */
+	if (v->has_base &&
+	    flame_svg_for_runs(&flame, st, v->base.run->id, v->head.run->id,
+			       NULL, &fcause) < 0) {
+		warning("no flame graph in the HTML page: %s", fcause);
+		free(fcause);
+	}
+	ro.flame_svg = flame;
 	ret = report_html_writer.write_run(f, &head, &ro, cause);
 out:
 	report_model_release(&head);
 	report_model_release(&base);
+	free(flame);
 	return ret;
 }
 
@@ -201,7 +229,23 @@ struct ctx {
 	const char *scenario;
 	struct vcs_repo *repo;
 	const char *repo_name;
+	bool all_runs;		/* a revision: every comparable run */
 };
+
+/* The runs of one side, in the order given, each once. */
+struct side {
+	int64_t *ids;
+	size_t n, alloc;
+};
+
+static void side_add(struct side *s, int64_t id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->ids[i] == id)
+			return;
+	ALLOC_GROW(s->ids, s->n + 1, s->alloc);
+	s->ids[s->n++] = id;
+}
 
 /* The project's repository, opened on first use. */
 static int open_repo(struct ctx *c)
@@ -321,6 +365,165 @@ static int resolve_ref(char sha[VCS_SHA_BUFSZ], struct ctx *c,
 	return HARNESS_EXIT_OK;
 }
 
+/* Every run like FIRST (the newest comparable run at SHA, run_at): the
+ * same scenario, config hash and commit, on a clean checkout when FIRST
+ * is, status ok; oldest first. */
+static int runs_like(struct side *s, struct ctx *c, const char *sha,
+		     int64_t first)
+{
+	struct store_run *like = NULL, *runs = NULL;
+	char *cause = NULL;
+	bool dirty = false;
+	size_t n = 0;
+
+	if (store_run_get(&like, c->st, first, &cause) < 0 ||
+	    store_runs_list(&runs, &n, c->st, like->scenario, 0, &cause) < 0) {
+		error("%s", cause);
+		free(cause);
+		store_run_free(like);
+		return HARNESS_EXIT_RUNTIME;
+	}
+	for (size_t k = 0; k < like->ncommits; k++)
+		if (!strcmp(like->commits[k].repo, c->repo_name))
+			dirty = like->commits[k].dirty;
+	for (size_t i = n; i-- > 0;) {
+		if (runs[i].status != STORE_RUN_OK ||
+		    strcmp(runs[i].config_hash, like->config_hash))
+			continue;
+		for (size_t k = 0; k < runs[i].ncommits; k++)
+			if (!strcmp(runs[i].commits[k].repo, c->repo_name) &&
+			    !strcmp(runs[i].commits[k].sha, sha) &&
+			    runs[i].commits[k].dirty == dirty)
+				side_add(s, runs[i].id);
+	}
+	store_runs_free(runs, n);
+	store_run_free(like);
+	return HARNESS_EXIT_OK;
+}
+
+/* The first run id of the comma-separated SPEC, or 0. */
+static int64_t first_run_id(struct store *st, const char *spec)
+{
+	char *copy = xstrdup(spec ? spec : ""), *save = NULL;
+	int64_t id = 0;
+
+	for (char *t = strtok_r(copy, ",", &save); t && !id;
+	     t = strtok_r(NULL, ",", &save))
+		as_run_id(&id, st, t);
+	free(copy);
+	return id;
+}
+
+/* The runs SPEC names, a comma-separated list of run ids and revisions,
+ * into *s. A revision is resolved like LIKE_ID (0: like the side's first
+ * run once there is one, else by --scenario and the config's hash).
+ * A revision without a run stops the head; on the base it is left out
+ * with a warning (no baseline when nothing is left). */
+static int resolve_side(struct side *s, struct ctx *c, const char *spec,
+			int64_t like_id, bool head)
+{
+	char *copy = xstrdup(spec), *save = NULL, *t;
+	char sha[VCS_SHA_BUFSZ];
+	bool several = strchr(spec, ',') != NULL;
+	int ret = HARNESS_EXIT_OK;
+
+	if (!*spec || spec[0] == ',' || spec[strlen(spec) - 1] == ',' ||
+	    strstr(spec, ",,")) {
+		ret = cmd_usage_error(&cmd_compare_entry,
+				      "bad run list '%s': want ids or "
+				      "revisions separated by commas",
+				      spec);
+		goto out;
+	}
+	for (t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		struct store_run *like = NULL;
+		int64_t id = 0, lid = like_id ? like_id : s->n ? s->ids[0] : 0;
+
+		if (as_run_id(&id, c->st, t)) {
+			side_add(s, id);
+			continue;
+		}
+		if ((ret = resolve_ref(sha, c, t)))
+			goto out;
+		if (lid)
+			store_run_get(&like, c->st, lid, NULL);
+		ret = run_at(&id, c, sha, like);
+		store_run_free(like);
+		if (ret)
+			goto out;
+		if (!id && head) {
+			error("no run at %.12s ('%s') of project '%s'%s%s", sha,
+			      t, c->repo_name,
+			      c->scenario ? " for scenario " : "",
+			      c->scenario ? c->scenario : "");
+			ret = HARNESS_EXIT_DATA;
+			goto out;
+		}
+		if (!id) {
+			warning("%s: no comparable run at %.12s ('%s')",
+				several ? "left out of the base"
+					: "no baseline",
+				sha, t);
+			continue;
+		}
+		if (!c->all_runs)
+			side_add(s, id);
+		else if ((ret = runs_like(s, c, sha, id)))
+			goto out;
+	}
+	if (!head && several && !s->n)
+		warning("no baseline: no run of '%s' found", spec);
+out:
+	free(copy);
+	return ret;
+}
+
+/* The flame graph of the pooled runs, as flame_write_runs draws one run
+ * against another. */
+static int write_flame(const char *path, struct store *st,
+		       const struct verdict *v, char **cause)
+{
+	const struct run_data *sides[2] = { &v->base, &v->head };
+	const enum flame_side which[2] = { FLAME_BASE, FLAME_HEAD };
+	struct report_output o = { 0 };
+	struct flame_options fo;
+	struct strbuf title = STRBUF_INIT;
+	struct flame f;
+	int ret = 0;
+
+	flame_init(&f);
+	flame_options_init(&fo);
+	strbuf_addstr(&title, "runs");
+	for (int k = 0; k < 2 && ret == 0; k++) {
+		strbuf_addstr(&title, k ? " against" : "");
+		for (size_t i = 0; i < sides[k]->nruns && ret == 0; i++) {
+			int64_t id = sides[k]->runs[i]->id;
+
+			strbuf_addf(&title, "%s%lld", i ? "," : " ",
+				    (long long)id);
+			ret = flame_load_run(&f, which[k], st, id, cause);
+		}
+	}
+	if (ret < 0)
+		goto out;
+	flame_finish(&f);
+	/* One run per side keeps the flame graph's own title. */
+	if (v->base.nruns > 1 || v->head.nruns > 1)
+		fo.title = title.buf;
+	ret = report_output_open(&o, path, cause);
+	if (ret < 0)
+		goto out;
+	ret = flame_write_svg(o.fp, &f, &fo, cause);
+	if (ret == 0)
+		ret = report_output_commit(&o, cause);
+	else
+		report_output_abort(&o);
+out:
+	strbuf_release(&title);
+	flame_release(&f);
+	return ret;
+}
+
 static int write_outputs(struct store *st, const struct verdict *v,
 			 unsigned fmts, const char *outdir,
 			 const struct report_compare_options *ropt)
@@ -373,6 +576,7 @@ static int cmd_compare_exec(int argc, char **argv)
 		{ "min-effect", required_argument, NULL, 'e' },
 		{ "metric", required_argument, NULL, 'm' },
 		{ "no-scenario", no_argument, NULL, 'N' },
+		{ "all-runs", no_argument, NULL, 'R' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "no-baseline-ok", no_argument, NULL, 'k' },
 		{ "format", required_argument, NULL, 'F' },
@@ -391,7 +595,7 @@ static int cmd_compare_exec(int argc, char **argv)
 	const char *base_spec = NULL, *head_spec = "HEAD";
 	char *store_path = NULL, *cause = NULL;
 	char sha[VCS_SHA_BUFSZ], mb[VCS_SHA_BUFSZ];
-	int64_t base_id = 0, head_id = 0;
+	struct side base = { 0 }, head = { 0 };
 	unsigned fmts = FMT_TERMINAL;
 	bool no_scenario = false;
 	size_t nmetrics = 0;
@@ -445,6 +649,9 @@ static int cmd_compare_exec(int argc, char **argv)
 			break;
 		case 'N':
 			no_scenario = true;
+			break;
+		case 'R':
+			c.all_runs = true;
 			break;
 		case 'f':
 			vopt.force = true;
@@ -534,96 +741,64 @@ static int cmd_compare_exec(int argc, char **argv)
 		goto out;
 	}
 
-	/* The head: a run id, else the newest run at a revision. */
-	if (!as_run_id(&head_id, c.st, head_spec)) {
-		struct store_run *like = NULL;
-		int64_t other = 0;
+	/* The head: run ids, revisions (like a run id given on either
+	 * side, else by --scenario and the config's hash). */
+	{
+		int64_t like = first_run_id(c.st, head_spec);
 
-		if ((ret = resolve_ref(sha, &c, head_spec)))
+		if (!like)
+			like = first_run_id(c.st, base_spec);
+		if ((ret = resolve_side(&head, &c, head_spec, like, true)))
 			goto out;
-		if (base_spec && as_run_id(&other, c.st, base_spec))
-			store_run_get(&like, c.st, other, NULL);
-		ret = run_at(&head_id, &c, sha, like);
-		store_run_free(like);
-		if (ret)
-			goto out;
-		if (!head_id) {
-			error("no run at %.12s ('%s') of project '%s'%s%s", sha,
-			      head_spec, c.repo_name,
-			      c.scenario ? " for scenario " : "",
-			      c.scenario ? c.scenario : "");
-			ret = HARNESS_EXIT_DATA;
-			goto out;
-		}
 	}
 
-	/* The base: a run id, a revision, or the merge-base. */
-	if (base_spec || baseline) {
-		struct store_run *head = NULL;
-		const char *ref = base_spec;
-
-		if (base_spec && as_run_id(&base_id, c.st, base_spec))
-			goto have_base;
-		if (store_run_get(&head, c.st, head_id, &cause) < 0) {
-			error("%s", cause);
-			ret = HARNESS_EXIT_RUNTIME;
+	/* The base: run ids, revisions like the head, or the merge-base. */
+	if (baseline) {
+		if ((ret = open_repo(&c)) ||
+		    (ret = run_commit(sha, &c, head.ids[0])))
+			goto out;
+		if (vcs_merge_base(mb, c.repo, sha, baseline, &cause) < 0) {
+			error("merge-base of '%s' and run %lld: %s", baseline,
+			      (long long)head.ids[0], cause);
+			ret = HARNESS_EXIT_USAGE;
 			goto out;
 		}
-		if (baseline) {
-			if ((ret = open_repo(&c)) ||
-			    (ret = run_commit(sha, &c, head_id))) {
-				store_run_free(head);
-				goto out;
-			}
-			if (vcs_merge_base(mb, c.repo, sha, baseline,
-					   &cause) < 0) {
-				error("merge-base of '%s' and run %lld: %s",
-				      baseline, (long long)head_id, cause);
-				store_run_free(head);
-				ret = HARNESS_EXIT_USAGE;
-				goto out;
-			}
-			ref = mb;
-		}
-		ret = resolve_ref(sha, &c, ref);
-		if (!ret)
-			ret = run_at(&base_id, &c, sha, head);
-		store_run_free(head);
-		if (ret)
-			goto out;
-		if (!base_id)
-			warning("no baseline: no comparable run at %.12s "
-				"('%s')",
-				sha, baseline ? baseline : base_spec);
+		ret = resolve_side(&base, &c, mb, head.ids[0], false);
+	} else {
+		ret = resolve_side(&base, &c, base_spec, head.ids[0], false);
 	}
-have_base:
-	if (base_id && base_id == head_id) {
-		warning("the base and the head are the same run (%lld)",
-			(long long)head_id);
-	}
+	if (ret)
+		goto out;
+	for (size_t i = 0; i < base.n; i++)
+		for (size_t k = 0; k < head.n; k++)
+			if (base.ids[i] == head.ids[k])
+				warning("run %lld is in both the base and the "
+					"head",
+					(long long)head.ids[k]);
 
-	/* The head run's scenario, for its gates and regression limits. */
+	/* The head's scenario, for its gates and regression limits. */
 	if (!no_scenario) {
-		struct store_run *head = NULL;
+		struct store_run *run = NULL;
 
-		if (store_run_get(&head, c.st, head_id, &cause) < 0) {
+		if (store_run_get(&run, c.st, head.ids[0], &cause) < 0) {
 			error("%s", cause);
 			ret = HARNESS_EXIT_RUNTIME;
 			goto out;
 		}
-		ret = scenario_load(&sc, head->scenario, c.cfg, &cause);
+		ret = scenario_load(&sc, run->scenario, c.cfg, &cause);
 		if (ret < 0) {
 			error("%s (--no-scenario compares with the default "
 			      "limits)",
 			      cause);
-			store_run_free(head);
+			store_run_free(run);
 			ret = HARNESS_EXIT_CONFIG;
 			goto out;
 		}
-		store_run_free(head);
+		store_run_free(run);
 	}
 
-	ret = verdict_for_runs(&v, c.st, base_id, head_id, sc, &vopt, &cause);
+	ret = verdict_for_run_sets(&v, c.st, base.ids, base.n, head.ids,
+				   head.n, sc, &vopt, &cause);
 	if (ret < 0) {
 		error("%s", cause);
 		ret = ret == VERDICT_ECONFIG ? HARNESS_EXIT_CONFIG
@@ -633,17 +808,18 @@ have_base:
 		goto out;
 	}
 	ret = write_outputs(c.st, &v, fmts, outdir, &ropt);
-	if (!ret && flame_path && !base_id)
+	if (!ret && flame_path && !base.n)
 		warning("no baseline: no flame graph written");
 	else if (!ret && flame_path &&
-		 flame_write_runs(flame_path, c.st, base_id, head_id, NULL,
-				  &cause) < 0) {
+		 write_flame(flame_path, c.st, &v, &cause) < 0) {
 		error("%s", cause);
 		ret = HARNESS_EXIT_RUNTIME;
 	}
 	if (!ret)
 		ret = verdict_exit_code(&v);
 out:
+	free(base.ids);
+	free(head.ids);
 	verdict_release(&v);
 	scenario_free(sc);
 	store_free(c.st);

@@ -24,8 +24,12 @@ static json_t *run_json(const struct run_data *rd)
 {
 	const struct store_run *r = rd->run;
 	json_t *o = json_object(), *commits = json_array();
+	json_t *ids = json_array();
 
 	json_object_set_new(o, "id", json_integer(r->id));
+	for (size_t i = 0; i < rd->nruns; i++)
+		json_array_append_new(ids, json_integer(rd->runs[i]->id));
+	json_object_set_new(o, "runs", ids);
 	json_object_set_new(o, "scenario", json_string(r->scenario));
 	json_object_set_new(o, "label", str_or_null(r->label));
 	json_object_set_new(o, "config_hash", json_string(r->config_hash));

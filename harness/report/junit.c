@@ -74,11 +74,11 @@ int report_compare_junit(FILE *out, const struct verdict *v,
 	property(out, "summary", v->summary);
 	if (v->mismatch)
 		property(out, "forced", v->mismatch);
-	line = report_compare_run_line(v->head.run);
+	line = report_compare_side_line(&v->head);
 	property(out, "head", line);
 	free(line);
 	if (v->has_base) {
-		line = report_compare_run_line(v->base.run);
+		line = report_compare_side_line(&v->base);
 		property(out, "base", line);
 		free(line);
 	}

@@ -180,7 +180,7 @@ int report_compare_markdown(FILE *out, const struct verdict *v,
 
 	fputs("<details><summary>Details</summary>\n\n", out);
 	if (v->has_base) {
-		line = report_compare_run_line(v->base.run);
+		line = report_compare_side_line(&v->base);
 		fputs("- base: ", out);
 		md_cell(out, line);
 		fprintf(out, ", %zu iterations (%zu failed)\n",
@@ -189,7 +189,7 @@ int report_compare_markdown(FILE *out, const struct verdict *v,
 	} else {
 		fputs("- base: none\n", out);
 	}
-	line = report_compare_run_line(v->head.run);
+	line = report_compare_side_line(&v->head);
 	fputs("- head: ", out);
 	md_cell(out, line);
 	fprintf(out, ", %zu iterations (%zu failed)\n", v->head.agg.niterations,

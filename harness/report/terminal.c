@@ -32,6 +32,56 @@ char *report_compare_run_line(const struct store_run *run)
 	return strbuf_detach(&sb, NULL);
 }
 
+static bool same_commits(const struct store_run *a, const struct store_run *b)
+{
+	if (a->ncommits != b->ncommits)
+		return false;
+	for (size_t i = 0; i < a->ncommits; i++)
+		if (strcmp(a->commits[i].repo, b->commits[i].repo) ||
+		    strcmp(a->commits[i].sha, b->commits[i].sha) ||
+		    a->commits[i].dirty != b->commits[i].dirty)
+			return false;
+	return true;
+}
+
+static void add_commits(struct strbuf *sb, const struct store_run *run)
+{
+	for (size_t i = 0; i < run->ncommits; i++) {
+		const struct store_commit *c = &run->commits[i];
+
+		strbuf_addf(sb, "%s%s %.8s%s", i ? ", " : "", c->repo, c->sha,
+			    c->dirty ? "*" : "");
+	}
+}
+
+char *report_compare_side_line(const struct run_data *rd)
+{
+	struct strbuf sb = STRBUF_INIT;
+	bool same = true;
+
+	if (rd->nruns <= 1)
+		return report_compare_run_line(rd->run);
+	strbuf_addstr(&sb, "runs ");
+	for (size_t i = 0; i < rd->nruns; i++) {
+		strbuf_addf(&sb, "%s%lld", i ? ", " : "",
+			    (long long)rd->runs[i]->id);
+		same = same && same_commits(rd->runs[0], rd->runs[i]);
+	}
+	strbuf_addf(&sb, " pooled (%s", rd->run->scenario);
+	if (same && rd->run->ncommits) {
+		strbuf_addstr(&sb, "; ");
+		add_commits(&sb, rd->run);
+	} else if (!same) {
+		for (size_t i = 0; i < rd->nruns; i++) {
+			strbuf_addf(&sb, "; run %lld: ",
+				    (long long)rd->runs[i]->id);
+			add_commits(&sb, rd->runs[i]);
+		}
+	}
+	strbuf_addch(&sb, ')');
+	return strbuf_detach(&sb, NULL);
+}
+
 bool report_compare_row_shown(const struct verdict *v, size_t r,
 			      const struct report_compare_options *opt)
 {
@@ -196,13 +246,13 @@ int report_compare_terminal(FILE *out, const struct verdict *v,
 	if (v->mismatch)
 		fprintf(out, "%sWARNING: %s%s\n", bold, v->mismatch, off);
 	if (v->has_base) {
-		line = report_compare_run_line(v->base.run);
+		line = report_compare_side_line(&v->base);
 		fprintf(out, "base: %s\n", line);
 		free(line);
 	} else {
 		fputs("base: none\n", out);
 	}
-	line = report_compare_run_line(v->head.run);
+	line = report_compare_side_line(&v->head);
 	fprintf(out, "head: %s\n", line);
 	free(line);
 	if (v->has_base)

@@ -38,6 +38,10 @@ int report_compare_junit(FILE *out, const struct verdict *v,
 /* Helpers the compare writers share (terminal.c). */
 /* "run 12 (boot-vm; harness 1a2b3c4d*, nova 5e6f7a8b)"; caller frees. */
 char *report_compare_run_line(const struct store_run *run);
+/* A side of the comparison: the run line of its one run, or "runs 3, 5,
+ * 7 pooled (boot-vm; harness 1a2b3c4d)" (each run's commits when they
+ * differ); caller frees. */
+char *report_compare_side_line(const struct run_data *rd);
 /* Whether row R is shown without all_rows: a finding, a gated metric, an
  * inconclusive row or the iteration. */
 bool report_compare_row_shown(const struct verdict *v, size_t r,

@@ -99,11 +99,11 @@ expect 1 "metric override" --metric "op(svc4, func, op19)" \
 	--min-effect 50% 1 3
 say "--metric gates on an operation"
 
-# Revisions: main~1 is A (runs 1, 2), feature is B (run 3); the
+# Revisions: main~1 is A (runs 1, 2), feature is B (runs 3, 9, 10); the
 # merge-base of feature and main is A, whose newest run is 2.
 expect 1 "revisions" main~1 feature
 grep -q "^base: run 2 " out.txt || bad "revisions: base is not run 2"
-grep -q "^head: run 3 " out.txt || bad "revisions: head is not run 3"
+grep -q "^head: run 10 " out.txt || bad "revisions: head is not run 10"
 expect 1 "baseline ref" --baseline main feature
 grep -q "^base: run 2 " out.txt || bad "baseline: base is not run 2"
 expect 1 "baseline with a run id" --baseline main 3
@@ -114,6 +114,56 @@ grep -q "no baseline" err.txt || bad "no baseline: warning"
 grep -q "verdict: no-baseline" out.txt || bad "no baseline: verdict"
 expect 0 "no baseline ok" --no-baseline-ok main 3
 say "no run at the base commit: no baseline (3, or 0 when allowed)"
+
+# Several runs per side: lists of run ids, pooled.
+short_a=$(echo "$sha_a" | cut -c1-8)
+expect 1 "lists" 1,2 3,9,10
+grep -q "^base: runs 1, 2 pooled (syn; proj $short_a)" out.txt ||
+	bad "lists: base line: $(grep '^base' out.txt)"
+grep -q "^head: runs 3, 9, 10 pooled (syn; proj " out.txt ||
+	bad "lists: head line: $(grep '^head' out.txt)"
+grep -q "^base: 40 iterations counted" out.txt ||
+	bad "lists: base iterations: $(grep '^base: [0-9]' out.txt)"
+grep -q "^head: 60 iterations counted" out.txt ||
+	bad "lists: head iterations: $(grep '^head: [0-9]' out.txt)"
+grep -q "op(svc4, func, op19)" out.txt || bad "lists: op19 not named"
+say "a list of runs per side is pooled and shown"
+expect 0 "lists A/A" 1,2 1,2 --no-baseline-ok
+grep -q "run 1 is in both" err.txt || bad "lists A/A: no warning"
+expect 1 "lists json" --format json 1,2 3,9,10
+$py -c 'import json,sys; d=json.load(open("out.txt")); assert d["base"]["runs"]==[1,2] and d["head"]["runs"]==[3,9,10] and d["base"]["id"]==1 and d["head"]["iterations"]["counted"]==60, (d["base"]["runs"], d["head"]["runs"])' ||
+	bad "lists: json runs"
+expect 1 "lists markdown" --format markdown 1,2 3,9,10
+grep -q "^- head: runs 3, 9, 10 pooled" out.txt || bad "lists: markdown"
+expect 1 "lists junit" --format junit 1,2 3,9,10
+grep -q 'name="base" value="runs 1, 2 pooled' out.txt || bad "lists: junit"
+say "JSON, Markdown and JUnit name every run of a side"
+expect 1 "all runs" --all-runs main~1 feature
+grep -q "^base: runs 1, 2 pooled" out.txt ||
+	bad "all runs: base: $(grep '^base' out.txt)"
+grep -q "^head: runs 3, 9, 10 pooled" out.txt ||
+	bad "all runs: head: $(grep '^head' out.txt)"
+expect 1 "all runs, baseline" --all-runs --baseline main feature
+grep -q "^base: runs 1, 2 pooled" out.txt || bad "all runs: baseline"
+expect 1 "mixed list" 1,main~1 3,feature
+grep -q "^base: runs 1, 2 pooled" out.txt || bad "mixed: base"
+grep -q "^head: runs 3, 10 pooled" out.txt || bad "mixed: head"
+expect 1 "list with no run at a revision" 1,main 3
+grep -q "left out of the base" err.txt || bad "left out: warning"
+grep -q "^base: run 1 " out.txt || bad "left out: base is not run 1"
+say "--all-runs: a revision stands for every run at its commit"
+expect 65 "list mismatch" 1,6 3
+grep -q "runs 1 and 6 of the base are not comparable" err.txt ||
+	bad "list mismatch: $(cat err.txt)"
+expect 65 "list mismatch head" 1 3,6
+grep -q "of the head are not comparable" err.txt ||
+	bad "list mismatch head: $(cat err.txt)"
+expect 1 "list mismatch forced" --force 1,6 3,9
+grep -q "^WARNING: forced comparison of different runs in the base" \
+	out.txt || bad "list forced: no warning"
+expect 64 "empty list item" 1,,2 3
+expect 64 "trailing comma" 1, 3
+say "the runs of a side must be alike; bad lists are usage errors"
 
 expect 64 "no arguments"
 expect 64 "one argument" 1

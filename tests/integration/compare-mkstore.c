@@ -4,6 +4,7 @@
  *   3 op19 twice as slow (the iteration +7%) at SHA_B
  *   4 op07 called twice       5 three failed iterations
  *   6 scenario "other"        7, 8 four noisy iterations of 3 ops
+ *   9, 10 like 3 at SHA_B, other seeds (several runs per side)
  *
  * usage: compare-mkstore DB CONFIG_HASH REPO SHA_A SHA_B */
 #include <stdio.h>
@@ -15,7 +16,7 @@
 int main(int argc, char **argv)
 {
 	struct store *st = NULL;
-	struct gen_spec g[8];
+	struct gen_spec g[10];
 	char *cause = NULL;
 	int64_t id;
 
@@ -24,7 +25,7 @@ int main(int argc, char **argv)
 				"SHA_A SHA_B\n");
 		return 64;
 	}
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 10; i++) {
 		gen_spec_init(&g[i]);
 		g[i].config_hash = argv[2];
 		g[i].repo = argv[3];
@@ -45,9 +46,14 @@ int main(int argc, char **argv)
 		g[i].nops = 3;
 		g[i].noise = 0.5;
 	}
+	for (int i = 8; i < 10; i++) {
+		g[i].sha = argv[5];
+		g[i].shift_op = 19;
+		g[i].shift = 1.0;
+	}
 	if (store_open(&st, argv[1], &cause) < 0)
 		goto fail;
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 10; i++)
 		if (gen_run(&id, st, &g[i], &cause) < 0 || id != i + 1)
 			goto fail;
 	store_free(st);
