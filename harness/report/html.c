@@ -1,8 +1,8 @@
 /* html.c: the HTML writer: one self-contained page (inline style, script
- * and SVG charts, nothing fetched) for a run, or for a trace's waterfall.
- * Charts come from gnuplot; without it the page is written without them
- * and says how to get them. */
-#include "report/report.h"
+ * and SVG charts, nothing fetched) for a run, a comparison (html-compare.c)
+ * or a trace's waterfall. Charts come from gnuplot; without it the page is
+ * written without them and says how to get them. */
+#include "report/html.h"
 
 #include <errno.h>
 #include <math.h>
@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "analyze/stats.h"
-#include "report/gnuplot.h"
 #include "report/templates.h"
 #include "util/error.h"
 #include "util/strbuf.h"
@@ -20,7 +19,7 @@
 	"install it with 'apt-get install gnuplot-nox' and write the report " \
 	"again"
 
-static void esc(struct strbuf *sb, const char *s)
+void html_esc(struct strbuf *sb, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
@@ -45,9 +44,7 @@ static void esc(struct strbuf *sb, const char *s)
 	}
 }
 
-static void escf(struct strbuf *sb, const char *fmt, ...)
-	HARNESS_PRINTF(2, 3);
-static void escf(struct strbuf *sb, const char *fmt, ...)
+void html_escf(struct strbuf *sb, const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
@@ -55,9 +52,12 @@ static void escf(struct strbuf *sb, const char *fmt, ...)
 	va_start(ap, fmt);
 	s = xvasprintf(fmt, ap);
 	va_end(ap);
-	esc(sb, s);
+	html_esc(sb, s);
 	free(s);
 }
+
+
+
 
 static const char *dur(char *buf, size_t size, double ns)
 {
@@ -67,13 +67,15 @@ static const char *dur(char *buf, size_t size, double ns)
 /* ------------------------------------------------------------------ */
 /* The waterfall of one trace. */
 
-static void legend(struct strbuf *sb, const struct report_trace *t)
+void html_legend(struct strbuf *sb, const struct report_trace *colors)
 {
 	strbuf_addstr(sb, "<p class=\"legend\">");
-	for (size_t i = 0; i < t->nservices; i++) {
+	for (size_t i = 0; i < colors->nservices; i++) {
+		const char *s = colors->services[i];
+
 		strbuf_addf(sb, "<span><i class=\"c%u\"></i>",
-			    report_service_color(t, t->services[i]));
-		esc(sb, *t->services[i] ? t->services[i] : "(no service)");
+			    report_service_color(colors, s));
+		html_esc(sb, *s ? s : "(no service)");
 		strbuf_addstr(sb, "</span>");
 	}
 	strbuf_addstr(sb, "</p>\n");
@@ -87,18 +89,18 @@ static void span_details(struct strbuf *sb, const struct report_trace *t,
 	strbuf_addstr(sb, "<div class=\"more\">");
 	if (sp->error) {
 		strbuf_addstr(sb, "<p class=\"errtext\">");
-		esc(sb, sp->message ? sp->message : "error");
+		html_esc(sb, sp->message ? sp->message : "error");
 		strbuf_addstr(sb, "</p>");
 	}
 	strbuf_addstr(sb, "<table><tbody>");
 	strbuf_addstr(sb, "<tr><th>where</th><td class=\"mono\">");
-	escf(sb, "%s on %s, pid %lld, tid %lld",
-	     *sp->service ? sp->service : "?", *sp->host ? sp->host : "?",
-	     (long long)sp->pid, (long long)sp->tid);
+	html_escf(sb, "%s on %s, pid %lld, tid %lld",
+		  *sp->service ? sp->service : "?", *sp->host ? sp->host : "?",
+		  (long long)sp->pid, (long long)sp->tid);
 	strbuf_addstr(sb, "</td></tr><tr><th>when</th><td>");
-	escf(sb, "+%s from the trace start, for ",
-	     dur(b, sizeof(b), (double)(sp->start_ns - t->start_ns)));
-	escf(sb, "%s", dur(b, sizeof(b), (double)sp->dur_ns));
+	html_escf(sb, "+%s from the trace start, for ",
+		  dur(b, sizeof(b), (double)(sp->start_ns - t->start_ns)));
+	html_escf(sb, "%s", dur(b, sizeof(b), (double)sp->dur_ns));
 	strbuf_addf(sb,
 		    "</td></tr><tr><th>span</th><td class=\"mono\">%016llx",
 		    (unsigned long long)sp->span_id);
@@ -110,16 +112,16 @@ static void span_details(struct strbuf *sb, const struct report_trace *t,
 	strbuf_addstr(sb, "</td></tr>");
 	for (size_t i = 0; i < sp->nattrs; i++) {
 		strbuf_addstr(sb, "<tr><th class=\"mono\">");
-		esc(sb, sp->attrs[i].key);
+		html_esc(sb, sp->attrs[i].key);
 		strbuf_addstr(sb, "</th><td class=\"mono\">");
-		esc(sb, sp->attrs[i].text);
+		html_esc(sb, sp->attrs[i].text);
 		strbuf_addstr(sb, "</td></tr>");
 	}
 	strbuf_addstr(sb, "</tbody></table>");
 	if (sp->nframes) {
 		strbuf_addstr(sb, "<pre class=\"mono\">");
 		for (size_t i = 0; i < sp->nframes; i++) {
-			escf(sb, "#%zu %s", i, sp->frames[i]);
+			html_escf(sb, "#%zu %s", i, sp->frames[i]);
 			strbuf_addch(sb, '\n');
 		}
 		strbuf_addstr(sb, "</pre>");
@@ -127,47 +129,90 @@ static void span_details(struct strbuf *sb, const struct report_trace *t,
 	strbuf_addstr(sb, "</div>");
 }
 
-static void waterfall(struct strbuf *sb, const struct report_trace *t)
+/* A round step for about four ticks over TOTAL: 1, 2 or 5 times a
+ * power of ten. */
+static double tick_step(double total)
 {
-	double total = (double)(t->end_ns - t->start_ns);
+	double p = pow(10, floor(log10(total / 4)));
+
+	for (int i = 0;; i++) {
+		static const double m[] = { 1, 2, 5, 10 };
+
+		if (i == 3 || total / (m[i] * p) <= 5)
+			return m[i] * p;
+	}
+}
+
+/* A tick's label: a duration without needless zeros, "50ms". */
+static const char *tick_label(char *buf, size_t size, double ns)
+{
+	char *dot;
+
+	dur(buf, size, ns);
+	dot = strchr(buf, '.');
+	if (dot) {
+		char *end = dot + strspn(dot + 1, "0123456789") + 1;
+		char *z = end;
+
+		while (z > dot + 1 && z[-1] == '0')
+			z--;
+		if (z == dot + 1)
+			z = dot;
+		memmove(z, end, strlen(end) + 1);
+	}
+	return buf;
+}
+
+void html_waterfall(struct strbuf *sb, const struct report_trace *t,
+		    const struct report_trace *colors, double scale_ns)
+{
+	double total = scale_ns > 0 ? scale_ns :
+				      (double)(t->end_ns - t->start_ns);
+	double step;
 	char b[32];
 
 	if (total <= 0)
 		total = 1;
-	legend(sb, t);
-	strbuf_addstr(sb, "<div class=\"waterfall\">\n<div class=\"axis\">"
-			  "<span>service, kind, operation</span>"
-			  "<span class=\"ticks\">");
-	for (int i = 0; i <= 4; i++) {
-		strbuf_addstr(sb, "<span>");
-		esc(sb, dur(b, sizeof(b), total * i / 4));
+	step = tick_step(total);
+	strbuf_addf(sb, "<div class=\"waterfall\" style=\"--step:%.3f%%\">\n"
+			"<div class=\"axis\"><span>service, kind, operation"
+			"</span><span class=\"ticks\">",
+		    100 * step / total);
+	for (int i = 0; i * step <= total * 1.0001 && i < 100; i++) {
+		double at = 100 * i * step / total;
+
+		strbuf_addf(sb, "<span style=\"left:%.3f%%\">", at);
+		html_esc(sb, tick_label(b, sizeof(b), i * step));
 		strbuf_addstr(sb, "</span>");
 	}
-	strbuf_addstr(sb, "</span><span class=\"dur\">duration</span>"
-			  "</div>\n");
+	strbuf_addstr(sb, "</span><span class=\"dur\">took</span></div>\n");
 	for (size_t i = 0; i < t->nspans; i++) {
 		const struct report_span *sp = &t->spans[i];
-		unsigned c = report_service_color(t, sp->service);
+		unsigned c = report_service_color(colors, sp->service);
 		double left = 100.0 * (double)(sp->start_ns - t->start_ns) /
 			      total,
 		       width = 100.0 * (double)sp->dur_ns / total;
 
 		if (left < 0)
 			left = 0;
+		if (left > 100)
+			left = 100;
 		if (left + width > 100)
 			width = 100 - left;
 		strbuf_addf(sb, "<details class=\"span%s%s\"><summary>",
 			    sp->error ? " err" : "",
 			    (double)sp->dur_ns < total / 100 ? " fast" : "");
-		strbuf_addf(sb,
-			    "<span class=\"label\" style=\"padding-left:"
-			    "%.1frem\"><span class=\"svc c%u\">",
-			    0.9 * sp->depth, c);
-		esc(sb, *sp->service ? sp->service : "?");
+		strbuf_addf(sb, "<span class=\"label\" style=\"--d:%u\" "
+				"title=\"",
+			    sp->depth);
+		html_escf(sb, "%s %s %s", *sp->service ? sp->service : "?",
+			  sp->kind, sp->name);
+		strbuf_addf(sb, "\"><span class=\"svc c%u\">", c);
+		html_esc(sb, *sp->service ? sp->service : "?");
 		strbuf_addstr(sb, "</span><span class=\"kind\">");
-		esc(sb, sp->kind);
+		html_esc(sb, sp->kind);
 		strbuf_addstr(sb, "</span>");
-		esc(sb, sp->name);
+		html_esc(sb, sp->name);
 		if (sp->error)
 			strbuf_addstr(sb, " &#9888;");
 		strbuf_addf(sb,
@@ -175,10 +220,10 @@ static void waterfall(struct strbuf *sb, const struct report_trace *t)
 			    "class=\"span-bar c%u\" style=\"left:%.3f%%;"
 			    "width:%.3f%%\" title=\"",
 			    c, left, width);
-		escf(sb, "%s %s: %s", sp->kind, sp->name,
-		     dur(b, sizeof(b), (double)sp->dur_ns));
+		html_escf(sb, "%s %s: %s", sp->kind, sp->name,
+			  dur(b, sizeof(b), (double)sp->dur_ns));
 		strbuf_addstr(sb, "\"></span></span><span class=\"dur\">");
-		esc(sb, dur(b, sizeof(b), (double)sp->dur_ns));
+		html_esc(sb, dur(b, sizeof(b), (double)sp->dur_ns));
 		strbuf_addstr(sb, "</span></summary>");
 		span_details(sb, t, sp);
 		strbuf_addstr(sb, "</details>\n");
@@ -187,13 +232,13 @@ static void waterfall(struct strbuf *sb, const struct report_trace *t)
 }
 
 /* The page: the template of reports/ with its blanks filled. */
-static int write_page(FILE *out, const char *title, const char *body,
-		      char **cause)
+int html_write_page(FILE *out, const char *title, const char *body,
+		    char **cause)
 {
 	struct strbuf page = STRBUF_INIT, t = STRBUF_INIT;
 	const char *p = report_tmpl_report_html;
 
-	esc(&t, title);
+	html_esc(&t, title);
 	while (*p) {
 		const char *at = strchr(p, '@');
 		const char *fill = NULL;
@@ -245,22 +290,24 @@ static int html_write_traces(FILE *out, const struct report_trace *traces,
 		const struct report_trace *t = &traces[k];
 
 		strbuf_addstr(&body, "<h1>Trace <code>");
-		esc(&body, t->id_hex);
+		html_esc(&body, t->id_hex);
 		strbuf_addstr(&body, "</code></h1>\n<p class=\"lead\">");
 		if (t->run_id)
 			strbuf_addf(&body, "Run %lld. ", (long long)t->run_id);
-		escf(&body,
-		     "%zu spans in %zu services over %s, %zu with errors. "
-		     "Open a row for its attributes, error and stack.",
-		     t->nspans, t->nservices,
-		     dur(b, sizeof(b), (double)(t->end_ns - t->start_ns)),
-		     t->nerrors);
+		html_escf(&body,
+			  "%zu spans in %zu services over %s, %zu with "
+			  "errors. Open a row for its attributes, error and "
+			  "stack.",
+			  t->nspans, t->nservices,
+			  dur(b, sizeof(b), (double)(t->end_ns - t->start_ns)),
+			  t->nerrors);
 		strbuf_addstr(&body, "</p>\n");
-		waterfall(&body, t);
+		html_legend(&body, t);
+		html_waterfall(&body, t, t, 0);
 	}
 	title = n == 1 ? xasprintf("harness trace %s", traces[0].id_hex) :
 			 xasprintf("harness: %zu traces", n);
-	ret = write_page(out, title, body.buf, cause);
+	ret = html_write_page(out, title, body.buf, cause);
 	free(title);
 	strbuf_release(&body);
 	return ret;
@@ -269,17 +316,10 @@ static int html_write_traces(FILE *out, const struct report_trace *traces,
 /* ------------------------------------------------------------------ */
 /* Charts. */
 
-struct chart {
-	const char *name;	/* file stem: "cdf" */
-	const char *caption;
-	const char *template;
-	struct strbuf vars;	/* gnuplot statements before the script */
-};
-
-/* gnuplot's SVG as an inline element: no XML prolog, no namespace URLs
- * (HTML gives inline SVG its namespace), ids made unique per chart. */
-static void inline_svg(struct strbuf *sb, const char *svg, const char *name,
-		       const char *label)
+/* An SVG as an inline element: no XML prolog, no namespace URLs (HTML
+ * gives inline SVG its namespace), ids made unique per chart. */
+void html_inline_svg(struct strbuf *sb, const char *svg, const char *name,
+		     const char *label)
 {
 	const char *p = strstr(svg, "<svg");
 	struct strbuf in = STRBUF_INIT;
@@ -301,12 +341,12 @@ static void inline_svg(struct strbuf *sb, const char *svg, const char *name,
 			memset(at, ' ', strlen(drop[i]));
 	}
 	strbuf_addf(sb, "<svg role=\"img\" aria-label=\"");
-	esc(sb, label);
+	html_esc(sb, label);
 	strbuf_addch(sb, '"');
 	for (p = in.buf + 4; *p; p++) {
 		if (!strncmp(p, "<title>Gnuplot</title>", 22)) {
 			strbuf_addstr(sb, "<title>");
-			esc(sb, label);
+			html_esc(sb, label);
 			strbuf_addstr(sb, "</title>");
 			p += 21;
 			continue;
@@ -339,15 +379,76 @@ static char *png_path(const char *out_path, const char *name)
 	return xasprintf("%.*s-%s.png", (int)stem, out_path, name);
 }
 
-static void draw_chart(struct strbuf *sb, struct gnuplot *gp,
-		       struct chart *c, const struct report_options *opt,
-		       int *failures)
+static void warn_page(struct html_charts *hc, const char *msg)
 {
-	char *svg_path = gnuplot_data_path(gp, "chart.svg"), *png = NULL;
-	char *cause = NULL;
-	struct strbuf svg = STRBUF_INIT;
+	if (hc->opt->warn)
+		hc->opt->warn(msg);
+	strbuf_addstr(hc->warnings, "<p class=\"warning\">");
+	html_esc(hc->warnings, msg);
+	strbuf_addstr(hc->warnings, "</p>\n");
+}
 
-	if (gnuplot_draw(gp, c->template, c->vars.buf, "svg", 600, 330,
+void html_charts_init(struct html_charts *hc,
+		      const struct report_options *opt,
+		      struct strbuf *warnings)
+{
+	char *cause = NULL, *msg;
+	int rc;
+
+	memset(hc, 0, sizeof(*hc));
+	hc->opt = opt;
+	hc->warnings = warnings;
+	if (opt->gnuplot && !*opt->gnuplot)
+		return;
+	rc = gnuplot_init(&hc->gp, opt->gnuplot, &cause);
+	if (rc == 0) {
+		hc->ready = true;
+		return;
+	}
+	msg = rc > 0 ? xasprintf("gnuplot not found on PATH: the report has "
+				 "no charts; %s",
+				 GNUPLOT_HINT) :
+		       xasprintf("no charts: %s", cause);
+	warn_page(hc, msg);
+	free(msg);
+	free(cause);
+}
+
+char *html_charts_data(struct html_charts *hc, const char *text)
+{
+	char *path;
+	FILE *f;
+
+	if (!hc->ready)
+		return NULL;
+	path = gnuplot_data_path(&hc->gp, "data.txt");
+	f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+		char *msg = xasprintf("cannot write '%s': %s", path,
+				      strerror(errno));
+
+		if (hc->opt->warn)
+			hc->opt->warn(msg);
+		free(msg);
+		hc->failures++;
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+void html_charts_draw(struct html_charts *hc, struct strbuf *sb,
+		      const struct html_chart *c)
+{
+	char *svg_path, *png = NULL, *cause = NULL;
+	struct strbuf svg = STRBUF_INIT;
+	int w = c->width ? c->width : 600, h = c->height ? c->height : 330;
+	const struct report_options *opt = hc->opt;
+
+	if (!hc->ready)
+		return;
+	svg_path = gnuplot_data_path(&hc->gp, "chart.svg");
+	if (gnuplot_draw(&hc->gp, c->template, c->vars.buf, "svg", w, h,
 			 svg_path, &cause) < 0 ||
 	    strbuf_read_file(&svg, svg_path) < 0) {
 		if (opt->warn) {
@@ -358,28 +459,30 @@ static void draw_chart(struct strbuf *sb, struct gnuplot *gp,
 			opt->warn(msg);
 			free(msg);
 		}
-		(*failures)++;
+		hc->failures++;
 		goto out;
 	}
 	if (opt->out_path) {
+		/* Bigger than the SVG, for a page that shows the PNG at
+		 * its own size (Markdown). */
 		png = png_path(opt->out_path, c->name);
-		if (gnuplot_draw(gp, c->template, c->vars.buf, "png", 1000,
-				 500, png, &cause) < 0) {
+		if (gnuplot_draw(&hc->gp, c->template, c->vars.buf, "png",
+				 w * 5 / 3, h * 3 / 2, png, &cause) < 0) {
 			if (opt->warn)
 				opt->warn(cause);
 			free(png);
 			png = NULL;
 		}
 	}
-	strbuf_addstr(sb, "<figure>");
-	inline_svg(sb, svg.buf, c->name, c->caption);
+	strbuf_addf(sb, "<figure%s>", c->wide ? " class=\"wide\"" : "");
+	html_inline_svg(sb, svg.buf, c->name, c->caption);
 	strbuf_addstr(sb, "<figcaption>");
-	esc(sb, c->caption);
+	html_esc(sb, c->caption);
 	if (png) {
 		const char *base = strrchr(png, '/');
 
 		strbuf_addstr(sb, " Also written as <code>");
-		esc(sb, base ? base + 1 : png);
+		html_esc(sb, base ? base + 1 : png);
 		strbuf_addstr(sb, "</code> beside this page.");
 	}
 	strbuf_addstr(sb, "</figcaption></figure>\n");
@@ -390,165 +493,170 @@ out:
 	strbuf_release(&svg);
 }
 
-static int write_data(struct gnuplot *gp, const char *text, char **path)
+void html_charts_release(struct html_charts *hc)
 {
-	FILE *f;
+	if (hc->failures) {
+		char *msg = xasprintf("%d chart%s could not be drawn by "
+				      "gnuplot; see the warnings of the "
+				      "report command.",
+				      hc->failures,
+				      hc->failures == 1 ? "" : "s");
 
-	*path = gnuplot_data_path(gp, "data.txt");
-	f = fopen(*path, "w");
-	if (!f)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
+		strbuf_addstr(hc->warnings, "<p class=\"warning\">");
+		html_esc(hc->warnings, msg);
+		strbuf_addstr(hc->warnings, "</p>\n");
+		free(msg);
+	}
+	if (hc->ready)
+		gnuplot_release(&hc->gp);
+	hc->ready = false;
 }
 
-static bool counted(const struct store_iteration *it)
+static int cmp_double(const void *a, const void *b)
 {
-	return !it->warmup;
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
 }
 
+double *html_counted_ms(const struct report_model *m, size_t *n)
+{
+	double *ms = xcalloc(m->nits ? m->nits : 1, sizeof(*ms));
+
+	*n = 0;
+	for (size_t i = 0; i < m->nits; i++)
+		if (!m->its[i].warmup)
+			ms[(*n)++] = (double)m->its[i].dur_ns / 1e6;
+	qsort(ms, *n, sizeof(*ms), cmp_double);
+	return ms;
+}
+
+void html_cdf_data(struct strbuf *data, const double *ms, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		strbuf_addf(data, "%.6f %.6f\n", ms[i],
+			    (double)(i + 1) / (double)n);
+}
+
+void html_drift_data(struct strbuf *data, const struct report_model *m)
+{
+	for (size_t i = 0; i < m->nits; i++)
+		strbuf_addf(data, "%lld %.6f %d\n", (long long)m->its[i].seq,
+			    (double)m->its[i].dur_ns / 1e6,
+			    m->its[i].warmup ? 1 :
+			    !m->its[i].ok    ? 2 :
+					       0);
+}
+
+bool html_throughput_data(struct strbuf *data, const struct report_model *m)
+{
+	int64_t t0 = INT64_MAX, tend = 0;
+	size_t nbins;
+	unsigned *done, *failed;
+
+	if (!m->nits || !m->runner_type ||
+	    (strcmp(m->runner_type, "rate") &&
+	     strcmp(m->runner_type, "duration")))
+		return false;
+	for (size_t i = 0; i < m->nits; i++) {
+		int64_t end = m->its[i].start_ns + m->its[i].dur_ns;
+
+		if (m->its[i].start_ns < t0)
+			t0 = m->its[i].start_ns;
+		if (end > tend)
+			tend = end;
+	}
+	nbins = (size_t)((tend - t0) / 1000000000) + 1;
+	if (nbins > 100000)
+		nbins = 100000;
+	done = xcalloc(nbins, sizeof(*done));
+	failed = xcalloc(nbins, sizeof(*failed));
+	for (size_t i = 0; i < m->nits; i++) {
+		size_t b = (size_t)((m->its[i].start_ns + m->its[i].dur_ns -
+				     t0) /
+				    1000000000);
+
+		if (b >= nbins)
+			b = nbins - 1;
+		done[b]++;
+		failed[b] += !m->its[i].ok;
+	}
+	for (size_t b = 0; b < nbins; b++)
+		strbuf_addf(data, "%zu.5 %u %u\n", b, done[b], failed[b]);
+	free(done);
+	free(failed);
+	return true;
+}
+
+/* The charts of one run: latency CDF, duration over the run, throughput
+ * of runs at a rate or for a duration. */
 static void charts(struct strbuf *sb, const struct report_model *m,
 		   const struct report_options *opt, struct strbuf *warnings)
 {
-	struct gnuplot gp;
-	struct chart c[3];
+	struct html_charts hc;
+	struct html_chart c[3] = {
+		{ "cdf",
+		  "Iteration latency: the share of counted iterations that "
+		  "finished within each time.",
+		  report_tmpl_cdf_gp, STRBUF_INIT, 0, 0, false },
+		{ "drift",
+		  "Each iteration's duration in run order: warm-up, drift "
+		  "and outliers show here.",
+		  report_tmpl_drift_gp, STRBUF_INIT, 0, 0, false },
+		{ "throughput", "Iterations finished in each second of the run.",
+		  report_tmpl_throughput_gp, STRBUF_INIT, 0, 0, false },
+	};
+	bool want[3] = { false, false, false };
 	struct strbuf data = STRBUF_INIT;
-	double *ms = xcalloc(m->nits ? m->nits : 1, sizeof(*ms));
-	size_t n = 0, ncharts = 0;
-	char *cause = NULL, *path = NULL;
-	int rc, failures = 0;
+	size_t n;
+	double *ms = html_counted_ms(m, &n);
+	char *path;
 
-	if (opt->gnuplot && !*opt->gnuplot)
-		goto out_nogp;
-	rc = gnuplot_init(&gp, opt->gnuplot, &cause);
-	if (rc != 0) {
-		char *msg = rc > 0 ? xasprintf("gnuplot not found on PATH: "
-					       "the report has no charts; %s",
-					       GNUPLOT_HINT) :
-				     xasprintf("no charts: %s", cause);
-
-		if (opt->warn)
-			opt->warn(msg);
-		strbuf_addstr(warnings, "<p class=\"warning\">");
-		esc(warnings, msg);
-		strbuf_addstr(warnings, "</p>\n");
-		free(msg);
-		free(cause);
-		goto out_nogp;
-	}
-	for (size_t i = 0; i < m->nits; i++)
-		if (counted(&m->its[i]))
-			ms[n++] = (double)m->its[i].dur_ns / 1e6;
-	stats_sort(ms, n);
+	html_charts_init(&hc, opt, warnings);
+	if (!hc.ready)
+		goto out;
 	if (n) {
-		c[ncharts] = (struct chart){ "cdf",
-					     "Iteration latency: the share "
-					     "of counted iterations that "
-					     "finished within each time.",
-					     report_tmpl_cdf_gp, STRBUF_INIT };
-		for (size_t i = 0; i < n; i++)
-			strbuf_addf(&data, "%.6f %.6f\n", ms[i],
-				    (double)(i + 1) / (double)n);
-		if (write_data(&gp, data.buf, &path) == 0) {
-			strbuf_addf(&c[ncharts].vars,
+		html_cdf_data(&data, ms, n);
+		if ((path = html_charts_data(&hc, data.buf))) {
+			strbuf_addf(&c[0].vars,
 				    "datafile='%s'\np50=%.6f\np90=%.6f\n"
 				    "p99=%.6f\n",
 				    path, stats_percentile_sorted(ms, n, 50),
 				    stats_percentile_sorted(ms, n, 90),
 				    stats_percentile_sorted(ms, n, 99));
-			ncharts++;
+			want[0] = true;
 		}
 		free(path);
-		path = NULL;
 	}
 	if (m->nits) {
 		strbuf_reset(&data);
-		c[ncharts] = (struct chart){ "drift",
-					     "Each iteration's duration in "
-					     "run order: warm-up, drift and "
-					     "outliers show here.",
-					     report_tmpl_drift_gp, STRBUF_INIT };
-		for (size_t i = 0; i < m->nits; i++)
-			strbuf_addf(&data, "%lld %.6f %d\n",
-				    (long long)m->its[i].seq,
-				    (double)m->its[i].dur_ns / 1e6,
-				    m->its[i].warmup ? 1 :
-				    !m->its[i].ok    ? 2 :
-						       0);
-		if (write_data(&gp, data.buf, &path) == 0) {
-			strbuf_addf(&c[ncharts].vars,
-				    "datafile='%s'\nmedian=%.6f\n", path,
-				    n ? stats_median_sorted(ms, n) : 0.0);
-			ncharts++;
+		html_drift_data(&data, m);
+		if ((path = html_charts_data(&hc, data.buf))) {
+			strbuf_addf(&c[1].vars, "datafile='%s'\nmedian=%.6f\n",
+				    path, n ? stats_median_sorted(ms, n) : 0.0);
+			want[1] = true;
 		}
 		free(path);
-		path = NULL;
 	}
-	if (m->nits && m->runner_type && (!strcmp(m->runner_type, "rate") ||
-					  !strcmp(m->runner_type, "duration"))) {
-		int64_t t0 = INT64_MAX, tend = 0;
-		size_t nbins;
-		unsigned *done, *failed;
-
-		for (size_t i = 0; i < m->nits; i++) {
-			int64_t end = m->its[i].start_ns + m->its[i].dur_ns;
-
-			if (m->its[i].start_ns < t0)
-				t0 = m->its[i].start_ns;
-			if (end > tend)
-				tend = end;
-		}
-		nbins = (size_t)((tend - t0) / 1000000000) + 1;
-		if (nbins > 100000)
-			nbins = 100000;
-		done = xcalloc(nbins, sizeof(*done));
-		failed = xcalloc(nbins, sizeof(*failed));
-		for (size_t i = 0; i < m->nits; i++) {
-			size_t b = (size_t)((m->its[i].start_ns +
-					     m->its[i].dur_ns - t0) /
-					    1000000000);
-
-			if (b >= nbins)
-				b = nbins - 1;
-			done[b]++;
-			failed[b] += !m->its[i].ok;
-		}
-		strbuf_reset(&data);
-		for (size_t b = 0; b < nbins; b++)
-			strbuf_addf(&data, "%zu.5 %u %u\n", b, done[b],
-				    failed[b]);
-		free(done);
-		free(failed);
-		c[ncharts] = (struct chart){ "throughput",
-					     "Iterations finished in each "
-					     "second of the run.",
-					     report_tmpl_throughput_gp,
-					     STRBUF_INIT };
-		if (write_data(&gp, data.buf, &path) == 0) {
-			strbuf_addf(&c[ncharts].vars, "datafile='%s'\n", path);
-			ncharts++;
-		}
+	strbuf_reset(&data);
+	if (html_throughput_data(&data, m) &&
+	    (path = html_charts_data(&hc, data.buf))) {
+		strbuf_addf(&c[2].vars, "datafile='%s'\n", path);
+		want[2] = true;
 		free(path);
-		path = NULL;
 	}
-	if (ncharts) {
+	if (want[0] || want[1] || want[2]) {
 		strbuf_addstr(sb, "<h2 id=\"charts\">Charts</h2>\n"
 				  "<div class=\"charts\">\n");
-		for (size_t i = 0; i < ncharts; i++)
-			draw_chart(sb, &gp, &c[i], opt, &failures);
+		for (size_t i = 0; i < ARRAY_SIZE(c); i++)
+			if (want[i])
+				html_charts_draw(&hc, sb, &c[i]);
 		strbuf_addstr(sb, "</div>\n");
 	}
-	if (failures) {
-		strbuf_addstr(warnings, "<p class=\"warning\">");
-		escf(warnings, "%d chart%s could not be drawn by gnuplot; "
-			       "see the warnings of the report command.",
-		     failures, failures == 1 ? "" : "s");
-		strbuf_addstr(warnings, "</p>\n");
-	}
-	for (size_t i = 0; i < ncharts; i++)
+out:
+	html_charts_release(&hc);
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++)
 		strbuf_release(&c[i].vars);
-	gnuplot_release(&gp);
-out_nogp:
 	strbuf_release(&data);
 	free(ms);
 }
@@ -556,18 +664,16 @@ out_nogp:
 /* ------------------------------------------------------------------ */
 /* The run report. */
 
-static void item(struct strbuf *sb, const char *k, const char *v)
+void html_item(struct strbuf *sb, const char *k, const char *v)
 {
 	strbuf_addstr(sb, "<div><span class=\"k\">");
-	esc(sb, k);
+	html_esc(sb, k);
 	strbuf_addstr(sb, "</span><span class=\"v\">");
-	esc(sb, v);
+	html_esc(sb, v);
 	strbuf_addstr(sb, "</span></div>");
 }
 
-static void itemf(struct strbuf *sb, const char *k, const char *fmt, ...)
-	HARNESS_PRINTF(3, 4);
-static void itemf(struct strbuf *sb, const char *k, const char *fmt, ...)
+void html_itemf(struct strbuf *sb, const char *k, const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
@@ -575,7 +681,7 @@ static void itemf(struct strbuf *sb, const char *k, const char *fmt, ...)
 	va_start(ap, fmt);
 	s = xvasprintf(fmt, ap);
 	va_end(ap);
-	item(sb, k, s);
+	html_item(sb, k, s);
 	free(s);
 }
 
@@ -586,26 +692,26 @@ static void summary(struct strbuf *sb, const struct report_model *m,
 	char b[32], date[64];
 
 	strbuf_addstr(sb, "<div class=\"summary\">");
-	item(sb, "scenario", r->scenario);
-	item(sb, "status", store_run_status_name(r->status));
-	itemf(sb, "iterations", "%zu", m->nits - m->nwarmup);
-	itemf(sb, "failed", "%zu", m->nfailed);
-	itemf(sb, "warm-up", "%zu", m->nwarmup);
-	item(sb, "median", s->n ? dur(b, sizeof(b), s->median) : "-");
-	item(sb, "p90", s->n ? dur(b, sizeof(b), s->p90) : "-");
-	item(sb, "p99", s->n ? dur(b, sizeof(b), s->p99) : "-");
-	itemf(sb, "spans", "%lld", (long long)r->nspans);
-	itemf(sb, "spans dropped", "%lld", (long long)m->spans_dropped);
-	itemf(sb, "corrupt records", "%lld", (long long)m->corrupt);
-	item(sb, "runner", m->runner_type ? m->runner_type : "-");
+	html_item(sb, "scenario", r->scenario);
+	html_item(sb, "status", store_run_status_name(r->status));
+	html_itemf(sb, "iterations", "%zu", m->nits - m->nwarmup);
+	html_itemf(sb, "failed", "%zu", m->nfailed);
+	html_itemf(sb, "warm-up", "%zu", m->nwarmup);
+	html_item(sb, "median", s->n ? dur(b, sizeof(b), s->median) : "-");
+	html_item(sb, "p90", s->n ? dur(b, sizeof(b), s->p90) : "-");
+	html_item(sb, "p99", s->n ? dur(b, sizeof(b), s->p99) : "-");
+	html_itemf(sb, "spans", "%lld", (long long)r->nspans);
+	html_itemf(sb, "spans dropped", "%lld", (long long)m->spans_dropped);
+	html_itemf(sb, "corrupt records", "%lld", (long long)m->corrupt);
+	html_item(sb, "runner", m->runner_type ? m->runner_type : "-");
 	time_format_iso(date, sizeof(date), (uint64_t)r->start_ns);
-	item(sb, "started", date);
-	item(sb, "run time",
+	html_item(sb, "started", date);
+	html_item(sb, "run time",
 	     r->end_ns > r->start_ns ?
 		     dur(b, sizeof(b), (double)(r->end_ns - r->start_ns)) :
 		     "-");
-	item(sb, "host", r->host ? r->host : "-");
-	itemf(sb, "config", "%.12s", r->config_hash);
+	html_item(sb, "host", r->host ? r->host : "-");
+	html_itemf(sb, "config", "%.12s", r->config_hash);
 	strbuf_addstr(sb, "</div>\n");
 }
 
@@ -623,18 +729,18 @@ static void commits(struct strbuf *sb, const struct store_run *r)
 		const struct store_commit *c = &r->commits[i];
 
 		strbuf_addstr(sb, "<tr><td>");
-		esc(sb, c->repo);
+		html_esc(sb, c->repo);
 		strbuf_addstr(sb, "</td><td class=\"mono\" title=\"");
-		esc(sb, c->sha);
+		html_esc(sb, c->sha);
 		strbuf_addstr(sb, "\">");
-		escf(sb, "%.12s", c->sha);
+		html_escf(sb, "%.12s", c->sha);
 		if (c->dirty)
 			strbuf_addstr(sb, " <span class=\"badge bad\">dirty"
 					  "</span>");
 		strbuf_addstr(sb, "</td><td>");
-		esc(sb, c->branch ? c->branch : "(detached)");
+		html_esc(sb, c->branch ? c->branch : "(detached)");
 		strbuf_addstr(sb, "</td><td>");
-		esc(sb, c->subject ? c->subject : "");
+		html_esc(sb, c->subject ? c->subject : "");
 		strbuf_addstr(sb, "</td></tr>\n");
 	}
 	strbuf_addstr(sb, "</tbody></table>\n");
@@ -668,13 +774,13 @@ static void top_ops(struct strbuf *sb, const struct report_model *m)
 		const struct report_op *o = &m->ops[i];
 
 		strbuf_addf(sb, "<tr><td><span class=\"badge\">");
-		esc(sb, *o->op->service ? o->op->service : "?");
+		html_esc(sb, *o->op->service ? o->op->service : "?");
 		strbuf_addstr(sb, "</span></td><td>");
-		esc(sb, o->op->kind);
+		html_esc(sb, o->op->kind);
 		strbuf_addstr(sb, "</td><td class=\"mono\">");
-		esc(sb, o->op->name);
+		html_esc(sb, o->op->name);
 		strbuf_addstr(sb, "</td><td class=\"num\">");
-		esc(sb, dur(b, sizeof(b), o->crit_ns));
+		html_esc(sb, dur(b, sizeof(b), o->crit_ns));
 		strbuf_addf(sb,
 			    "</td><td class=\"num\">%.1f%%</td><td "
 			    "class=\"bar\"><div class=\"meter\" "
@@ -682,22 +788,23 @@ static void top_ops(struct strbuf *sb, const struct report_model *m)
 			    "<td class=\"num\">",
 			    100 * o->crit_share,
 			    max > 0 ? 100 * o->crit_ns / max : 0);
-		esc(sb, dur(b, sizeof(b), o->self_ns));
+		html_esc(sb, dur(b, sizeof(b), o->self_ns));
 		strbuf_addstr(sb, "</td><td class=\"num\">");
-		esc(sb, dur(b, sizeof(b), o->total_ns));
+		html_esc(sb, dur(b, sizeof(b), o->total_ns));
 		strbuf_addf(sb, "</td><td class=\"num\">%.1f</td></tr>\n",
 			    o->count);
 	}
 	strbuf_addstr(sb, "</tbody></table>\n");
 }
 
-static void iterations(struct strbuf *sb, const struct report_model *m)
+void html_iterations(struct strbuf *sb, const struct report_model *m,
+		     const char *what)
 {
 	char b[32], off[32];
 
-	strbuf_addstr(sb, "<h2 id=\"iterations\">Iterations</h2>\n");
-	strbuf_addf(sb, "<details><summary>All %zu iterations</summary>\n",
-		    m->nits);
+	strbuf_addstr(sb, "<details><summary>");
+	html_esc(sb, what);
+	strbuf_addf(sb, ": all %zu iterations</summary>\n", m->nits);
 	strbuf_addstr(sb, "<table><thead><tr><th class=\"num\">#</th>"
 			  "<th class=\"num\">start</th><th class=\"num\">"
 			  "duration</th><th>status</th><th>trace</th>"
@@ -708,10 +815,10 @@ static void iterations(struct strbuf *sb, const struct report_model *m)
 		strbuf_addf(sb, "<tr><td class=\"num\">%lld</td>"
 				"<td class=\"num\">+",
 			    (long long)it->seq);
-		esc(sb, dur(off, sizeof(off),
+		html_esc(sb, dur(off, sizeof(off),
 			    (double)(it->start_ns - m->run->start_ns)));
 		strbuf_addstr(sb, "</td><td class=\"num\">");
-		esc(sb, dur(b, sizeof(b), (double)it->dur_ns));
+		html_esc(sb, dur(b, sizeof(b), (double)it->dur_ns));
 		strbuf_addstr(sb, "</td><td>");
 		if (it->warmup)
 			strbuf_addstr(sb, "warm-up ");
@@ -720,7 +827,7 @@ static void iterations(struct strbuf *sb, const struct report_model *m)
 		} else {
 			strbuf_addstr(sb, "<span class=\"badge bad\">failed"
 					  "</span> ");
-			esc(sb, it->error ? it->error : "");
+			html_esc(sb, it->error ? it->error : "");
 		}
 		if (it == m->median)
 			strbuf_addstr(sb, " (median)");
@@ -730,61 +837,6 @@ static void iterations(struct strbuf *sb, const struct report_model *m)
 		strbuf_addstr(sb, "</td></tr>\n");
 	}
 	strbuf_addstr(sb, "</tbody></table></details>\n");
-}
-
-static void comparison(struct strbuf *sb, const struct report_model *m)
-{
-	const struct compare_result *c = m->cmp;
-	char a[32], b[32], d[32];
-	size_t shown = 0;
-
-	strbuf_addstr(sb, "<h2 id=\"comparison\">Comparison</h2>\n<p>");
-	if (m->base)
-		strbuf_addf(sb, "Against run %lld. ",
-			    (long long)m->base->run->id);
-	strbuf_addf(sb, "Verdict: <span class=\"badge %s\">",
-		    c->verdict == COMPARE_PASS ? "ok" : "bad");
-	esc(sb, compare_verdict_str(c->verdict));
-	strbuf_addstr(sb, "</span> ");
-	esc(sb, c->reason ? c->reason : "");
-	strbuf_addstr(sb, "</p>\n<table><thead><tr><th>service</th><th>kind"
-			  "</th><th>operation</th><th>measure</th>"
-			  "<th class=\"num\">base</th><th class=\"num\">head"
-			  "</th><th class=\"num\">shift</th>"
-			  "<th class=\"num\">q</th></tr></thead><tbody>\n");
-	for (size_t i = 0; i < c->nrows; i++) {
-		const struct compare_row *r = &c->rows[i];
-		bool time = r->measure == COMPARE_TIME;
-
-		if (!r->finding && !r->gated)
-			continue;
-		shown++;
-		strbuf_addf(sb, "<tr%s><td>",
-			    r->regression ? " class=\"errtext\"" : "");
-		esc(sb, r->service);
-		strbuf_addstr(sb, "</td><td>");
-		esc(sb, r->kind);
-		strbuf_addstr(sb, "</td><td class=\"mono\">");
-		esc(sb, r->name);
-		strbuf_addf(sb, "</td><td>%s</td><td class=\"num\">",
-			    time ? "time" : "count");
-		if (time)
-			escf(sb, "%s</td><td class=\"num\">%s</td>"
-				 "<td class=\"num\">%s",
-			     dur(a, sizeof(a), r->base_median),
-			     dur(b, sizeof(b), r->head_median),
-			     dur(d, sizeof(d), fabs(r->hl.shift)));
-		else
-			escf(sb, "%.1f</td><td class=\"num\">%.1f</td>"
-				 "<td class=\"num\">%+.1f",
-			     r->base_median, r->head_median, r->hl.shift);
-		strbuf_addf(sb, "</td><td class=\"num\">%.3g</td></tr>\n",
-			    r->q);
-	}
-	if (!shown)
-		strbuf_addstr(sb, "<tr><td colspan=\"8\">No findings.</td>"
-				  "</tr>\n");
-	strbuf_addstr(sb, "</tbody></table>\n");
 }
 
 static int html_write_run(FILE *out, const struct report_model *m,
@@ -800,24 +852,28 @@ static int html_write_run(FILE *out, const struct report_model *m,
 	char *title;
 	int ret;
 
+	if (m->base) {
+		free(ms);
+		return html_write_compare(out, m, opt, cause);
+	}
 	for (size_t i = 0; i < m->nits; i++)
-		if (counted(&m->its[i]))
+		if (!m->its[i].warmup)
 			ms[n++] = (double)m->its[i].dur_ns;
 	if (stats_summarize(&s, ms, n) < 0)
 		die("out of memory");
 
 	strbuf_addstr(&body, "<h1>");
-	esc(&body, r->scenario);
+	html_esc(&body, r->scenario);
 	strbuf_addf(&body, " <small>run %lld</small> <span class=\"badge %s\">",
 		    (long long)r->id, r->status == STORE_RUN_OK ? "ok" : "bad");
-	esc(&body, store_run_status_name(r->status));
+	html_esc(&body, store_run_status_name(r->status));
 	strbuf_addstr(&body, "</span></h1>\n<p class=\"lead\">");
 	if (r->label) {
-		esc(&body, r->label);
+		html_esc(&body, r->label);
 		strbuf_addstr(&body, ". ");
 	}
 	if (r->status_reason) {
-		esc(&body, r->status_reason);
+		html_esc(&body, r->status_reason);
 		strbuf_addstr(&body, ".");
 	}
 	strbuf_addstr(&body, "</p>\n");
@@ -825,13 +881,13 @@ static int html_write_run(FILE *out, const struct report_model *m,
 	/* The one sentence a newcomer reads first. */
 	strbuf_addstr(&body, "<p class=\"headline\">");
 	if (s.n) {
-		escf(&body, "Over %zu counted iterations the median took %s",
+		html_escf(&body, "Over %zu counted iterations the median took %s",
 		     s.n, dur(b, sizeof(b), s.median));
-		escf(&body, " (p90 %s)", dur(b, sizeof(b), s.p90));
+		html_escf(&body, " (p90 %s)", dur(b, sizeof(b), s.p90));
 		if (m->nops) {
 			const struct report_op *o = &m->ops[0];
 
-			escf(&body,
+			html_escf(&body,
 			     "; most of the critical path was %s %s in %s: "
 			     "%.0f%% of an iteration",
 			     o->op->kind, o->op->name, o->op->service,
@@ -847,14 +903,14 @@ static int html_write_run(FILE *out, const struct report_model *m,
 	charts(&chart, m, opt, &warnings);
 	if (m->nfailed) {
 		strbuf_addstr(&warnings, "<p class=\"warning\">");
-		escf(&warnings, "%zu iteration%s failed; their durations are "
+		html_escf(&warnings, "%zu iteration%s failed; their durations are "
 				"in the charts and marked in the table.",
 		     m->nfailed, m->nfailed == 1 ? "" : "s");
 		strbuf_addstr(&warnings, "</p>\n");
 	}
 	if (m->spans_dropped || m->corrupt) {
 		strbuf_addstr(&warnings, "<p class=\"warning\">");
-		escf(&warnings, "%lld spans were dropped by their writers and "
+		html_escf(&warnings, "%lld spans were dropped by their writers and "
 				"%lld spool records were corrupt: some traces "
 				"are incomplete.",
 		     (long long)m->spans_dropped, (long long)m->corrupt);
@@ -862,8 +918,6 @@ static int html_write_run(FILE *out, const struct report_model *m,
 	}
 	strbuf_add(&body, warnings.buf, warnings.len);
 	summary(&body, m, &s);
-	if (m->cmp)
-		comparison(&body, m);
 	top_ops(&body, m);
 	strbuf_add(&body, chart.buf, chart.len);
 
@@ -871,7 +925,7 @@ static int html_write_run(FILE *out, const struct report_model *m,
 			     "</h2>\n");
 	if (m->median && m->median_trace.nspans) {
 		strbuf_addstr(&body, "<p>");
-		escf(&body,
+		html_escf(&body,
 		     "Iteration %lld took %s, the median of the counted "
 		     "iterations. One row per span, coloured by service; "
 		     "open a row for its attributes, error and stack. "
@@ -879,19 +933,21 @@ static int html_write_run(FILE *out, const struct report_model *m,
 		     (long long)m->median->seq,
 		     dur(b, sizeof(b), (double)m->median->dur_ns));
 		strbuf_addstr(&body, "<code>");
-		esc(&body, m->median_trace.id_hex);
+		html_esc(&body, m->median_trace.id_hex);
 		strbuf_addstr(&body, "</code>.</p>\n");
-		waterfall(&body, &m->median_trace);
+		html_legend(&body, &m->median_trace);
+		html_waterfall(&body, &m->median_trace, &m->median_trace, 0);
 	} else {
 		strbuf_addstr(&body, "<p>No counted iteration has spans in "
 				     "the store.</p>\n");
 	}
 	commits(&body, r);
-	iterations(&body, m);
+	strbuf_addstr(&body, "<h2 id=\"iterations\">Iterations</h2>\n");
+	html_iterations(&body, m, "This run");
 
 	title = xasprintf("harness: %s, run %lld", r->scenario,
 			  (long long)r->id);
-	ret = write_page(out, title, body.buf, cause);
+	ret = html_write_page(out, title, body.buf, cause);
 	free(title);
 	free(ms);
 	strbuf_release(&body);

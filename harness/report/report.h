@@ -114,7 +114,9 @@ struct report_model {
 	 * trace (nspans 0 when it has none). */
 	const struct store_iteration *median;
 	struct report_trace median_trace;
-	/* Comparison: both NULL for the report of one run. Borrowed. */
+	/* Comparison: both NULL for the report of one run. Borrowed. With
+	 * base set, the HTML writer writes the comparison page (cmp NULL:
+	 * the runs could not be compared). */
 	const struct report_model *base;
 	const struct compare_result *cmp;
 };
@@ -139,6 +141,9 @@ struct report_options {
 	enum report_dot_nodes dot_nodes;
 	/* Warnings for the user (no gnuplot ...) go through this, when set. */
 	void (*warn)(const char *msg);
+	/* A comparison's differential flame graph (flame.h) as SVG text, for
+	 * the HTML writer to inline; borrowed, NULL for none. */
+	const char *flame_svg;
 };
 
 void report_options_init(struct report_options *opt);

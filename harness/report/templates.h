@@ -9,5 +9,6 @@ extern const char report_tmpl_report_js[];	/* its small script */
 extern const char report_tmpl_cdf_gp[];		/* latency CDF */
 extern const char report_tmpl_drift_gp[];	/* duration over the run */
 extern const char report_tmpl_throughput_gp[];	/* completions per second */
+extern const char report_tmpl_change_gp[];	/* change per operation */
 
 #endif
