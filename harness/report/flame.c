@@ -105,73 +105,11 @@ static size_t child_of(struct flame *f, size_t parent, const char *service,
 	return id;
 }
 
-/* Whether the path segment S (LEN bytes) is an identifier: all digits, or
- * eight or more hex digits and dashes with a digit among them (a UUID, a
- * sha). */
-static bool id_segment(const char *s, size_t len)
-{
-	size_t digits = 0, hex = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] >= '0' && s[i] <= '9')
-			digits++;
-		else if (strchr("abcdefABCDEF-", s[i]))
-			hex++;
-		else
-			return false;
-	}
-	return digits && (digits == len || len >= 8);
-}
-
-/* NAME with the identifiers in its URL path replaced by "{id}", as a new
- * string, or NULL when it has none. Only names of HTTP calls ("GET
- * /servers/42") are touched: a client that names its span after the URL
- * it fetched would otherwise give every iteration a frame of its own. */
-static char *template_name(const char *name)
-{
-	const char *p = name, *path;
-	struct strbuf sb = STRBUF_INIT;
-	bool changed = false;
-
-	while (*p >= 'A' && *p <= 'Z')
-		p++;
-	if (*p == ' ')
-		p++;
-	if (*p != '/' || (p != name && p[-1] != ' '))
-		return NULL;
-	path = p;
-	strbuf_add(&sb, name, (size_t)(path - name));
-	while (*p && *p != '?' && *p != ' ') {
-		size_t len;
-
-		strbuf_addch(&sb, *p++);	/* the '/' */
-		len = strcspn(p, "/? ");
-		if (len && id_segment(p, len)) {
-			strbuf_addstr(&sb, "{id}");
-			changed = true;
-		} else {
-			strbuf_add(&sb, p, len);
-		}
-		p += len;
-	}
-	strbuf_addstr(&sb, p);
-	if (!changed) {
-		strbuf_release(&sb);
-		return NULL;
-	}
-	return strbuf_detach(&sb, NULL);
-}
-
 /* The child of PARENT for span SP, by its frame key. */
 static size_t child_for(struct flame *f, size_t parent,
 			const struct analyze_span *sp)
 {
-	char *name = sp->name ? template_name(sp->name) : NULL;
-	size_t id = child_of(f, parent, sp->service, sp->kind,
-			     name ? name : sp->name);
-
-	free(name);
-	return id;
+	return child_of(f, parent, sp->service, sp->kind, sp->name);
 }
 
 /* Span indexes sorted by span id, then position: the first of spans that

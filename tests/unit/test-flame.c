@@ -591,50 +591,6 @@ static void test_flame__orphans_cycles_escaping(void **state)
 }
 
 /* Identifiers in the URL path of an HTTP call's name are one frame. */
-static void test_flame__url_ids(void **state)
-{
-	const struct sp base[] = {
-		{ 1, 0, "harness", "iteration", "iteration", 10 },
-		{ 2, 1, "harness", "rest.call",
-		  "DELETE /servers/0fe250b6-9a3a-4fe7-9e91-0123456789ab", 2 },
-		{ 3, 1, "harness", "rest.call", "GET /v2.0/ports/42?x=1", 2 },
-		{ 4, 1, "harness", "rest.call", "GET /v3/auth/tokens", 2 },
-		{ 5, 1, "api", "db", "SELECT 1/2", 1 },
-	};
-	const struct sp head[] = {
-		{ 1, 0, "harness", "iteration", "iteration", 10 },
-		{ 2, 1, "harness", "rest.call",
-		  "DELETE /servers/16f3a841-d52e-4ef8-8f8b-ba9876543210", 2 },
-		{ 3, 1, "harness", "rest.call", "GET /v2.0/ports/7?x=1", 2 },
-		{ 4, 1, "harness", "rest.call", "GET /v3/auth/tokens", 2 },
-		{ 5, 1, "api", "db", "SELECT 1/2", 1 },
-	};
-	const char *del[] = { "harness iteration iteration",
-			      "harness rest.call DELETE /servers/{id}" };
-	const char *port[] = { "harness iteration iteration",
-			       "harness rest.call GET /v2.0/ports/{id}?x=1" };
-	const char *tokens[] = { "harness iteration iteration",
-				 "harness rest.call GET /v3/auth/tokens" };
-	const char *sel[] = { "harness iteration iteration",
-			      "api db SELECT 1/2" };
-	struct flame f;
-
-	(void)state;
-	flame_init(&f);
-	add(&f, FLAME_BASE, base, 5);
-	add(&f, FLAME_HEAD, head, 5);
-	flame_finish(&f);
-	assert_int_equal(f.nnodes, 5);
-	assert_int_not_equal(flame_find(&f, del, 2), FLAME_NO_NODE);
-	assert_int_not_equal(flame_find(&f, port, 2), FLAME_NO_NODE);
-	assert_int_not_equal(flame_find(&f, tokens, 2), FLAME_NO_NODE);
-	assert_int_not_equal(flame_find(&f, sel, 2), FLAME_NO_NODE);
-	for (size_t i = 0; i < f.nnodes; i++)
-		assert_true(f.nodes[i].count[FLAME_BASE] == 1 &&
-			    f.nodes[i].count[FLAME_HEAD] == 1);
-	flame_release(&f);
-}
-
 static void test_flame__empty_and_errors(void **state)
 {
 	struct flame f;
@@ -844,7 +800,6 @@ int main(void)
 		cmocka_unit_test(test_flame__mean_per_iteration),
 		cmocka_unit_test(test_flame__deterministic),
 		cmocka_unit_test(test_flame__orphans_cycles_escaping),
-		cmocka_unit_test(test_flame__url_ids),
 		cmocka_unit_test(test_flame__empty_and_errors),
 		cmocka_unit_test(test_flame__colors),
 		cmocka_unit_test(test_flame__load_run),
