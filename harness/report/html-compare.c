@@ -194,6 +194,37 @@ static void cause_names(struct strbuf *sb, const struct compare_result *c)
 	}
 }
 
+/* Without causes (the iteration did not grow for sure), the operation
+ * whose time changed most among the findings. */
+static void biggest_change(struct strbuf *sb, const struct compare_result *c)
+{
+	const struct compare_row *big = NULL;
+	size_t n = 0;
+	char b[32], p[32];
+
+	for (size_t i = 0; i < c->nrows; i++) {
+		const struct compare_row *r = &c->rows[i];
+
+		if (!r->finding || !strcmp(r->kind, "iteration"))
+			continue;
+		n++;
+		if (is_time(r) && strcmp(r->kind, "step") &&
+		    (!big || fabs(r->hl.shift) > fabs(big->hl.shift)))
+			big = r;
+	}
+	if (!big)
+		return;
+	strbuf_addf(sb, "; %zu row%s changed, the most time ", n,
+		    n == 1 ? "" : "s");
+	strbuf_addstr(sb, big->hl.shift > 0 ? "added by " : "saved by ");
+	strbuf_addstr(sb, "<code>");
+	html_esc(sb, big->name);
+	strbuf_addstr(sb, "</code> (");
+	html_escf(sb, "%s per iteration, %s", sdur(b, sizeof(b), big->hl.shift),
+		  pct(p, sizeof(p), big->hl.rel_shift));
+	strbuf_addstr(sb, ")");
+}
+
 static void headline(struct strbuf *sb, const struct report_model *m)
 {
 	const struct compare_result *c = m->cmp;
@@ -241,12 +272,10 @@ static void headline(struct strbuf *sb, const struct report_model *m)
 		strbuf_addf(sb, "; about %zu iterations per run would tell",
 			    it->iterations_needed);
 causes:
-	if (c->ncauses) {
+	if (c->ncauses)
 		cause_names(sb, c);
-	} else if (c->nfindings && (!it || !it->finding)) {
-		strbuf_addf(sb, "; %zu other row%s changed, below", c->nfindings,
-			    c->nfindings == 1 ? "" : "s");
-	}
+	else
+		biggest_change(sb, c);
 	strbuf_addstr(sb, ".</p>\n");
 }
 

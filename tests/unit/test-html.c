@@ -1,0 +1,358 @@
+/* test-html.c: the comparison page of the HTML writer on models
+ * and comparison results built by hand: the headline for each kind of
+ * outcome, a table of real cells with names escaped once, the flame graph
+ * inlined, two waterfalls on one time scale. No gnuplot (charts are the
+ * integration tests' business). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/report.h"
+#include "util/error.h"
+
+#define MS 1000000LL
+
+/* A run of N iterations of DUR_MS each (the median the middle one) with
+ * a three-span trace: harness iteration, api rpc.call, scheduler
+ * rpc.dispatch taking SLOW_MS. */
+static void model_make(struct report_model *m, int64_t id, size_t n,
+		       int64_t dur_ms, int64_t slow_ms)
+{
+	struct store_span sp[3];
+	int64_t t0 = 1000 * MS;
+
+	report_model_init(m);
+	m->run = xcalloc(1, sizeof(*m->run));
+	m->run->id = id;
+	m->run->scenario = xstrdup("boot-vm");
+	m->run->config_hash = xstrdup("0123456789abcdef");
+	m->run->status = STORE_RUN_OK;
+	m->its = xcalloc(n, sizeof(*m->its));
+	m->nits = n;
+	for (size_t i = 0; i < n; i++) {
+		m->its[i].seq = (int64_t)i;
+		m->its[i].ok = true;
+		m->its[i].trace_id[0] = (uint8_t)(i + 1);
+		m->its[i].start_ns = t0 + (int64_t)i * 200 * MS;
+		m->its[i].dur_ns = (dur_ms + (int64_t)i) * MS;
+	}
+	m->median = &m->its[n / 2];
+	memset(sp, 0, sizeof(sp));
+	for (int k = 0; k < 3; k++) {
+		sp[k].trace_id[0] = m->median->trace_id[0];
+		sp[k].span_id = (uint64_t)k + 1;
+		sp[k].parent_id = (uint64_t)k;
+		sp[k].start_ns = m->median->start_ns + k * MS;
+	}
+	sp[0].kind = "iteration", sp[0].name = "boot-vm";
+	sp[0].service = "harness", sp[0].dur_ns = m->median->dur_ns;
+	sp[1].kind = "rpc.call", sp[1].name = "scheduler.select_destinations";
+	sp[1].service = "api", sp[1].dur_ns = (slow_ms + 1) * MS;
+	sp[2].kind = "rpc.dispatch", sp[2].name = "scheduler.select_destinations";
+	sp[2].service = "scheduler", sp[2].dur_ns = slow_ms * MS;
+	sp[2].status = STORE_SPAN_ERROR;
+	sp[2].message = "host <b> & gone";
+	for (int k = 0; k < 3; k++)
+		report_trace_add(&m->median_trace, &sp[k]);
+	report_trace_finish(&m->median_trace);
+}
+
+static struct compare_row row(const char *service, const char *kind,
+			      const char *name, double base_ms, double rel,
+			      bool finding)
+{
+	struct compare_row r;
+
+	memset(&r, 0, sizeof(r));
+	r.service = service;
+	r.kind = kind;
+	r.name = name;
+	r.measure = COMPARE_TIME;
+	r.nbase = r.nhead = 10;
+	r.in_base = r.in_head = true;
+	r.base_median = base_ms * 1e6;
+	r.head_median = base_ms * (1 + rel) * 1e6;
+	r.hl.shift = base_ms * rel * 1e6;
+	r.hl.lo = 0.8 * r.hl.shift;
+	r.hl.hi = 1.2 * r.hl.shift;
+	r.hl.rel_shift = rel;
+	r.hl.rel_lo = 0.8 * rel;
+	r.hl.rel_hi = 1.2 * rel;
+	r.hl.conf = 0.95;
+	r.q = finding ? 1e-5 : 0.6;
+	r.finding = finding;
+	r.regression = finding && rel > 0;
+	return r;
+}
+
+struct page {
+	struct report_model base, head;
+	struct compare_result cmp;
+	char *html;
+};
+
+static void page_write(struct page *p, const char *flame)
+{
+	struct report_options opt;
+	char *cause = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&p->html, &len);
+
+	assert_non_null(f);
+	report_options_init(&opt);
+	opt.gnuplot = "";
+	opt.flame_svg = flame;
+	p->head.base = &p->base;
+	p->head.cmp = &p->cmp;
+	assert_int_equal(report_html_writer.write_run(f, &p->head, &opt,
+						      &cause),
+			 0);
+	assert_null(cause);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void page_init(struct page *p, enum compare_verdict verdict,
+		      const struct compare_row *rows, size_t n)
+{
+	memset(p, 0, sizeof(*p));
+	model_make(&p->base, 1, 9, 70, 1);
+	model_make(&p->head, 2, 9, 100, 31);
+	p->cmp.rows = xcalloc(n, sizeof(*rows));
+	memcpy(p->cmp.rows, rows, n * sizeof(*rows));
+	p->cmp.nrows = n;
+	for (size_t i = 0; i < n; i++)
+		p->cmp.nfindings += rows[i].finding;
+	p->cmp.verdict = verdict;
+	p->cmp.reason = xstrdup("iteration: +42.9% <as said>");
+}
+
+static void page_release(struct page *p)
+{
+	report_model_release(&p->base);
+	report_model_release(&p->head);
+	free(p->cmp.rows);
+	free(p->cmp.causes);
+	free(p->cmp.reason);
+	free(p->html);
+}
+
+/* The text of the element that starts with OPEN, up to CLOSE. */
+static char *between(const char *html, const char *open, const char *close)
+{
+	const char *a = strstr(html, open), *b;
+
+	if (!a)
+		return NULL;
+	a += strlen(open);
+	b = strstr(a, close);
+	return b ? xstrndup(a, (size_t)(b - a)) : NULL;
+}
+
+static size_t count(const char *html, const char *what)
+{
+	size_t n = 0;
+
+	for (const char *p = html; (p = strstr(p, what)); p += strlen(what))
+		n++;
+	return n;
+}
+
+/* No table cell holds escaped markup: what the page shows as text never
+ * reads like a tag. */
+static void assert_cells_clean(const char *html)
+{
+	assert_null(strstr(html, "&lt;/td&gt;"));
+	assert_null(strstr(html, "&lt;td"));
+	assert_null(strstr(html, "&lt;br&gt;"));
+	assert_null(strstr(html, "&lt;small&gt;"));
+	assert_null(strstr(html, "&amp;lt;"));
+}
+
+static void test_html__regression_names_causes(void **state)
+{
+	struct compare_row rows[] = {
+		row("harness", "iteration", "iteration", 70, 0.429, true),
+		row("api", "rpc.call", "scheduler.select_destinations", 1, 30,
+		    true),
+		row("scheduler", "rpc.dispatch",
+		    "scheduler.select_destinations", 1, 29, true),
+		row("api", "db", "SELECT <b> & \"x\"", 2, 0.02, false),
+	};
+	struct page p;
+	char *head;
+
+	(void)state;
+	rows[0].gated = true;
+	page_init(&p, COMPARE_REGRESSION, rows, ARRAY_SIZE(rows));
+	p.cmp.causes = xcalloc(2, sizeof(*p.cmp.causes));
+	p.cmp.ncauses = 2;
+	p.cmp.causes[0] = (struct compare_cause){ .row = 1,
+						  .crit = { .shift = 30e6 },
+						  .share = 0.99 };
+	p.cmp.causes[1] = (struct compare_cause){ .row = 2,
+						  .crit = { .shift = 29e6 },
+						  .share = 0.97 };
+	page_write(&p, NULL);
+
+	head = between(p.html, "<p class=\"headline\">", "</p>");
+	assert_non_null(head);
+	assert_non_null(strstr(head, "Head (run 2) is <strong>42.9% slower"
+				     "</strong> than base (run 1)"));
+	assert_non_null(strstr(head, "CI +34.3% to +51.5%"));
+	/* The call and its dispatch are one operation: named once. */
+	assert_non_null(strstr(head, "the time went to <code>scheduler."
+				     "select_destinations</code> (+30.00ms on "
+				     "the critical path)"));
+	assert_int_equal(count(head, "select_destinations"), 1);
+	free(head);
+
+	/* A real table: six columns, the rows in order (iteration, causes),
+	 * the non-finding row with a gate or finding only. */
+	assert_non_null(strstr(p.html, "<table class=\"cmp\">"));
+	assert_non_null(strstr(p.html, "<th>operation</th><th class=\"num\">"
+				       "base</th><th class=\"num\">head</th>"
+				       "<th class=\"num\">change (CI)</th>"
+				       "<th class=\"num\">q</th><th>verdict"
+				       "</th>"));
+	assert_true(strstr(p.html, "<strong>iteration</strong>") <
+		    strstr(p.html, "rpc.dispatch</span> <span class=\"opname\">"
+				   "scheduler.select_destinations"));
+	assert_null(strstr(p.html, "SELECT &lt;b&gt;"));
+	assert_non_null(strstr(p.html, "<strong>+42.9%</strong> +30.03ms"
+				       "<br><small>+34.3% to +51.5%</small>"));
+	assert_non_null(strstr(p.html, "cause: +30.00ms on the critical path, "
+				       "99% of the growth"));
+	assert_non_null(strstr(p.html, "<span class=\"badge\">gated</span>"));
+	/* The reason is text, escaped once. */
+	assert_non_null(strstr(p.html, "iteration: +42.9% &lt;as said&gt;"));
+	assert_cells_clean(p.html);
+
+	/* Two waterfalls on one scale: the head's 104ms. The error message
+	 * of a span escaped once. */
+	assert_int_equal(count(p.html, "<div class=\"waterfall\""), 2);
+	assert_non_null(strstr(p.html, "0 to 104.00ms"));
+	assert_int_equal(count(p.html, "host &lt;b&gt; &amp; gone"), 2);
+	/* No flame graph given: the section says so. */
+	assert_non_null(strstr(p.html, "Where it changed"));
+	assert_non_null(strstr(p.html, "No differential flame graph"));
+	page_release(&p);
+}
+
+static void test_html__flame_inlined(void **state)
+{
+	struct compare_row rows[] = {
+		row("harness", "iteration", "iteration", 70, 0.01, false),
+	};
+	static const char svg[] =
+		"<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/"
+		"svg\" width=\"10\" height=\"10\"><defs><pattern id=\"gone\"/>"
+		"</defs><g class=\"frame\"><rect fill=\"url(#gone)\"/><title>a"
+		"</title></g></svg>\n";
+	struct page p;
+
+	(void)state;
+	page_init(&p, COMPARE_PASS, rows, ARRAY_SIZE(rows));
+	page_write(&p, svg);
+	assert_null(strstr(p.html, "<?xml"));
+	assert_null(strstr(p.html, "http://www.w3.org"));
+	assert_non_null(strstr(p.html, "<figure class=\"wide flame\"><svg "
+				       "role=\"img\" aria-label=\"Differential "
+				       "flame graph of base against head\""));
+	assert_non_null(strstr(p.html, "<pattern id=\"flame-gone\"/>"));
+	assert_non_null(strstr(p.html, "fill=\"url(#flame-gone)\""));
+	assert_non_null(strstr(p.html, "red is slower than in base"));
+	page_release(&p);
+}
+
+static void test_html__pass_and_improvement(void **state)
+{
+	struct compare_row same[] = {
+		row("harness", "iteration", "iteration", 70, 0.01, false),
+	};
+	struct compare_row faster[] = {
+		row("harness", "iteration", "iteration", 70, -0.2, true),
+		row("image", "db", "SELECT images", 10, -0.5, true),
+		row("api", "db", "SELECT flavors", 2, -0.9, true),
+	};
+	struct page p;
+	char *head;
+
+	(void)state;
+	page_init(&p, COMPARE_PASS, same, ARRAY_SIZE(same));
+	page_write(&p, NULL);
+	head = between(p.html, "<p class=\"headline\">", "</p>");
+	assert_non_null(strstr(head, "is <strong>as fast as base</strong>"));
+	assert_non_null(strstr(head, "CI +0.8% to +1.2%"));
+	free(head);
+	assert_non_null(strstr(p.html, "No operation changed"));
+	page_release(&p);
+
+	page_init(&p, COMPARE_PASS, faster, ARRAY_SIZE(faster));
+	page_write(&p, NULL);
+	head = between(p.html, "<p class=\"headline\">", "</p>");
+	assert_non_null(strstr(head, "<strong>20.0% faster</strong>"));
+	/* The biggest saving by time, not by share. */
+	assert_non_null(strstr(head, "2 rows changed, the most time saved by "
+				     "<code>SELECT images</code> (-5.00ms per "
+				     "iteration, -50.0%)"));
+	free(head);
+	assert_non_null(strstr(p.html, "<span class=\"badge ok\">faster"));
+	assert_cells_clean(p.html);
+	page_release(&p);
+}
+
+static void test_html__inconclusive_and_many_rows(void **state)
+{
+	struct compare_row rows[20];
+	char names[20][16];
+	struct page p;
+	char *head;
+
+	(void)state;
+	rows[0] = row("harness", "iteration", "iteration", 70, 0.03, false);
+	rows[0].inconclusive = true;
+	rows[0].gated = true;
+	rows[0].iterations_needed = 240;
+	for (size_t i = 1; i < ARRAY_SIZE(rows); i++) {
+		snprintf(names[i], sizeof(names[i]), "op%02zu", i);
+		rows[i] = row("api", "db", names[i], 1, 0.1 * (double)i, true);
+	}
+	page_init(&p, COMPARE_INCONCLUSIVE, rows, ARRAY_SIZE(rows));
+	page_write(&p, NULL);
+	head = between(p.html, "<p class=\"headline\">", "</p>");
+	assert_non_null(strstr(head, "<strong>the runs cannot tell</strong>"));
+	assert_non_null(strstr(head, "about 240 iterations per run would "
+				     "tell"));
+	assert_non_null(strstr(head, "19 rows changed, the most time added by "
+				     "<code>op19</code>"));
+	free(head);
+	/* Twelve rows, then the rest behind a <details>, biggest first. */
+	assert_non_null(strstr(p.html, "<summary>8 more rows</summary>"));
+	assert_true(strstr(p.html, ">op19<") < strstr(p.html, ">op01<"));
+	assert_true(strstr(p.html, ">op09<") <
+		    strstr(p.html, "8 more rows"));
+	assert_true(strstr(p.html, ">op08<") >
+		    strstr(p.html, "8 more rows"));
+	assert_non_null(strstr(p.html, "<span class=\"badge warn\">cannot tell"
+				       "</span>"));
+	assert_cells_clean(p.html);
+	page_release(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_html__regression_names_causes),
+		cmocka_unit_test(test_html__flame_inlined),
+		cmocka_unit_test(test_html__pass_and_improvement),
+		cmocka_unit_test(test_html__inconclusive_and_many_rows),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
