@@ -1040,8 +1040,8 @@ static int finish(struct run *r)
 		printf("%-12s not evaluated: the run was interrupted\n",
 		       "gates");
 	} else if (r->gates.n && r->load_ran) {
-		if (run_gates_eval(&r->gates, r->store, r->run_id, r->its,
-				   r->nits, stdout, &broken, &cause) < 0) {
+		if (run_gates_eval(r->sc, r->store, r->run_id, stdout, &broken,
+				   &cause) < 0) {
 			error("cannot evaluate the gates: %s", cause);
 			free(cause);
 			if (!code)

@@ -28,13 +28,13 @@ int run_gates_parse(struct run_gates *out, const struct scenario *sc,
 		    char **cause);
 void run_gates_release(struct run_gates *g);
 
-/* Evaluate the gates over the spans that the store holds for RUN_ID, for
- * the measured iterations among ITS (warm-up and interrupted ones are left
- * out). Prints one line per gate to OUT; *broken is how many failed.
- * Returns 0, or -1 with *cause set (caller frees). */
-int run_gates_eval(const struct run_gates *g, struct store *st,
-		   int64_t run_id, const struct load_iteration *its, size_t n,
-		   FILE *out, size_t *broken, char **cause);
+/* Evaluate the absolute gates of SC (its `gates:`, or the default "no failed
+ * iteration") on run RUN_ID: failure_rate over its measured iterations,
+ * every other metric over those that succeeded (analyze/verdict.h). Prints
+ * one line per gate to OUT; *broken is how many failed. Returns 0, or a
+ * negative value with *cause set (caller frees). */
+int run_gates_eval(const struct scenario *sc, struct store *st,
+		   int64_t run_id, FILE *out, size_t *broken, char **cause);
 
 /* Parse a trace id of 32 hex digits into 16 bytes; -1 if it is not one
  * (an iteration that was not traced has ""). */
