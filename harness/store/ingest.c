@@ -21,26 +21,226 @@
  * enough that an interrupted ingest redoes little. */
 #define INGEST_BATCH 2000
 
+/* Frames and stacks met in one pass, each symbolised once: libdw finds a
+ * symbol by a walk over the module's symbol table, far too slow to do for
+ * every frame of every span. A frame is known by its module, dladdr's
+ * symbol and its offset (module and symbol as small ids), a stack by its
+ * frames' ids. */
+struct frame_slot {
+	uint64_t offset;
+	uint32_t module, symbol;
+	uint32_t id;		/* 1 + index in texts; 0: an empty slot */
+};
+
+struct stack_slot {
+	uint64_t hash;
+	uint32_t *ids;		/* NULL: an empty slot */
+	size_t n;
+	const char **frames;	/* the frames' texts, borrowed from texts */
+};
+
+struct frame_cache {
+	struct symbolizer *sym;	/* made at the first frame */
+	struct idmap names;	/* module paths and symbols → id */
+	int64_t nnames;
+	struct frame_slot *fslots;
+	size_t nfslots, nframes;
+	char **texts;		/* frame id - 1 → its text */
+	size_t texts_alloc;
+	struct stack_slot *sslots;
+	size_t nsslots, nstacks;
+	uint32_t *ids;		/* scratch: the current span's frame ids */
+	size_t ids_alloc;
+};
+
+static void frame_cache_release(struct frame_cache *fc)
+{
+	symbolizer_free(fc->sym);
+	idmap_release(&fc->names);
+	free(fc->fslots);
+	for (size_t i = 0; i < fc->nframes; i++)
+		free(fc->texts[i]);
+	free(fc->texts);
+	for (size_t i = 0; i < fc->nsslots; i++) {
+		free(fc->sslots[i].ids);
+		free(fc->sslots[i].frames);
+	}
+	free(fc->sslots);
+	free(fc->ids);
+	memset(fc, 0, sizeof(*fc));
+}
+
+static uint64_t mix64(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	h *= 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 32);
+}
+
+static uint32_t name_id(struct frame_cache *fc, const char *s)
+{
+	size_t len = strlen(s);
+	uint64_t hash = store_hash(s, len);
+	int64_t id = idmap_get(&fc->names, s, len, hash);
+
+	if (!id) {
+		id = ++fc->nnames;
+		idmap_put(&fc->names, s, len, hash, id);
+	}
+	return (uint32_t)id;
+}
+
+/* A frame as text: "function (file:line)" where the module has line
+ * information, "function (module+0xoffset)" where it has only symbols,
+ * else "module+0xoffset symbol"; so the same code gives the same stack
+ * whatever address it was loaded at. */
+static char *frame_text(struct frame_cache *fc, const struct spool_frame *f)
+{
+	const char *module = f->module && *f->module ? f->module : "?";
+	char *func, *file, *text;
+	int line;
+
+	if (!fc->sym)
+		fc->sym = symbolizer_new();
+	if (symbolize_frame(fc->sym, f->module, f->offset, &func, &file,
+			    &line) == 0) {
+		if (file)
+			text = xasprintf("%s (%s:%d)", func, file, line);
+		else
+			text = xasprintf("%s (%s+0x%" PRIx64 ")", func, module,
+					 f->offset);
+		free(func);
+		free(file);
+	} else if (f->symbol && *f->symbol) {
+		text = xasprintf("%s+0x%" PRIx64 " %s", module, f->offset,
+				 f->symbol);
+	} else {
+		text = xasprintf("%s+0x%" PRIx64, module, f->offset);
+	}
+	return text;
+}
+
+static size_t frame_slot_of(const struct frame_slot *e, size_t mask)
+{
+	return (size_t)mix64(mix64(e->offset, e->module), e->symbol) & mask;
+}
+
+static void grow_frames(struct frame_cache *fc)
+{
+	size_t n = fc->nfslots ? 2 * fc->nfslots : 256;
+	struct frame_slot *slots = xcalloc(n, sizeof(*slots));
+
+	for (size_t i = 0; i < fc->nfslots; i++) {
+		size_t j;
+
+		if (!fc->fslots[i].id)
+			continue;
+		j = frame_slot_of(&fc->fslots[i], n - 1);
+		while (slots[j].id)
+			j = (j + 1) & (n - 1);
+		slots[j] = fc->fslots[i];
+	}
+	free(fc->fslots);
+	fc->fslots = slots;
+	fc->nfslots = n;
+}
+
+/* The id of frame F, symbolised the first time it is met. */
+static uint32_t frame_id(struct frame_cache *fc, const struct spool_frame *f)
+{
+	struct frame_slot key = {
+		.offset = f->offset,
+		.module = name_id(fc, f->module ? f->module : ""),
+		.symbol = name_id(fc, f->symbol ? f->symbol : ""),
+	};
+	struct frame_slot *e;
+	size_t j, mask;
+
+	if ((fc->nframes + 1) * 2 > fc->nfslots)
+		grow_frames(fc);
+	mask = fc->nfslots - 1;
+	for (j = frame_slot_of(&key, mask);; j = (j + 1) & mask) {
+		e = &fc->fslots[j];
+		if (!e->id)
+			break;
+		if (e->offset == key.offset && e->module == key.module &&
+		    e->symbol == key.symbol)
+			return e->id;
+	}
+	ALLOC_GROW(fc->texts, fc->nframes + 1, fc->texts_alloc);
+	fc->texts[fc->nframes] = frame_text(fc, f);
+	*e = key;
+	e->id = (uint32_t)++fc->nframes;
+	return e->id;
+}
+
+static void grow_stacks(struct frame_cache *fc)
+{
+	size_t n = fc->nsslots ? 2 * fc->nsslots : 256;
+	struct stack_slot *slots = xcalloc(n, sizeof(*slots));
+
+	for (size_t i = 0; i < fc->nsslots; i++) {
+		size_t j;
+
+		if (!fc->sslots[i].ids)
+			continue;
+		j = (size_t)fc->sslots[i].hash & (n - 1);
+		while (slots[j].ids)
+			j = (j + 1) & (n - 1);
+		slots[j] = fc->sslots[i];
+	}
+	free(fc->sslots);
+	fc->sslots = slots;
+	fc->nsslots = n;
+}
+
+/* The texts of the N frames of a span; borrowed from FC until its
+ * release. */
+static const char **stack_frames(struct frame_cache *fc,
+				 const struct spool_frame *frames, size_t n)
+{
+	struct stack_slot *e;
+	uint64_t hash = n;
+	size_t j, mask;
+
+	ALLOC_GROW(fc->ids, n, fc->ids_alloc);
+	for (size_t i = 0; i < n; i++) {
+		fc->ids[i] = frame_id(fc, &frames[i]);
+		hash = mix64(hash, fc->ids[i]);
+	}
+	if ((fc->nstacks + 1) * 2 > fc->nsslots)
+		grow_stacks(fc);
+	mask = fc->nsslots - 1;
+	for (j = (size_t)hash & mask;; j = (j + 1) & mask) {
+		e = &fc->sslots[j];
+		if (!e->ids)
+			break;
+		if (e->hash == hash && e->n == n &&
+		    !memcmp(e->ids, fc->ids, n * sizeof(*fc->ids)))
+			return e->frames;
+	}
+	e->hash = hash;
+	e->n = n;
+	e->ids = xmalloc(n * sizeof(*e->ids));
+	memcpy(e->ids, fc->ids, n * sizeof(*e->ids));
+	e->frames = xmalloc(n * sizeof(*e->frames));
+	for (size_t i = 0; i < n; i++)
+		e->frames[i] = fc->texts[fc->ids[i] - 1];
+	fc->nstacks++;
+	return e->frames;
+}
+
 /* Scratch reused from span to span. */
 struct convert {
 	struct store_attr *attrs;
 	size_t attrs_alloc;
-	const char **frames;
-	size_t frames_alloc;
-	struct strbuf frame_text; /* all frames of a span, NUL-separated */
-	size_t *frame_offs;
-	size_t offs_alloc;
 	char kind_buf[32];
-	struct symbolizer *sym;	/* made at the first frame */
+	struct frame_cache *frames;	/* the pass's */
 };
 
 static void convert_release(struct convert *cv)
 {
 	free(cv->attrs);
-	free(cv->frames);
-	free(cv->frame_offs);
-	strbuf_release(&cv->frame_text);
-	symbolizer_free(cv->sym);
 }
 
 /* Fill SP from the decoded span S; strings stay borrowed from the reader
@@ -105,45 +305,8 @@ static void convert_span(struct store_span *sp, struct convert *cv,
 	sp->attrs = cv->attrs;
 	sp->nattrs = s->n_attrs;
 
-	/* A frame as text: "function (file:line)" where the module has
-	 * line information, "function (module+0xoffset)" where it has only
-	 * symbols, else "module+0xoffset symbol"; so the same code gives
-	 * the same stack whatever address it was loaded at. */
-	strbuf_reset(&cv->frame_text);
-	ALLOC_GROW(cv->frame_offs, s->n_frames, cv->offs_alloc);
-	if (s->n_frames && !cv->sym)
-		cv->sym = symbolizer_new();
-	for (size_t i = 0; i < s->n_frames; i++) {
-		const struct spool_frame *f = &s->frames[i];
-		const char *module = f->module && *f->module ? f->module : "?";
-		char *func, *file;
-		int line;
-
-		cv->frame_offs[i] = cv->frame_text.len;
-		if (symbolize_frame(cv->sym, f->module, f->offset, &func, &file,
-				    &line) == 0) {
-			if (file)
-				strbuf_addf(&cv->frame_text, "%s (%s:%d)", func,
-					    file, line);
-			else
-				strbuf_addf(&cv->frame_text,
-					    "%s (%s+0x%" PRIx64 ")", func,
-					    module, f->offset);
-			free(func);
-			free(file);
-		} else {
-			strbuf_addf(&cv->frame_text, "%s+0x%" PRIx64, module,
-				    f->offset);
-			if (f->symbol && *f->symbol)
-				strbuf_addf(&cv->frame_text, " %s",
-					    f->symbol);
-		}
-		strbuf_addch(&cv->frame_text, '\0');
-	}
-	ALLOC_GROW(cv->frames, s->n_frames, cv->frames_alloc);
-	for (size_t i = 0; i < s->n_frames; i++)
-		cv->frames[i] = cv->frame_text.buf + cv->frame_offs[i];
-	sp->frames = cv->frames;
+	sp->frames = s->n_frames ? stack_frames(cv->frames, s->frames,
+						s->n_frames) : NULL;
 	sp->nframes = s->n_frames;
 }
 
@@ -170,6 +333,7 @@ static int end_batch(struct store *st, struct file_pass *fp,
 }
 
 static int ingest_file(struct store *st, const char *path, int64_t run_id,
+		       struct frame_cache *fc,
 		       struct store_ingest_stats *stats, char **cause)
 {
 	struct file_pass fp = { 0 };
@@ -183,7 +347,7 @@ static int ingest_file(struct store *st, const char *path, int64_t run_id,
 	size_t nbatch = 0;
 	int rc, ret = -1;
 
-	strbuf_init(&cv.frame_text);
+	cv.frames = fc;
 	key = realpath(path, NULL);
 	if (!key || stat(key, &sb) < 0) {
 		ret = store_fail(cause, STORE_ENOENT, "cannot read '%s': %s",
@@ -349,6 +513,7 @@ static void note_failure(int *first, char **first_cause, int *more, int ret,
 int store_ingest_path(struct store *st, const char *path, int64_t run_id,
 		      struct store_ingest_stats *stats, char **cause)
 {
+	struct frame_cache fc = { 0 };
 	char **names = NULL, *first_cause = NULL;
 	size_t n = 0, alloc = 0;
 	int first = 0, more = 0;
@@ -367,8 +532,11 @@ int store_ingest_path(struct store *st, const char *path, int64_t run_id,
 	if (stat(path, &sb) < 0)
 		return store_fail(cause, STORE_ENOENT, "cannot read '%s': %s",
 				  path, strerror(errno));
-	if (!S_ISDIR(sb.st_mode))
-		return ingest_file(st, path, run_id, stats, cause);
+	if (!S_ISDIR(sb.st_mode)) {
+		first = ingest_file(st, path, run_id, &fc, stats, cause);
+		frame_cache_release(&fc);
+		return first;
+	}
 	dir = opendir(path);
 	if (!dir)
 		return store_fail(cause, -1, "cannot read '%s': %s", path,
@@ -385,13 +553,14 @@ int store_ingest_path(struct store *st, const char *path, int64_t run_id,
 		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		char *c = NULL;
-		int ret = ingest_file(st, names[i], run_id, stats, &c);
+		int ret = ingest_file(st, names[i], run_id, &fc, stats, &c);
 
 		if (ret < 0)
 			note_failure(&first, &first_cause, &more, ret, c);
 		free(names[i]);
 	}
 	free(names);
+	frame_cache_release(&fc);
 	if (!first)
 		return 0;
 	if (more && cause) {
