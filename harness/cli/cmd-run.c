@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "collect/collect.h"
 #include "config/config.h"
 #include "htrace.h"
 #include "load/load.h"
@@ -105,6 +106,7 @@ struct run {
 	int64_t run_id;
 	char *spool_root;
 	char *spool_dir;		/* this run's: <spool>/run-<id> */
+	struct collector *collector;	/* OTLP receiver for this run */
 	struct stack *stack;
 	bool stack_started;		/* by this run: stop it at the end */
 	struct load *ld;
@@ -608,6 +610,40 @@ out:
 	free(state);
 }
 
+/* With tracing.otlp enabled, services that speak OTLP (an OpenTelemetry
+ * SDK, OSprofiler's otlp:// driver) export to a collector that this run
+ * starts before them and stops after them, writing into the run's spool
+ * directory, so their spans are ingested with everyone else's. */
+static void start_collector(struct run *r)
+{
+	struct collect_options o = {
+		.listen = r->cfg->tracing.otlp_listen,
+		.spool_dir = r->spool_dir,
+	};
+	char *cause = NULL;
+
+	if (!r->cfg->tracing.enabled || !r->cfg->tracing.otlp || r->a.no_stack)
+		return;
+	if (collect_start(&r->collector, &o, &cause) < 0) {
+		run_fail(r, HARNESS_EXIT_RUNTIME,
+			 "cannot start the OTLP collector: %s (another "
+			 "collector on that address? change tracing.otlp.listen)",
+			 cause);
+		free(cause);
+		r->collector = NULL;
+		return;
+	}
+	printf("collecting OTLP on http://%s\n", collect_address(r->collector));
+}
+
+/* After the services stopped: whatever they exported on the way out has
+ * been answered, so it is in the spool. */
+static void stop_collector(struct run *r)
+{
+	collect_stop(r->collector);
+	r->collector = NULL;
+}
+
 static void start_stack(struct run *r)
 {
 	struct stack_options opts = {
@@ -1070,6 +1106,7 @@ static int finish(struct run *r)
 static void run_release(struct run *r)
 {
 	stop_stack(r);
+	stop_collector(r);
 	load_free(r->ld);
 	store_free(r->store);
 	for (size_t i = 0; i < r->ncommits; i++)
@@ -1115,10 +1152,13 @@ static int cmd_run_exec(int argc, char **argv)
 	fflush(stdout);
 	make_spool_dir(&r);
 	if (!r.fail_exit && !run_signal)
+		start_collector(&r);
+	if (!r.fail_exit && !run_signal)
 		start_stack(&r);
 	if (!r.fail_exit && !run_signal)
 		drive_load(&r);
 	stop_stack(&r);
+	stop_collector(&r);
 	ingest_spans(&r);
 	store_iterations(&r);
 	ret = finish(&r);
