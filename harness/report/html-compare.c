@@ -103,7 +103,9 @@ static void shown_rows(const struct compare_result *c, struct shown **out,
 		const struct compare_cause *cause = cause_of(c, i);
 		struct shown *sh;
 
-		if (!r->finding && !r->gated && !r->inconclusive)
+		/* The iteration's count is 1 on both sides, always. */
+		if ((!r->finding && !r->gated && !r->inconclusive) ||
+		    (!is_time(r) && !strcmp(r->kind, "iteration")))
 			continue;
 		sh = &s[(*n)++];
 		sh->row = i;
@@ -182,7 +184,8 @@ static void cause_names(struct strbuf *sb, const struct compare_result *c)
 		 * operation are both causes: name it once. */
 		for (size_t j = 0; j < n; j++)
 			seen |= !strcmp(names[j], r->name);
-		if (seen || (n && k->crit.shift < 0.2 * c->causes[0].crit.shift))
+		if (seen ||
+		    (n && k->crit.shift < 0.2 * c->causes[0].crit.shift))
 			continue;
 		strbuf_addstr(sb, n == 0 ? "; the time went to " : ", ");
 		strbuf_addstr(sb, "<code>");
@@ -194,11 +197,21 @@ static void cause_names(struct strbuf *sb, const struct compare_result *c)
 	}
 }
 
-/* Without causes (the iteration did not grow for sure), the operation
- * whose time changed most among the findings. */
+/* An operation row (not the iteration or a step). */
+static bool is_op(const struct compare_row *r)
+{
+	return strcmp(r->kind, "iteration") && strcmp(r->kind, "step");
+}
+
+/* Without causes (the iteration did not grow for sure), the biggest
+ * change among the findings: of the operations whose time changed by at
+ * least half the largest shift, the one that changed most against its
+ * own time. A call's callers change by as much as it does, and by less
+ * against theirs, so this names the call rather than its callers. */
 static void biggest_change(struct strbuf *sb, const struct compare_result *c)
 {
 	const struct compare_row *big = NULL;
+	double max = 0;
 	size_t n = 0;
 	char b[32], p[32];
 
@@ -208,16 +221,26 @@ static void biggest_change(struct strbuf *sb, const struct compare_result *c)
 		if (!r->finding || !strcmp(r->kind, "iteration"))
 			continue;
 		n++;
-		if (is_time(r) && strcmp(r->kind, "step") &&
-		    (!big || fabs(r->hl.shift) > fabs(big->hl.shift)))
+		if (is_time(r) && is_op(r))
+			max = fmax(max, fabs(r->hl.shift));
+	}
+	for (size_t i = 0; i < c->nrows; i++) {
+		const struct compare_row *r = &c->rows[i];
+		double rel = isnan(r->hl.rel_shift) ? INFINITY :
+						      fabs(r->hl.rel_shift);
+
+		if (!r->finding || !is_time(r) || !is_op(r) ||
+		    fabs(r->hl.shift) < 0.5 * max)
+			continue;
+		if (!big || rel > (isnan(big->hl.rel_shift) ?
+					   INFINITY :
+					   fabs(big->hl.rel_shift)))
 			big = r;
 	}
 	if (!big)
 		return;
-	strbuf_addf(sb, "; %zu row%s changed, the most time ", n,
-		    n == 1 ? "" : "s");
-	strbuf_addstr(sb, big->hl.shift > 0 ? "added by " : "saved by ");
-	strbuf_addstr(sb, "<code>");
+	strbuf_addf(sb, "; %zu row%s changed, the biggest change in <code>",
+		    n, n == 1 ? "" : "s");
 	html_esc(sb, big->name);
 	strbuf_addstr(sb, "</code> (");
 	html_escf(sb, "%s per iteration, %s", sdur(b, sizeof(b), big->hl.shift),
@@ -457,7 +480,7 @@ static void change_chart(struct html_charts *hc, struct strbuf *sb,
 		}
 	}
 	strbuf_addstr(&ch.vars, ")\n");
-	ch.height = 110 + 26 * (int)n;
+	ch.height = 120 + 26 * (int)(n < 2 ? 2 : n);
 	html_charts_draw(hc, sb, &ch);
 out:
 	strbuf_release(&ch.vars);
@@ -534,9 +557,15 @@ static void table_row(struct strbuf *sb, const struct compare_result *c,
 		strbuf_addstr(sb, " <span class=\"badge\">gated</span>");
 	if (cause) {
 		strbuf_addstr(sb, "<br><small>cause: ");
-		html_escf(sb, "%s on the critical path, %.0f%% of the growth",
-			  sdur(d, sizeof(d), cause->crit.shift),
-			  100 * cause->share);
+		html_esc(sb, sdur(d, sizeof(d), cause->crit.shift));
+		/* More than the whole growth when other work got faster. */
+		if (cause->share > 1)
+			strbuf_addstr(sb, " on the critical path, more than "
+					  "the iteration grew");
+		else
+			html_escf(sb, " on the critical path, %.0f%% of the "
+				      "growth",
+				  100 * cause->share);
 		strbuf_addstr(sb, "</small>");
 	}
 	if (r->inconclusive && r->iterations_needed)
@@ -856,7 +885,8 @@ int html_write_compare(FILE *out, const struct report_model *m,
 	struct report_trace colors;
 	struct shown *rows = NULL;
 	size_t nrows = 0, nb, nh;
-	double *bms = html_counted_ms(base, &nb), *hms = html_counted_ms(m, &nh);
+	double *bms = html_counted_ms(base, &nb);
+	double *hms = html_counted_ms(m, &nh);
 	char *title;
 	int ret;
 

@@ -603,7 +603,8 @@ static void charts(struct strbuf *sb, const struct report_model *m,
 		  "Each iteration's duration in run order: warm-up, drift "
 		  "and outliers show here.",
 		  report_tmpl_drift_gp, STRBUF_INIT, 0, 0, false },
-		{ "throughput", "Iterations finished in each second of the run.",
+		{ "throughput",
+		  "Iterations finished in each second of the run.",
 		  report_tmpl_throughput_gp, STRBUF_INIT, 0, 0, false },
 	};
 	bool want[3] = { false, false, false };
@@ -816,7 +817,7 @@ void html_iterations(struct strbuf *sb, const struct report_model *m,
 				"<td class=\"num\">+",
 			    (long long)it->seq);
 		html_esc(sb, dur(off, sizeof(off),
-			    (double)(it->start_ns - m->run->start_ns)));
+				 (double)(it->start_ns - m->run->start_ns)));
 		strbuf_addstr(sb, "</td><td class=\"num\">");
 		html_esc(sb, dur(b, sizeof(b), (double)it->dur_ns));
 		strbuf_addstr(sb, "</td><td>");
@@ -881,17 +882,18 @@ static int html_write_run(FILE *out, const struct report_model *m,
 	/* The one sentence a newcomer reads first. */
 	strbuf_addstr(&body, "<p class=\"headline\">");
 	if (s.n) {
-		html_escf(&body, "Over %zu counted iterations the median took %s",
-		     s.n, dur(b, sizeof(b), s.median));
+		html_escf(&body,
+			  "Over %zu counted iterations the median took %s",
+			  s.n, dur(b, sizeof(b), s.median));
 		html_escf(&body, " (p90 %s)", dur(b, sizeof(b), s.p90));
 		if (m->nops) {
 			const struct report_op *o = &m->ops[0];
 
 			html_escf(&body,
-			     "; most of the critical path was %s %s in %s: "
-			     "%.0f%% of an iteration",
-			     o->op->kind, o->op->name, o->op->service,
-			     100 * o->crit_share);
+				  "; most of the critical path was %s %s in "
+				  "%s: %.0f%% of an iteration",
+				  o->op->kind, o->op->name, o->op->service,
+				  100 * o->crit_share);
 		}
 		strbuf_addstr(&body, ".");
 	} else {
@@ -903,17 +905,19 @@ static int html_write_run(FILE *out, const struct report_model *m,
 	charts(&chart, m, opt, &warnings);
 	if (m->nfailed) {
 		strbuf_addstr(&warnings, "<p class=\"warning\">");
-		html_escf(&warnings, "%zu iteration%s failed; their durations are "
-				"in the charts and marked in the table.",
-		     m->nfailed, m->nfailed == 1 ? "" : "s");
+		html_escf(&warnings,
+			  "%zu iteration%s failed; their durations are "
+			  "in the charts and marked in the table.",
+			  m->nfailed, m->nfailed == 1 ? "" : "s");
 		strbuf_addstr(&warnings, "</p>\n");
 	}
 	if (m->spans_dropped || m->corrupt) {
 		strbuf_addstr(&warnings, "<p class=\"warning\">");
-		html_escf(&warnings, "%lld spans were dropped by their writers and "
-				"%lld spool records were corrupt: some traces "
-				"are incomplete.",
-		     (long long)m->spans_dropped, (long long)m->corrupt);
+		html_escf(&warnings,
+			  "%lld spans were dropped by their writers and "
+			  "%lld spool records were corrupt: some traces "
+			  "are incomplete.",
+			  (long long)m->spans_dropped, (long long)m->corrupt);
 		strbuf_addstr(&warnings, "</p>\n");
 	}
 	strbuf_add(&body, warnings.buf, warnings.len);
@@ -926,12 +930,12 @@ static int html_write_run(FILE *out, const struct report_model *m,
 	if (m->median && m->median_trace.nspans) {
 		strbuf_addstr(&body, "<p>");
 		html_escf(&body,
-		     "Iteration %lld took %s, the median of the counted "
-		     "iterations. One row per span, coloured by service; "
-		     "open a row for its attributes, error and stack. "
-		     "Trace ",
-		     (long long)m->median->seq,
-		     dur(b, sizeof(b), (double)m->median->dur_ns));
+			  "Iteration %lld took %s, the median of the counted "
+			  "iterations. One row per span, coloured by service; "
+			  "open a row for its attributes, error and stack. "
+			  "Trace ",
+			  (long long)m->median->seq,
+			  dur(b, sizeof(b), (double)m->median->dur_ns));
 		strbuf_addstr(&body, "<code>");
 		html_esc(&body, m->median_trace.id_hex);
 		strbuf_addstr(&body, "</code>.</p>\n");

@@ -35,7 +35,7 @@ sed -e 's/^\( *interval:\) 20ms$/\1 5ms/' \
 run() {
 	rm -rf "$tmp/.harness/refstack" &&
 		printf '%s\n' "$2" >"$tmp/knobs" &&
-		"$harness" run boot-vm -c "$cfg" --iterations 10 \
+		"$harness" run boot-vm -c "$cfg" --iterations 12 \
 			--concurrency 1 --warmup 1 --label "$1" >"$out" 2>&1
 	check_exit "run $1" 0 $?
 }
@@ -101,7 +101,8 @@ if [ -n "$chromium" ]; then
 --disable-sync --user-data-dir=$profile"
 	# shellcheck disable=SC2086
 	timeout 60 "$chromium" $flags --enable-logging=stderr --v=0 \
-		--dump-dom "file://$page" >"$tmp/dom.html" 2>"$tmp/chrome.txt" ||
+		--dump-dom "file://$page" >"$tmp/dom.html" \
+		2>"$tmp/chrome.txt" ||
 		bad "chromium --dump-dom: exit $?"
 	"$py" "$check" compare "$tmp/dom.html" select_destinations \
 		>"$out" 2>&1 && say "chromium's DOM passes" ||

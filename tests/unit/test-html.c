@@ -54,7 +54,8 @@ static void model_make(struct report_model *m, int64_t id, size_t n,
 	sp[0].service = "harness", sp[0].dur_ns = m->median->dur_ns;
 	sp[1].kind = "rpc.call", sp[1].name = "scheduler.select_destinations";
 	sp[1].service = "api", sp[1].dur_ns = (slow_ms + 1) * MS;
-	sp[2].kind = "rpc.dispatch", sp[2].name = "scheduler.select_destinations";
+	sp[2].kind = "rpc.dispatch";
+	sp[2].name = "scheduler.select_destinations";
 	sp[2].service = "scheduler", sp[2].dur_ns = slow_ms * MS;
 	sp[2].status = STORE_SPAN_ERROR;
 	sp[2].message = "host <b> & gone";
@@ -297,8 +298,9 @@ static void test_html__pass_and_improvement(void **state)
 	page_write(&p, NULL);
 	head = between(p.html, "<p class=\"headline\">", "</p>");
 	assert_non_null(strstr(head, "<strong>20.0% faster</strong>"));
-	/* The biggest saving by time, not by share. */
-	assert_non_null(strstr(head, "2 rows changed, the most time saved by "
+	/* The biggest change: by time first (SELECT flavors saved less
+	 * than half as much), then against its own time. */
+	assert_non_null(strstr(head, "2 rows changed, the biggest change in "
 				     "<code>SELECT images</code> (-5.00ms per "
 				     "iteration, -50.0%)"));
 	free(head);
@@ -329,7 +331,7 @@ static void test_html__inconclusive_and_many_rows(void **state)
 	assert_non_null(strstr(head, "<strong>the runs cannot tell</strong>"));
 	assert_non_null(strstr(head, "about 240 iterations per run would "
 				     "tell"));
-	assert_non_null(strstr(head, "19 rows changed, the most time added by "
+	assert_non_null(strstr(head, "19 rows changed, the biggest change in "
 				     "<code>op19</code>"));
 	free(head);
 	/* Twelve rows, then the rest behind a <details>, biggest first. */
@@ -345,6 +347,34 @@ static void test_html__inconclusive_and_many_rows(void **state)
 	page_release(&p);
 }
 
+static void test_html__names_the_call_not_its_callers(void **state)
+{
+	struct compare_row rows[] = {
+		row("harness", "iteration", "iteration", 170, 0.1, false),
+		row("api", "rest.dispatch", "POST /servers", 10, 3.9, true),
+		row("scheduler", "rpc.dispatch",
+		    "scheduler.select_destinations", 1.5, 20, true),
+		row("harness", "step", "create-server", 11, 3.6, true),
+		row("api", "db", "SELECT flavors", 0.1, 2, true),
+	};
+	struct page p;
+	char *head;
+
+	(void)state;
+	rows[0].inconclusive = true;
+	page_init(&p, COMPARE_INCONCLUSIVE, rows, ARRAY_SIZE(rows));
+	page_write(&p, NULL);
+	head = between(p.html, "<p class=\"headline\">", "</p>");
+	assert_non_null(head);
+	assert_non_null(strstr(head, "may be slower than base"));
+	assert_non_null(strstr(head, "4 rows changed, the biggest change in "
+				     "<code>scheduler.select_destinations"
+				     "</code> (+30.00ms per iteration, "
+				     "+2000%)"));
+	free(head);
+	page_release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_html__flame_inlined),
 		cmocka_unit_test(test_html__pass_and_improvement),
 		cmocka_unit_test(test_html__inconclusive_and_many_rows),
+		cmocka_unit_test(test_html__names_the_call_not_its_callers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
