@@ -113,7 +113,8 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
         "meta", "source", "track", "wbr"}
 # Elements whose end tag HTML lets one leave out; we never do.
 # What fetches something: in a style or script, and as attribute values.
-FETCH = re.compile(r"(?i)(https?:|ftp:|//cdn|@import|url\(\s*['\"]?(?!#|data:))")
+FETCH = re.compile(r"(?i)(https?:|ftp:|//cdn|@import"
+                   r"|url\(\s*['\"]?(?!#|data:))")
 LINK_ATTRS = {"src", "href", "xlink:href", "action", "poster", "data",
               "srcset", "background", "formaction"}
 
