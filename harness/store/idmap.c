@@ -18,6 +18,25 @@ uint64_t store_hash(const void *data, size_t len)
 	return h;
 }
 
+/* The maps' own hash, never stored: eight bytes at a time, several times
+ * faster than FNV-1a on the kilobytes of a stack's text. */
+uint64_t idmap_hash(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (len * 0xc4ceb9fe1a85ec53ULL);
+	uint64_t w;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, p, len);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 32);
+}
+
 void idmap_init(struct idmap *m)
 {
 	m->slots = NULL;

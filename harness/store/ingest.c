@@ -37,6 +37,9 @@ struct stack_slot {
 	uint32_t *ids;		/* NULL: an empty slot */
 	size_t n;
 	const char **frames;	/* the frames' texts, borrowed from texts */
+	char *text;		/* the frames joined as the store keeps them */
+	size_t len;
+	uint64_t key;		/* idmap_hash of text */
 };
 
 struct frame_cache {
@@ -64,6 +67,7 @@ static void frame_cache_release(struct frame_cache *fc)
 	for (size_t i = 0; i < fc->nsslots; i++) {
 		free(fc->sslots[i].ids);
 		free(fc->sslots[i].frames);
+		free(fc->sslots[i].text);
 	}
 	free(fc->sslots);
 	free(fc->ids);
@@ -80,7 +84,7 @@ static uint64_t mix64(uint64_t h, uint64_t v)
 static uint32_t name_id(struct frame_cache *fc, const char *s)
 {
 	size_t len = strlen(s);
-	uint64_t hash = store_hash(s, len);
+	uint64_t hash = idmap_hash(s, len);
 	int64_t id = idmap_get(&fc->names, s, len, hash);
 
 	if (!id) {
@@ -194,11 +198,13 @@ static void grow_stacks(struct frame_cache *fc)
 	fc->nsslots = n;
 }
 
-/* The texts of the N frames of a span; borrowed from FC until its
+/* The stack of the N frames of a span; borrowed from FC until its
  * release. */
-static const char **stack_frames(struct frame_cache *fc,
-				 const struct spool_frame *frames, size_t n)
+static const struct stack_slot *stack_of(struct frame_cache *fc,
+					 const struct spool_frame *frames,
+					 size_t n)
 {
+	struct strbuf text = STRBUF_INIT;
 	struct stack_slot *e;
 	uint64_t hash = n;
 	size_t j, mask;
@@ -217,17 +223,23 @@ static const char **stack_frames(struct frame_cache *fc,
 			break;
 		if (e->hash == hash && e->n == n &&
 		    !memcmp(e->ids, fc->ids, n * sizeof(*fc->ids)))
-			return e->frames;
+			return e;
 	}
 	e->hash = hash;
 	e->n = n;
 	e->ids = xmalloc(n * sizeof(*e->ids));
 	memcpy(e->ids, fc->ids, n * sizeof(*e->ids));
 	e->frames = xmalloc(n * sizeof(*e->frames));
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		e->frames[i] = fc->texts[fc->ids[i] - 1];
+		if (i)
+			strbuf_addch(&text, '\n');
+		strbuf_addstr(&text, e->frames[i]);
+	}
+	e->text = strbuf_detach(&text, &e->len);
+	e->key = idmap_hash(e->text, e->len);
 	fc->nstacks++;
-	return e->frames;
+	return e;
 }
 
 /* Scratch reused from span to span. */
@@ -244,8 +256,9 @@ static void convert_release(struct convert *cv)
 }
 
 /* Fill SP from the decoded span S; strings stay borrowed from the reader
- * or from CV. */
-static void convert_span(struct store_span *sp, struct convert *cv,
+ * or from CV. Its stack, if it has one, is *STACK. */
+static void convert_span(struct store_span *sp,
+			 const struct stack_slot **stack, struct convert *cv,
 			 const struct spool_span *s,
 			 const struct spool_header *hdr)
 {
@@ -305,8 +318,9 @@ static void convert_span(struct store_span *sp, struct convert *cv,
 	sp->attrs = cv->attrs;
 	sp->nattrs = s->n_attrs;
 
-	sp->frames = s->n_frames ? stack_frames(cv->frames, s->frames,
-						s->n_frames) : NULL;
+	*stack = s->n_frames ? stack_of(cv->frames, s->frames, s->n_frames) :
+			       NULL;
+	sp->frames = *stack ? (*stack)->frames : NULL;
 	sp->nframes = s->n_frames;
 }
 
@@ -430,10 +444,17 @@ static int ingest_file(struct store *st, const char *path, int64_t run_id,
 			stats->corrupt_bytes += (int64_t)rec.skipped;
 		} else if (rec.type == SPOOL_RECORD_SPAN &&
 			   rec.version <= SPOOL_VERSION) {
+			const struct stack_slot *stack;
 			struct store_span sp;
+			int64_t stack_id = 0;
 
-			convert_span(&sp, &cv, &rec.u.span, hdr);
-			if (store_spans_add(st, run_id, &sp, 1, cause) < 0)
+			convert_span(&sp, &stack, &cv, &rec.u.span, hdr);
+			if ((stack &&
+			     store_stack_intern(&stack_id, st, stack->text,
+						stack->len, stack->key,
+						cause) < 0) ||
+			    store_span_insert(st, run_id, &sp, stack_id,
+					      cause) < 0)
 				goto out;
 			stats->spans++;
 			stats->records++;

@@ -7,39 +7,33 @@
 
 #include "util/strbuf.h"
 
-static int stack_id(int64_t *id, struct store *st, const char *const *frames,
-		    size_t nframes, struct strbuf *text, char **cause)
+int store_stack_intern(int64_t *id, struct store *st, const char *text,
+		       size_t len, uint64_t key, char **cause)
 {
 	sqlite3_stmt *s;
-	uint64_t hash;
-	int64_t v;
+	int64_t hash, v;
 	int rc;
 
-	strbuf_reset(text);
-	for (size_t i = 0; i < nframes; i++) {
-		if (i)
-			strbuf_addch(text, '\n');
-		strbuf_addstr(text, frames[i] ? frames[i] : "?");
-	}
-	hash = store_hash(text->buf, text->len);
-	v = idmap_get(&st->stacks, text->buf, text->len, hash);
+	v = idmap_get(&st->stacks, text, len, key);
 	if (v) {
 		*id = v;
 		return 0;
 	}
+	/* Not met since the store was opened: look in the table, by the
+	 * hash it keeps. */
+	hash = (int64_t)store_hash(text, len);
 	if (!(s = store_stmt(st, STMT_STACK_SELECT, cause)))
 		return -1;
-	sqlite3_bind_int64(s, 1, (int64_t)hash);
-	sqlite3_bind_text(s, 2, text->buf, (int)text->len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 1, hash);
+	sqlite3_bind_text(s, 2, text, (int)len, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		v = sqlite3_column_int64(s, 0);
 	} else if (rc == SQLITE_DONE) {
 		if (!(s = store_stmt(st, STMT_STACK_INSERT, cause)))
 			return -1;
-		sqlite3_bind_int64(s, 1, (int64_t)hash);
-		sqlite3_bind_text(s, 2, text->buf, (int)text->len,
-				  SQLITE_STATIC);
+		sqlite3_bind_int64(s, 1, hash);
+		sqlite3_bind_text(s, 2, text, (int)len, SQLITE_STATIC);
 		rc = sqlite3_step(s);
 		v = sqlite3_last_insert_rowid(st->db);
 	}
@@ -49,9 +43,22 @@ static int stack_id(int64_t *id, struct store *st, const char *const *frames,
 		return -1;
 	}
 	sqlite3_reset(s);
-	idmap_put(&st->stacks, text->buf, text->len, hash, v);
+	idmap_put(&st->stacks, text, len, key, v);
 	*id = v;
 	return 0;
+}
+
+static int stack_id(int64_t *id, struct store *st, const char *const *frames,
+		    size_t nframes, struct strbuf *text, char **cause)
+{
+	strbuf_reset(text);
+	for (size_t i = 0; i < nframes; i++) {
+		if (i)
+			strbuf_addch(text, '\n');
+		strbuf_addstr(text, frames[i] ? frames[i] : "?");
+	}
+	return store_stack_intern(id, st, text->buf, text->len,
+				  idmap_hash(text->buf, text->len), cause);
 }
 
 static int add_attr(struct store *st, int64_t span_row,
@@ -94,11 +101,11 @@ static int add_attr(struct store *st, int64_t span_row,
 	return 0;
 }
 
-static int add_span(struct store *st, int64_t run_id,
-		    const struct store_span *sp, struct strbuf *text,
-		    char **cause)
+int store_span_insert(struct store *st, int64_t run_id,
+		      const struct store_span *sp, int64_t stack,
+		      char **cause)
 {
-	int64_t kind, name_id, service_id = 0, host_id = 0, stack = 0;
+	int64_t kind, name_id, service_id = 0, host_id = 0;
 	int64_t row;
 	sqlite3_stmt *s;
 
@@ -108,9 +115,7 @@ static int add_span(struct store *st, int64_t run_id,
 	    store_intern(&name_id, st, sp->name, cause) < 0 ||
 	    (sp->service &&
 	     store_intern(&service_id, st, sp->service, cause) < 0) ||
-	    (sp->host && store_intern(&host_id, st, sp->host, cause) < 0) ||
-	    (sp->nframes &&
-	     stack_id(&stack, st, sp->frames, sp->nframes, text, cause) < 0))
+	    (sp->host && store_intern(&host_id, st, sp->host, cause) < 0))
 		return -1;
 	if (!(s = store_stmt(st, STMT_SPAN_INSERT, cause)))
 		return -1;
@@ -139,6 +144,18 @@ static int add_span(struct store *st, int64_t run_id,
 		if (add_attr(st, row, &sp->attrs[i], cause) < 0)
 			return -1;
 	return 0;
+}
+
+static int add_span(struct store *st, int64_t run_id,
+		    const struct store_span *sp, struct strbuf *text,
+		    char **cause)
+{
+	int64_t stack = 0;
+
+	if (sp->nframes &&
+	    stack_id(&stack, st, sp->frames, sp->nframes, text, cause) < 0)
+		return -1;
+	return store_span_insert(st, run_id, sp, stack, cause);
 }
 
 int store_spans_add(struct store *st, int64_t run_id,

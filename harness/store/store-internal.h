@@ -29,6 +29,9 @@ int64_t idmap_get(const struct idmap *m, const char *key, size_t len,
 		  uint64_t hash);
 void idmap_put(struct idmap *m, const char *key, size_t len, uint64_t hash,
 	       int64_t id);
+/* The hash the maps are keyed with (not stored: it may change). */
+uint64_t idmap_hash(const void *data, size_t len);
+/* 64-bit FNV-1a: the hash stored in stacks.hash. */
 uint64_t store_hash(const void *data, size_t len);
 
 /* Statements prepared once and kept for the life of the store. */
@@ -82,6 +85,17 @@ char *store_column_strdup(sqlite3_stmt *s, int i);
 
 /* Intern a span kind name in the kinds table. */
 int store_intern_kind(int64_t *id, struct store *st, const char *name,
+		      char **cause);
+
+/* The id of the stack whose frames joined by '\n' are TEXT (LEN bytes,
+ * KEY = idmap_hash(TEXT, LEN)), added if new. */
+int store_stack_intern(int64_t *id, struct store *st, const char *text,
+		       size_t len, uint64_t key, char **cause);
+/* Add one span in the caller's transaction, with STACK (from
+ * store_stack_intern, or 0) as its stack: sp->frames are not looked at.
+ * On failure the caller rolls back. */
+int store_span_insert(struct store *st, int64_t run_id,
+		      const struct store_span *sp, int64_t stack,
 		      char **cause);
 
 /* Forget the cached ids of rows a rollback may have removed. */

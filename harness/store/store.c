@@ -399,7 +399,7 @@ static int intern_in(int64_t *id, struct store *st, struct idmap *m,
 		     char **cause)
 {
 	size_t len = strlen(key);
-	uint64_t hash = store_hash(key, len);
+	uint64_t hash = idmap_hash(key, len);
 	sqlite3_stmt *s;
 	int64_t v;
 

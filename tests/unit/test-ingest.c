@@ -451,6 +451,84 @@ static void test_ingest__many_batches(void **state)
 	strbuf_release(&data);
 }
 
+/* Spans whose stacks repeat within and across files: each span keeps its
+ * own frames, in order; frames alike but for dladdr's symbol stay apart. */
+static void append_stack_span(const char *path, uint64_t id,
+			      const struct spool_frame *frames, size_t n)
+{
+	struct spool_span s = {
+		.span_id = id, .kind = 11, .name = "f", .start_ns = id,
+		.dur_ns = 1, .frames = frames, .n_frames = n,
+	};
+	unsigned char buf[4096];
+	size_t len;
+
+	memset(s.trace_id, 0xc0, 16);
+	len = spool_encode_span(buf, sizeof(buf), &s);
+	assert_true(len > 0);
+	append(path, buf, len);
+}
+
+static void test_ingest__stacks_repeated_across_files(void **state)
+{
+	struct fixture *f = *state;
+	static const struct spool_frame fr[] = {
+		{ .offset = 0x10, .module = "/nonexistent/liba.so",
+		  .symbol = "one" },
+		{ .offset = 0x20, .module = "/nonexistent/liba.so",
+		  .symbol = "two" },
+		{ .offset = 0x20, .module = "/nonexistent/liba.so",
+		  .symbol = "deux" },
+		{ .offset = 0x10, .module = "/nonexistent/libb.so",
+		  .symbol = "" },
+	};
+	const struct spool_frame x[] = { fr[0], fr[1] }, y[] = { fr[0], fr[2] },
+				 z[] = { fr[1], fr[0], fr[3] };
+	struct store_ingest_stats s;
+	struct strbuf out = STRBUF_INIT;
+	char spool_dir[300], a[400], b[400];
+
+	snprintf(spool_dir, sizeof(spool_dir), "%s/spool", f->dir);
+	assert_int_equal(mkdir(spool_dir, 0700), 0);
+	snprintf(a, sizeof(a), "%s/a-1.htspool", spool_dir);
+	snprintf(b, sizeof(b), "%s/b-2.htspool", spool_dir);
+	write_header(a, "api", 1);
+	write_header(b, "compute", 2);
+	for (unsigned i = 0; i < 3; i++) {
+		append_stack_span(a, 1 + 10 * i, x, 2);
+		append_stack_span(a, 2 + 10 * i, y, 2);
+		append_stack_span(b, 3 + 10 * i, z, 3);
+		append_stack_span(b, 4 + 10 * i, x, 2);
+	}
+	assert_int_equal(ingest(f, spool_dir, 0, &s), 0);
+	assert_int_equal(s.spans, 12);
+	assert_int_equal(store_spans_each(f->st, 0, describe, &out, NULL), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		char *want = NULL;
+
+		if (asprintf(&want,
+			     "%u<0 func 'f' api@node-1 pid=1 tid=0 0"
+			     " [/nonexistent/liba.so+0x10 one]"
+			     " [/nonexistent/liba.so+0x20 two]\n"
+			     "%u<0 func 'f' api@node-1 pid=1 tid=0 0"
+			     " [/nonexistent/liba.so+0x10 one]"
+			     " [/nonexistent/liba.so+0x20 deux]\n"
+			     "%u<0 func 'f' compute@node-1 pid=2 tid=0 0"
+			     " [/nonexistent/liba.so+0x20 two]"
+			     " [/nonexistent/liba.so+0x10 one]"
+			     " [/nonexistent/libb.so+0x10]\n"
+			     "%u<0 func 'f' compute@node-1 pid=2 tid=0 0"
+			     " [/nonexistent/liba.so+0x10 one]"
+			     " [/nonexistent/liba.so+0x20 two]\n",
+			     1 + 10 * i, 2 + 10 * i, 3 + 10 * i,
+			     4 + 10 * i) < 0)
+			fail();
+		assert_non_null(strstr(out.buf, want));
+		free(want);
+	}
+	strbuf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +540,7 @@ int main(void)
 		T(test_ingest__unknown_version_and_not_spool),
 		T(test_ingest__directory_and_run),
 		T(test_ingest__many_batches),
+		T(test_ingest__stacks_repeated_across_files),
 #undef T
 	};
 
