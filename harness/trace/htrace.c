@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +39,16 @@
 #define NAME_MAX_LEN 255
 #define ATTRS_SIZE 1024
 #define MSG_MAX_LEN 1024
+/* A service that serves each connection on a thread of its own starts and
+ * ends threads all the time. The state of a thread that ends is handed to
+ * the flusher (up to RETIRED_MAX of them, waking it at RETIRED_KICK), which
+ * writes what it buffered, batched, and keeps up to SPARE_MAX states, ring
+ * mapping and span pool included, for the next threads: no write, munmap
+ * (and its TLB shootdown) or mmap on the way. */
+#define RETIRED_MAX 64
+#define RETIRED_KICK 32
+#define SPARE_MAX 64
+#define WRITEV_MAX 64
 
 /* Where things sit in a span record (see spool.h): the record header,
  * the fixed payload, the name; then empty message, service and host (the
@@ -77,7 +88,8 @@ struct tbuf {
 	unsigned char data[BUF_SIZE];
 };
 
-/* One per thread that records spans. The owner appends records to cur
+/* One per thread that records spans, made at its first span. The owner
+ * appends records to cur
  * under lock, a spin lock because it is almost never contended. A full
  * buffer joins the queue and a free one takes its place, and the flusher
  * thread writes queued buffers (and, each interval, the current one)
@@ -102,8 +114,6 @@ struct tstate {
 	uint64_t recorded;	/* not yet added to the global counter */
 	struct htrace_span *stack[MAX_DEPTH];
 	unsigned depth;
-	struct htrace_context attached;
-	int has_attached;
 	struct htrace_span *pool[POOL_MAX];
 	unsigned pool_n;
 };
@@ -129,10 +139,24 @@ static unsigned g_flusher_gen;
 static pthread_cond_t g_flusher_cond = PTHREAD_COND_INITIALIZER;
 static int g_flusher_stop;
 static atomic_int g_flusher_kick;
+/* Set by the exit handler: no flusher starts again. */
+static int g_exiting;
+/* States of ended threads: handed over (not yet written), and spare (for
+ * reuse), both linked through next; and how many rings are mapped. */
+static struct tstate *g_retired, *g_spare;
+static unsigned g_n_retired, g_n_spare, g_n_mapped;
+/* Seeds the generators of new threads; reseeded in a forked child. */
+static uint64_t g_seed;
 /* Random bits for threads without state (tracing off). */
 static __thread uint64_t tls_rng
 	__attribute__((tls_model("initial-exec")));
 static __thread struct tstate *tls_ts
+	__attribute__((tls_model("initial-exec")));
+/* The context attached to the thread: kept outside its state, so that a
+ * thread that attaches one but records no span has no state. */
+static __thread struct htrace_context tls_attached
+	__attribute__((tls_model("initial-exec")));
+static __thread int tls_has_attached
 	__attribute__((tls_model("initial-exec")));
 
 static inline uint64_t mono_ns(void)
@@ -306,6 +330,59 @@ static void tbuf_write(struct tbuf *b)
 	b->spans = 0;
 }
 
+/* Seal n buffers and write them out with one writev(2): with O_APPEND
+ * the whole call lands in one piece, as one buffer's write does. The
+ * buffers are empty afterwards. */
+static void tbufs_write(struct tbuf **bufs, int n)
+{
+	struct iovec iov[WRITEV_MAX];
+	uint64_t lost = 0;
+	ssize_t done = -1;
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (spool_seal(bufs[i]->data, bufs[i]->len) < 0) {
+			lost += bufs[i]->spans;
+			bufs[i]->len = 0;
+			bufs[i]->spans = 0;
+		}
+		iov[i].iov_base = bufs[i]->data;
+		iov[i].iov_len = bufs[i]->len;
+	}
+	pthread_mutex_lock(&g_file_lock);
+	if (!g_file && !g_file_failed && htrace_config_.spool_dir) {
+		if (spool_file_create(&g_file, htrace_config_.spool_dir,
+				      htrace_config_.service, NULL) < 0)
+			g_file_failed = 1;
+	}
+	if (g_file)
+		do
+			done = writev(spool_file_fd(g_file), iov, n);
+		while (done < 0 && errno == EINTR);
+	pthread_mutex_unlock(&g_file_lock);
+	if (done > 0)
+		atomic_fetch_add_explicit(&htrace_counters_.bytes_written,
+					  (uint64_t)done, memory_order_relaxed);
+	/* A short write keeps the buffers it covers whole; a torn record
+	 * after them is skipped by readers, the rest is lost. */
+	for (size_t at = 0; k < n; k++) {
+		at += iov[k].iov_len;
+		if (done < 0 || at > (size_t)done)
+			break;
+	}
+	if (k < n)
+		atomic_fetch_add_explicit(&htrace_counters_.write_errors, 1,
+					  memory_order_relaxed);
+	for (int i = 0; i < n; i++) {
+		if (i >= k)
+			lost += bufs[i]->spans;
+		bufs[i]->len = 0;
+		bufs[i]->spans = 0;
+	}
+	if (lost)
+		count_dropped(lost);
+}
+
 /* What the flusher adds to the current buffer; called with it locked. */
 static void ts_account(struct tstate *ts)
 {
@@ -474,8 +551,10 @@ static void ts_flush_async(struct tstate *ts, int timed)
 
 static void ts_free(struct tstate *ts)
 {
-	if (ts->ring)
+	if (ts->ring) {
 		munmap(ts->ring, RING_SIZE);
+		g_n_mapped--;
+	}
 	for (unsigned i = 0; i < ts->pool_n; i++)
 		free(ts->pool[i]);
 	for (unsigned i = 0; i < ts->depth; i++)
@@ -508,23 +587,102 @@ static void registry_add(struct tstate *ts)
 	ts->registered = 1;
 }
 
-/* Thread exit: write what the thread buffered, then forget it. */
+/* A state whose buffers are written goes to the spares, or is freed;
+ * called with g_lock held. Its pages beyond the (empty) current buffer go
+ * back, so that a spare costs the memory of one buffer. */
+static void ts_recycle(struct tstate *ts)
+{
+	if (!htrace_on_ || g_n_spare >= SPARE_MAX) {
+		ts_free(ts);
+		return;
+	}
+	for (struct tbuf *b = ts->free_bufs; b; b = b->next)
+		if (b->resident)
+			tbuf_release_pages(b);
+	ts->next = g_spare;
+	g_spare = ts;
+	g_n_spare++;
+}
+
+/* Write what the ended threads handed over, as few writev(2) as can be,
+ * and recycle their states; called with g_lock held. */
+static void retired_write(void)
+{
+	struct tbuf *bufs[WRITEV_MAX];
+	struct tstate *list = g_retired, *ts;
+	int n = 0;
+
+	g_retired = NULL;
+	g_n_retired = 0;
+	for (ts = list; ts; ts = ts->next) {
+		struct tbuf *b;
+
+		while ((b = ts_dequeue(ts)) || ts->cur->len) {
+			if (n == WRITEV_MAX) {
+				tbufs_write(bufs, n);
+				n = 0;
+			}
+			if (!b) {
+				bufs[n++] = ts->cur;
+				break;
+			}
+			/* Back to the free list now, written below. */
+			ts_put_buf(ts, b);
+			bufs[n++] = b;
+		}
+	}
+	if (n)
+		tbufs_write(bufs, n);
+	while ((ts = list)) {
+		list = ts->next;
+		ts_recycle(ts);
+	}
+}
+
+/* Whether an ended thread's buffers can go to the flusher; g_lock held. */
+static int can_hand_over(void)
+{
+	return g_flusher_running && !g_flusher_stop &&
+	       g_flusher_gen == g_gen && g_n_retired < RETIRED_MAX;
+}
+
+/* Thread exit: hand what the thread buffered to the flusher (or, when it
+ * cannot take it, write it here), and forget the thread. */
 static void ts_destructor(void *arg)
 {
 	struct tstate *ts = arg;
 
 	if (!ts)
 		return;
-	/* All under g_lock, so that a fork finds the state either in the
-	 * registry (and the child frees its copy) or gone. */
+	/* All under g_lock, so that a fork finds the state in the registry,
+	 * handed over or spare (and the child frees it), or gone. */
 	pthread_mutex_lock(&g_lock);
 	registry_remove(ts);
-	ts_lock(ts);
-	ts_flush_locked(ts);
-	ts_unlock(ts);
 	if (tls_ts == ts)
 		tls_ts = NULL;
-	ts_free(ts);
+	/* Spans left open die with the thread. */
+	for (unsigned i = 0; i < ts->depth; i++)
+		if (ts->stack[i]) {
+			free(ts->stack[i]->message);
+			free(ts->stack[i]);
+		}
+	ts->depth = 0;
+	ts_lock(ts);
+	ts_account(ts);
+	if (can_hand_over()) {
+		ts_unlock(ts);
+		ts->next = g_retired;
+		g_retired = ts;
+		if (++g_n_retired >= RETIRED_KICK) {
+			atomic_store_explicit(&g_flusher_kick, 1,
+					      memory_order_relaxed);
+			pthread_cond_signal(&g_flusher_cond);
+		}
+	} else {
+		ts_flush_locked(ts);
+		ts_unlock(ts);
+		ts_recycle(ts);
+	}
 	pthread_mutex_unlock(&g_lock);
 }
 
@@ -545,36 +703,65 @@ static void put_thread_name(struct tstate *ts)
 
 static void start_flusher(void);
 
-/* Allocated under g_lock: a fork (whose prepare handler takes g_lock)
- * finds the state either registered, and so freed in the child, or not
- * allocated yet. */
-static struct tstate *ts_create(void)
+/* A spare state made ready for a new thread, or a new one; g_lock held.
+ * A spare keeps its ring, its buffers' free list and its span pool. */
+static struct tstate *ts_take(void)
 {
-	struct tstate *ts;
+	struct tstate *ts = g_spare;
 
-	pthread_mutex_lock(&g_lock);
+	if (ts) {
+		g_spare = ts->next;
+		g_n_spare--;
+		ts->next = ts->prev = NULL;
+		ts->cur->next = NULL;
+		ts->cur->resident = 1;
+		ts->queue = ts->queue_tail = NULL;
+		ts->handoffs = 0;
+		ts->recorded = 0;
+		ts->depth = 0;
+		return ts;
+	}
 	ts = calloc(1, sizeof(*ts));
 	if (!ts)
-		goto out;
+		return NULL;
 	ts->ring = mmap(NULL, RING_SIZE, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ts->ring == MAP_FAILED) {
 		free(ts);
-		ts = NULL;
-		goto out;
+		return NULL;
 	}
+	g_n_mapped++;
 	ts->cur = tbuf_new(ts);
+	return ts;
+}
+
+/* Made at the thread's first span, under g_lock: a fork (whose prepare
+ * handler takes g_lock) finds the state either registered, and so freed
+ * in the child, or not made yet. */
+static struct tstate *ts_create(void)
+{
+	struct tstate *ts;
+	int start = 0;
+
+	pthread_mutex_lock(&g_lock);
+	ts = ts_take();
+	if (!ts)
+		goto out;
 	atomic_flag_clear(&ts->lock);
 	ts->gen = g_gen;
 	ts->tid = (uint32_t)syscall(SYS_gettid);
-	ts->rng = seed() ^ ((uint64_t)ts->tid << 32);
+	ts->rng = splitmix(&g_seed) ^ ((uint64_t)ts->tid << 32);
 	put_thread_name(ts);
 	registry_add(ts);
 	if (g_key_made)
 		pthread_setspecific(g_key, ts);
 	tls_ts = ts;
+	/* A forked child's flusher starts with its first traced thread. */
+	start = g_flusher_gen != g_gen;
 out:
 	pthread_mutex_unlock(&g_lock);
+	if (start)
+		start_flusher();
 	return ts;
 }
 
@@ -601,6 +788,7 @@ static inline struct tstate *get_ts(void)
 	return ts;
 }
 
+/* Everything buffered, by running threads and ended ones, written. */
 static void flush_all(void)
 {
 	pthread_mutex_lock(&g_lock);
@@ -609,6 +797,7 @@ static void flush_all(void)
 		ts_flush_locked(ts);
 		ts_unlock(ts);
 	}
+	retired_write();
 	pthread_mutex_unlock(&g_lock);
 }
 
@@ -624,7 +813,8 @@ static void after_ms(struct timespec *t, unsigned ms)
 }
 
 /* A round every interval (everything buffered, and the clock rate
- * refined), and one whenever a thread hands over a full buffer. */
+ * refined), and one whenever a thread hands over a full buffer or
+ * RETIRED_KICK ended threads wait. */
 static void *flusher_main(void *arg)
 {
 	unsigned gen = (unsigned)(uintptr_t)arg;
@@ -651,6 +841,7 @@ static void *flusher_main(void *arg)
 		}
 		for (struct tstate *ts = g_threads; ts; ts = ts->next)
 			ts_flush_async(ts, timed);
+		retired_write();
 	}
 	pthread_mutex_unlock(&g_lock);
 	return NULL;
@@ -662,7 +853,8 @@ static void start_flusher(void)
 	sigset_t all, old;
 
 	pthread_mutex_lock(&g_lock);
-	if (!htrace_on_ || (g_flusher_running && g_flusher_gen == g_gen)) {
+	if (!htrace_on_ || g_exiting ||
+	    (g_flusher_running && g_flusher_gen == g_gen)) {
 		pthread_mutex_unlock(&g_lock);
 		return;
 	}
@@ -692,13 +884,20 @@ static void stop_flusher(void)
 	pthread_mutex_unlock(&g_lock);
 	if (join)
 		pthread_join(g_flusher, NULL);
+	pthread_mutex_lock(&g_lock);
 	g_flusher_running = 0;
+	pthread_mutex_unlock(&g_lock);
 }
 
+/* What threads handed over is written here at the latest; threads that
+ * end later write their own. */
 static void at_exit(void)
 {
 	if (!htrace_on_)
 		return;
+	pthread_mutex_lock(&g_lock);
+	g_exiting = 1;
+	pthread_mutex_unlock(&g_lock);
 	stop_flusher();
 	flush_all();
 }
@@ -717,7 +916,8 @@ static void fork_parent(void)
 	pthread_mutex_unlock(&g_lock);
 }
 
-/* In the child only this thread lives on: other threads' states go; this
+/* In the child only this thread lives on: other threads' states go, and
+ * so do those of ended threads (the parent writes what they hold); this
  * thread's buffer holds the parent's records (the parent writes them), its
  * open spans stay as parents but are not recorded again here; the child
  * writes its own spool file. */
@@ -735,6 +935,17 @@ static void fork_child(void)
 			ts_free(ts);
 	}
 	g_threads = NULL;
+	for (ts = g_retired; ts; ts = next) {
+		next = ts->next;
+		ts_free(ts);
+	}
+	for (ts = g_spare; ts; ts = next) {
+		next = ts->next;
+		ts_free(ts);
+	}
+	g_retired = g_spare = NULL;
+	g_n_retired = g_n_spare = 0;
+	g_seed = seed();
 	if (self) {
 		struct tbuf *b;
 
@@ -848,6 +1059,7 @@ static int init_locked(const struct htrace_options *o)
 		return 1;
 
 	htrace_clock_init_();
+	g_seed = seed();
 	if (!g_key_made)
 		g_key_made = pthread_key_create(&g_key, ts_destructor) == 0;
 	if (!g_atfork_done) {
@@ -949,6 +1161,15 @@ void htrace_shutdown(void)
 	}
 	atomic_store(&htrace_on_, 0);
 	pthread_mutex_lock(&g_lock);
+	/* Written by flush_all above or by their threads since. */
+	retired_write();
+	while (g_spare) {
+		struct tstate *ts = g_spare;
+		g_spare = ts->next;
+		ts_free(ts);
+	}
+	g_n_spare = 0;
+	tls_has_attached = 0;
 	for (struct tstate *ts = g_threads, *next; ts; ts = next) {
 		next = ts->next;
 		if (ts != tls_ts) {
@@ -972,6 +1193,16 @@ void htrace_shutdown(void)
 	pthread_mutex_unlock(&g_file_lock);
 	config_release(&htrace_config_);
 	g_initialized = 0;
+	pthread_mutex_unlock(&g_lock);
+}
+
+void htrace_thread_states_(unsigned *mapped, unsigned *spare,
+			   unsigned *retired)
+{
+	pthread_mutex_lock(&g_lock);
+	*mapped = g_n_mapped;
+	*spare = g_n_spare;
+	*retired = g_n_retired;
 	pthread_mutex_unlock(&g_lock);
 }
 
@@ -1076,9 +1307,15 @@ static struct htrace_span *span_start(struct tstate *ts, unsigned kind,
 static struct htrace_span *begin(enum htrace_kind kind, const char *name,
 				 int skip)
 {
-	struct tstate *ts = get_ts();
+	struct tstate *ts;
 	struct htrace_span *parent, *s;
 
+	/* Without a state there is no open span: without an attached
+	 * context either, there is nothing to record, and no state to
+	 * make. */
+	if (HTRACE_UNLIKELY(!tls_ts) && !tls_has_attached)
+		return NULL;
+	ts = get_ts();
 	if (HTRACE_UNLIKELY(!ts)) {
 		count_dropped(1);
 		return NULL;
@@ -1097,12 +1334,12 @@ static struct htrace_span *begin(enum htrace_kind kind, const char *name,
 		}
 		return s;
 	}
-	if (!ts->has_attached)
+	if (!tls_has_attached)
 		return NULL;
 	s = span_start(ts, kind, name, skip + 1);
 	if (s) {
-		memcpy(s->trace_id, ts->attached.trace_id, 16);
-		s->parent_id = ts->attached.span_id;
+		memcpy(s->trace_id, tls_attached.trace_id, 16);
+		s->parent_id = tls_attached.span_id;
 	}
 	return s;
 }
@@ -1123,15 +1360,17 @@ struct htrace_span *htrace_begin_root(enum htrace_kind kind, const char *name,
 
 	if (!htrace_on_)
 		return NULL;
+	/* Decided before the state is made: a thread whose roots are all
+	 * sampled out needs none. */
+	if (htrace_config_.sample_rate < 1.0) {
+		double u = (double)(htrace_random_() >> 11) * 0x1.0p-53;
+		if (u >= htrace_config_.sample_rate)
+			return NULL;
+	}
 	ts = get_ts();
 	if (!ts) {
 		count_dropped(1);
 		return NULL;
-	}
-	if (htrace_config_.sample_rate < 1.0) {
-		double u = (double)(splitmix(&ts->rng) >> 11) * 0x1.0p-53;
-		if (u >= htrace_config_.sample_rate)
-			return NULL;
 	}
 	s = span_start(ts, kind, name, 1);
 	if (!s)
@@ -1408,13 +1647,16 @@ int htrace_current(struct htrace_context *out)
 {
 	struct tstate *ts = tls_ts;
 
-	if (!htrace_on_ || !ts || !out)
+	if (!htrace_on_ || !out)
 		return -1;
-	pop_ended(ts);
-	if (ts->depth)
-		return htrace_span_context(ts->stack[ts->depth - 1], out);
-	if (ts->has_attached) {
-		*out = ts->attached;
+	if (ts) {
+		pop_ended(ts);
+		if (ts->depth)
+			return htrace_span_context(ts->stack[ts->depth - 1],
+						   out);
+	}
+	if (tls_has_attached) {
+		*out = tls_attached;
 		return 0;
 	}
 	return -1;
@@ -1429,28 +1671,21 @@ static int context_valid(const struct htrace_context *ctx)
 	return nz && ctx->span_id;
 }
 
+/* The thread's state waits for its first span. */
 int htrace_attach(const struct htrace_context *ctx)
 {
-	struct tstate *ts;
-
 	if (!ctx || !context_valid(ctx))
 		return -1;
 	if (!htrace_on_)
 		return 0;
-	ts = get_ts();
-	if (!ts)
-		return -1;
-	ts->attached = *ctx;
-	ts->has_attached = (ctx->flags & HTRACE_FLAG_SAMPLED) != 0;
+	tls_attached = *ctx;
+	tls_has_attached = (ctx->flags & HTRACE_FLAG_SAMPLED) != 0;
 	return 0;
 }
 
 void htrace_detach(void)
 {
-	struct tstate *ts = tls_ts;
-
-	if (ts)
-		ts->has_attached = 0;
+	tls_has_attached = 0;
 }
 
 void htrace_stats(struct htrace_stats *out)

@@ -104,4 +104,10 @@ uint64_t htrace_random_(void);
 /* Stack capture (stack.c): return addresses of the caller's caller. */
 int htrace_stack_capture_(uint64_t *pcs, int max, int skip);
 
+/* How many thread states have a ring mapped, and of those how many are
+ * spare and how many handed over by ended threads, not yet written (for
+ * tests: a static build can call it, a shared one does not export it). */
+void htrace_thread_states_(unsigned *mapped, unsigned *spare,
+			   unsigned *retired);
+
 #endif
