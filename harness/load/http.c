@@ -1,8 +1,10 @@
-/* http.c: one libcurl easy handle per worker, reset between requests but
- * never closed, so that its connection cache keeps connections alive. */
+/* http.c: one libcurl easy handle per worker, run through a multi handle
+ * that the client drives itself (socket callbacks and its own poll), never
+ * closed, so that its connection cache keeps connections alive. */
 #include "load/http.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -13,7 +15,11 @@
 #include "util/error.h"
 #include "util/timeutil.h"
 
+#define NS_PER_MS 1000000ULL
+
 static void set_fixed(struct http_client *c);
+static int on_socket(CURL *e, curl_socket_t s, int what, void *p, void *sp);
+static int on_timer(CURLM *m, long timeout_ms, void *p);
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 
@@ -31,6 +37,7 @@ int http_client_init(struct http_client *c,
 		     const struct http_client_options *opts, char **cause)
 {
 	memset(c, 0, sizeof(*c));
+	strbuf_init(&c->url);
 	if (opts)
 		c->opts = *opts;
 	if (!c->opts.connect_timeout_ns)
@@ -40,45 +47,73 @@ int http_client_init(struct http_client *c,
 	if (!c->opts.user_agent)
 		c->opts.user_agent = "harness/" HARNESS_VERSION;
 	http_global_init();
+	c->timer_ms = -1;
 	c->curl = curl_easy_init();
-	if (!c->curl) {
+	c->multi = curl_multi_init();
+	c->curlu = curl_url();
+	if (!c->curl || !c->multi || !c->curlu) {
 		if (cause)
 			*cause = xstrdup("cannot create a libcurl handle");
+		http_client_release(c);
 		return -1;
 	}
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
 	set_fixed(c);
 	return 0;
 }
 
 void http_client_release(struct http_client *c)
 {
+	/* The easy handle first: the multi's cache closes the connections. */
 	if (c->curl)
 		curl_easy_cleanup(c->curl);
+	if (c->multi)
+		curl_multi_cleanup(c->multi);
+	curl_url_cleanup(c->curlu);
 	curl_slist_free_all(c->headers);
+	strbuf_release(&c->url);
+	free(c->pfds);
 	memset(c, 0, sizeof(*c));
 }
 
 void http_response_init(struct http_response *res)
 {
 	memset(res, 0, sizeof(*res));
+	strbuf_init(&res->hbuf);
 	strbuf_init(&res->body);
-}
-
-static void clear_headers(struct http_response *res)
-{
-	for (size_t i = 0; i < res->nheaders; i++) {
-		free(res->headers[i].name);
-		free(res->headers[i].value);
-	}
-	res->nheaders = 0;
 }
 
 void http_response_release(struct http_response *res)
 {
-	clear_headers(res);
 	free(res->headers);
+	strbuf_release(&res->hbuf);
 	strbuf_release(&res->body);
 	http_response_init(res);
+}
+
+/* Drop the contents, keep the buffers for the next request. */
+static void response_reset(struct http_response *res)
+{
+	res->status = 0;
+	res->nheaders = 0;
+	strbuf_reset(&res->hbuf);
+	strbuf_reset(&res->body);
+	res->start_ns = 0;
+	res->dur_ns = 0;
+	res->new_connection = false;
+}
+
+/* Point the headers into hbuf, which may have moved as it grew. */
+static void fix_headers(struct http_response *res)
+{
+	for (size_t i = 0; i < res->nheaders; i++) {
+		res->headers[i].name = res->hbuf.buf + res->headers[i].name_at;
+		res->headers[i].value =
+			res->hbuf.buf + res->headers[i].value_at;
+	}
 }
 
 const char *http_response_header(const struct http_response *res,
@@ -109,53 +144,92 @@ static int is_blank(char ch)
 }
 
 /* libcurl hands over each header line, the status lines included; a new
- * status line (after a 100 Continue or a redirect) starts a new set. */
+ * status line (after a 100 Continue or a redirect) starts a new set. The
+ * text goes to one buffer, so that a response costs no allocation per
+ * header once the buffers have grown. */
 static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
 {
 	struct http_client *c = p;
 	struct http_response *res = c->res;
+	struct http_header *h;
 	size_t n = size * nmemb, len = n;
 	char *colon;
 
 	while (len && is_blank(data[len - 1]))
 		len--;
 	if (len >= 5 && !strncmp(data, "HTTP/", 5)) {
-		clear_headers(res);
+		res->nheaders = 0;
+		strbuf_reset(&res->hbuf);
 		return n;
 	}
 	colon = memchr(data, ':', len);
 	if (!colon || colon == data)
 		return n;
 	ALLOC_GROW(res->headers, res->nheaders + 1, res->alloc);
-	res->headers[res->nheaders].name = xstrndup(data, colon - data);
+	h = &res->headers[res->nheaders++];
+	h->name_at = res->hbuf.len;
+	strbuf_add(&res->hbuf, data, (size_t)(colon - data));
+	strbuf_addch(&res->hbuf, '\0');
 	colon++;
 	while (colon < data + len && is_blank(*colon))
 		colon++;
-	res->headers[res->nheaders].value =
-		xstrndup(colon, data + len - colon);
-	res->nheaders++;
+	h->value_at = res->hbuf.len;
+	strbuf_add(&res->hbuf, colon, (size_t)(data + len - colon));
+	strbuf_addch(&res->hbuf, '\0');
 	return n;
 }
 
-static int on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow,
-		       curl_off_t ultotal, curl_off_t ulnow)
+/* libcurl tells which sockets to watch and for what; the client's poll
+ * set follows, without a system call. */
+static int on_socket(CURL *e, curl_socket_t s, int what, void *p, void *sp)
+{
+	struct http_client *c = p;
+	size_t i;
+
+	(void)e;
+	(void)sp;
+	for (i = 0; i < c->npfds; i++)
+		if (c->pfds[i].fd == s)
+			break;
+	if (what == CURL_POLL_REMOVE) {
+		if (i < c->npfds)
+			c->pfds[i] = c->pfds[--c->npfds];
+		return 0;
+	}
+	if (i == c->npfds) {
+		ALLOC_GROW(c->pfds, c->npfds + 1, c->apfds);
+		c->npfds++;
+		c->pfds[i].fd = s;
+	}
+	c->pfds[i].events = (short)((what & CURL_POLL_IN ? POLLIN : 0) |
+				    (what & CURL_POLL_OUT ? POLLOUT : 0));
+	c->pfds[i].revents = 0;
+	return 0;
+}
+
+/* libcurl moves its timer several times a request: the clock is read
+ * once, by the loop that waits. */
+static int on_timer(CURLM *m, long timeout_ms, void *p)
 {
 	struct http_client *c = p;
 
-	return atomic_load_explicit(c->opts.stop, memory_order_relaxed)
-		       ? 1 : 0;
+	(void)m;
+	c->timer_ms = timeout_ms;
+	c->timer_new = true;
+	return 0;
 }
 
 static long ms_of(uint64_t ns)
 {
-	uint64_t ms = (ns + 999999) / 1000000;
+	uint64_t ms = (ns + NS_PER_MS - 1) / NS_PER_MS;
 
 	return ms > (uint64_t)LONG_MAX ? LONG_MAX : (long)ms;
 }
 
 /* Options that stay the same for every request of the client: set once,
  * because curl_easy_reset and setting them again costs more than the rest
- * of a request to a local server. */
+ * of a request to a local server. No progress callback: the client looks
+ * at the stop flag itself between waits. */
 static void set_fixed(struct http_client *c)
 {
 	CURL *h = c->curl;
@@ -170,27 +244,80 @@ static void set_fixed(struct http_client *c)
 	 * distort every timing (and libcurl would read the environment
 	 * again for every request). */
 	curl_easy_setopt(h, CURLOPT_PROXY, "");
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
-	if (c->opts.stop) {
-		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
-	}
 }
 
-static int set_request(struct http_client *c, const struct http_request *req)
+/* The header lines of req behind "Expect:" (no 100-continue round trip
+ * before a body): the list libcurl has when they are the same as last
+ * time, which they mostly are. Returns -1 out of memory. */
+static int set_headers(struct http_client *c, const struct http_request *req)
+{
+	struct curl_slist *list = c->headers, *l;
+	size_t i = 0;
+
+	if (list && c->nheaders == req->nheaders) {
+		for (l = list->next; l && i < req->nheaders; l = l->next, i++)
+			if (strcmp(l->data, req->headers[i]))
+				break;
+		if (i == req->nheaders)
+			return 0;
+	}
+	curl_slist_free_all(c->headers);
+	c->headers = NULL;
+	c->nheaders = 0;
+	list = curl_slist_append(NULL, "Expect:");
+	for (i = 0; list && i < req->nheaders; i++) {
+		l = curl_slist_append(list, req->headers[i]);
+		if (!l)
+			curl_slist_free_all(list);
+		list = l;
+	}
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, list);
+	if (!list)
+		return -1;
+	c->headers = list;
+	c->nheaders = req->nheaders;
+	return 0;
+}
+
+/* The URL, parsed here once for as long as it stays the same (libcurl
+ * would parse the text again for every request), with the flags libcurl
+ * uses for a URL given as text. Returns -1 with *cause set when it is not
+ * a URL. */
+static int set_url(struct http_client *c, const struct http_request *req,
+		   char **cause)
+{
+	CURLUcode uc;
+
+	if (c->url.len && !strcmp(c->url.buf, req->url))
+		return 0;
+	strbuf_reset(&c->url);
+	uc = curl_url_set(c->curlu, CURLUPART_URL, req->url,
+			  CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME);
+	if (uc != CURLUE_OK) {
+		if (cause)
+			*cause = xasprintf("%s %s: %s",
+					   req->method ? req->method : "GET",
+					   req->url, curl_url_strerror(uc));
+		return -1;
+	}
+	curl_easy_setopt(c->curl, CURLOPT_CURLU, c->curlu);
+	strbuf_addstr(&c->url, req->url);
+	return 0;
+}
+
+static int set_request(struct http_client *c, const struct http_request *req,
+		       char **cause)
 {
 	CURL *h = c->curl;
 	const char *method = req->method ? req->method : "GET";
-	struct curl_slist *list = NULL;
 
-	curl_slist_free_all(c->headers);
-	c->headers = NULL;
-
-	curl_easy_setopt(h, CURLOPT_URL, req->url);
+	if (set_url(c, req, cause) < 0)
+		return -1;
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
 			 req->timeout_ns ? ms_of(req->timeout_ns) : 0L);
 	/* Back to a plain GET, then what this request needs. */
@@ -216,61 +343,158 @@ static int set_request(struct http_client *c, const struct http_request *req)
 	} else if (strcmp(method, "GET")) {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	}
-
-	/* No "Expect: 100-continue" round trip before a body. */
-	list = curl_slist_append(list, "Expect:");
-	for (size_t i = 0; list && i < req->nheaders; i++)
-		list = curl_slist_append(list, req->headers[i]);
-	if (!list)
+	if (set_headers(c, req) < 0) {
+		if (cause)
+			*cause = xstrdup("out of memory for request headers");
 		return -1;
-	c->headers = list;
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+	}
 	return 0;
+}
+
+static bool stopped(const struct http_client *c)
+{
+	return c->opts.stop &&
+	       atomic_load_explicit(c->opts.stop, memory_order_relaxed);
+}
+
+/* Tell libcurl what the poll found on each socket. The callbacks may
+ * change the set meanwhile, so the ready ones are taken first. */
+static CURLMcode act_on_sockets(struct http_client *c)
+{
+	struct {
+		curl_socket_t fd;
+		int bits;
+	} ready[8];
+	size_t n = 0;
+	int running;
+	CURLMcode mc = CURLM_OK;
+
+	for (size_t i = 0; i < c->npfds && n < 8; i++) {
+		short re = c->pfds[i].revents;
+
+		if (!re)
+			continue;
+		ready[n].fd = c->pfds[i].fd;
+		ready[n].bits = (re & (POLLIN | POLLHUP) ? CURL_CSELECT_IN : 0) |
+				(re & POLLOUT ? CURL_CSELECT_OUT : 0) |
+				(re & (POLLERR | POLLNVAL) ? CURL_CSELECT_ERR
+							   : 0);
+		n++;
+	}
+	for (size_t i = 0; i < n && mc == CURLM_OK; i++)
+		mc = curl_multi_socket_action(c->multi, ready[i].fd,
+					      ready[i].bits, &running);
+	return mc;
+}
+
+/* Drive the transfer until it is done (*rc set), the stop flag is up
+ * (*aborted) or the multi interface fails. One poll per wait, on the
+ * sockets libcurl named, until its timer or the next look at the flag;
+ * now is the monotonic time at the start. */
+static CURLMcode run_transfer(struct http_client *c, uint64_t now,
+			      CURLcode *rc, bool *aborted)
+{
+	CURLMcode mc;
+	int running;
+
+	for (;;) {
+		CURLMsg *msg;
+		int msgs, wait = -1, n;
+
+		while ((msg = curl_multi_info_read(c->multi, &msgs))) {
+			if (msg->msg == CURLMSG_DONE &&
+			    msg->easy_handle == c->curl) {
+				*rc = msg->data.result;
+				return CURLM_OK;
+			}
+		}
+		if (stopped(c)) {
+			*aborted = true;
+			return CURLM_OK;
+		}
+		if (c->timer_new) {
+			c->timer_new = false;
+			c->timer_due = now + (uint64_t)(c->timer_ms > 0 ?
+							c->timer_ms : 0) *
+						     NS_PER_MS;
+		}
+		if (c->timer_ms >= 0) {
+			if (now >= c->timer_due) {
+				c->timer_ms = -1;
+				mc = curl_multi_socket_action(
+					c->multi, CURL_SOCKET_TIMEOUT, 0,
+					&running);
+				if (mc != CURLM_OK)
+					return mc;
+				continue;
+			}
+			wait = (int)ms_of(c->timer_due - now);
+		}
+		/* Nothing to wait for should not happen: look again soon
+		 * rather than sleep forever. */
+		if ((c->opts.stop || !c->npfds) &&
+		    (wait < 0 || wait > HTTP_STOP_POLL_MS))
+			wait = HTTP_STOP_POLL_MS;
+		n = poll(c->pfds, (nfds_t)c->npfds, wait);
+		if (n < 0 && errno != EINTR)
+			return CURLM_INTERNAL_ERROR;
+		if (n > 0) {
+			mc = act_on_sockets(c);
+			if (mc != CURLM_OK)
+				return mc;
+		}
+		now = time_mono_ns();
+	}
 }
 
 int http_client_send(struct http_client *c, const struct http_request *req,
 		     struct http_response *res, char **cause)
 {
+	const char *method = req->method ? req->method : "GET";
 	uint64_t t0;
-	CURLcode rc;
+	CURLcode rc = CURLE_OK;
+	CURLMcode mc;
+	bool aborted = false;
 	long connects = 0;
 
-	http_response_release(res);
+	response_reset(res);
 	c->errbuf[0] = '\0';
 	c->body_too_large = false;
 	c->res = res;
-	if (set_request(c, req) < 0) {
-		if (cause)
-			*cause = xstrdup("out of memory for request headers");
+	if (set_request(c, req, cause) < 0)
 		return -1;
-	}
 
 	res->start_ns = time_wall_ns();
 	t0 = time_mono_ns();
-	rc = curl_easy_perform(c->curl);
+	mc = curl_multi_add_handle(c->multi, c->curl);
+	if (mc == CURLM_OK)
+		mc = run_transfer(c, t0, &rc, &aborted);
 	res->dur_ns = time_mono_ns() - t0;
+	/* Done or not, the handle leaves; an unfinished transfer's
+	 * connection is closed. */
+	curl_multi_remove_handle(c->multi, c->curl);
+	c->res = NULL;
+	fix_headers(res);
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &res->status);
 	curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects);
 	res->new_connection = connects > 0;
-	if (rc == CURLE_OK)
+	if (mc == CURLM_OK && !aborted && rc == CURLE_OK)
 		return 0;
 
-	if (cause) {
-		if (c->body_too_large)
-			*cause = xasprintf("%s %s: response body larger than "
-					   "%zu bytes",
-					   req->method ? req->method : "GET",
-					   req->url, c->opts.max_body);
-		else if (rc == CURLE_ABORTED_BY_CALLBACK)
-			*cause = xasprintf("%s %s: interrupted",
-					   req->method ? req->method : "GET",
-					   req->url);
-		else
-			*cause = xasprintf("%s %s: %s",
-					   req->method ? req->method : "GET",
-					   req->url,
-					   c->errbuf[0] ? c->errbuf
-							: curl_easy_strerror(rc));
-	}
+	if (!cause)
+		return -1;
+	if (mc != CURLM_OK)
+		*cause = xasprintf("%s %s: %s", method, req->url,
+				   curl_multi_strerror(mc));
+	else if (aborted)
+		*cause = xasprintf("%s %s: interrupted", method, req->url);
+	else if (c->body_too_large)
+		*cause = xasprintf("%s %s: response body larger than %zu "
+				   "bytes",
+				   method, req->url, c->opts.max_body);
+	else
+		*cause = xasprintf("%s %s: %s", method, req->url,
+				   c->errbuf[0] ? c->errbuf
+						: curl_easy_strerror(rc));
 	return -1;
 }

@@ -1,11 +1,15 @@
 /* bench-load.c: the load driver against wrk on a trivial local endpoint, at
- * the same number of connections in the same run: requests per second and
- * CPU time per request of each, and their ratio (the target is at least
- * 0.8x wrk's requests per second). The server runs in a child process so
- * that its CPU time is counted for neither.
+ * the same number of connections and threads, in alternating rounds of the
+ * same run: requests per second and CPU time per request of each, medians
+ * and spread, and their ratio (target: at least 0.8x wrk's requests per
+ * second). The server runs in a child process so that its CPU time is
+ * counted for neither.
  *
- * usage: bench-load [connections] [rounds] */
+ * usage: bench-load [-s SECONDS] [-t WRK_THREADS] [-o driver|traced|wrk]
+ *                   [connections] [rounds]
+ * -o runs that one alone for every round (for perf and strace). */
 #include <dirent.h>
+#include <getopt.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -23,18 +27,36 @@
 #include "util/timeutil.h"
 
 #define NS_PER_SEC 1000000000ULL
+#define MAX_ROUNDS 1000
 
 extern char **environ;
 
+enum who { WRK, DRIVER, TRACED, NWHO };
+
+static const char *const who_names[NWHO] = { "wrk", "harness load",
+					     "harness load, traced" };
+
 struct figures {
 	double rps;
-	double cpu_us_per_req;
+	double cpu_us;		/* CPU time per request, user + system */
 	unsigned long long requests;
+};
+
+struct bench {
+	const char *url;
+	unsigned conns;
+	unsigned wrk_threads;
+	unsigned secs;
 };
 
 static double tv_us(struct timeval tv)
 {
 	return (double)tv.tv_sec * 1e6 + (double)tv.tv_usec;
+}
+
+static double rusage_us(const struct rusage *r)
+{
+	return tv_us(r->ru_utime) + tv_us(r->ru_stime);
 }
 
 /* The server: a child process with a pool of threads, until killed. Its
@@ -72,11 +94,12 @@ static pid_t start_server(int *port)
 	return pid;
 }
 
-static int run_wrk(const char *url, unsigned conns, unsigned secs,
-		   struct figures *out)
+/* wrk's own count and rate; its CPU time from its rusage as a child. */
+static int run_wrk(const struct bench *b, struct figures *out)
 {
 	char c[16], d[16], t[16], buf[8192];
-	char *argv[] = { "wrk", "-t", t, "-c", c, "-d", d, (char *)url, NULL };
+	char *argv[] = { "wrk", "-t", t, "-c", c, "-d", d, (char *)b->url,
+			 NULL };
 	posix_spawn_file_actions_t fa;
 	struct rusage ru;
 	int fd[2], status;
@@ -85,10 +108,9 @@ static int run_wrk(const char *url, unsigned conns, unsigned secs,
 	pid_t pid;
 	const char *p;
 
-	snprintf(c, sizeof(c), "%u", conns);
-	snprintf(d, sizeof(d), "%us", secs);
-	/* One thread per two connections, at most two: the machine's cores. */
-	snprintf(t, sizeof(t), "%u", conns >= 2 ? 2 : 1);
+	snprintf(c, sizeof(c), "%u", b->conns);
+	snprintf(d, sizeof(d), "%us", b->secs);
+	snprintf(t, sizeof(t), "%u", b->wrk_threads);
 	if (pipe(fd) < 0)
 		return -1;
 	posix_spawn_file_actions_init(&fa);
@@ -98,34 +120,48 @@ static int run_wrk(const char *url, unsigned conns, unsigned secs,
 		posix_spawn_file_actions_destroy(&fa);
 		close(fd[0]);
 		close(fd[1]);
+		fprintf(stderr, "bench-load: cannot run wrk (is it "
+				"installed?)\n");
 		return -1;
 	}
 	posix_spawn_file_actions_destroy(&fa);
 	close(fd[1]);
-	while ((n = read(fd[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+	while (len < sizeof(buf) - 1 &&
+	       (n = read(fd[0], buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += (size_t)n;
 	buf[len] = '\0';
 	close(fd[0]);
 	if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status))
+	    WEXITSTATUS(status)) {
+		fprintf(stderr, "bench-load: wrk failed:\n%s", buf);
 		return -1;
-	p = strstr(buf, "Requests/sec:");
-	if (!p)
+	}
+	if (strstr(buf, "Non-2xx") || strstr(buf, "Socket errors")) {
+		fprintf(stderr, "bench-load: wrk saw errors:\n%s", buf);
 		return -1;
+	}
+	p = strstr(buf, " requests in ");
+	while (p && p > buf && p[-1] >= '0' && p[-1] <= '9')
+		p--;
+	if (!p || !(out->requests = strtoull(p, NULL, 10)) ||
+	    !(p = strstr(buf, "Requests/sec:"))) {
+		fprintf(stderr, "bench-load: cannot read wrk's output:\n%s",
+			buf);
+		return -1;
+	}
 	out->rps = strtod(p + 13, NULL);
-	out->requests = (unsigned long long)(out->rps * secs);
-	out->cpu_us_per_req = (tv_us(ru.ru_utime) + tv_us(ru.ru_stime)) /
-			      (double)(out->requests ? out->requests : 1);
+	out->cpu_us = rusage_us(&ru) / (double)out->requests;
 	return 0;
 }
 
-static int run_driver(const char *url, unsigned conns, unsigned secs,
-		      bool trace, struct figures *out)
+/* The driver's CPU time is its whole process's (the workers and, traced,
+ * libhtrace's writer): the server is another process. */
+static int run_driver(const struct bench *b, bool trace, struct figures *out)
 {
 	struct scenario_step step = {
 		.name = "get",
 		.type = STEP_REQUEST,
-		.request = { .url = (char *)url },
+		.request = { .url = (char *)b->url },
 	};
 	struct scenario sc = {
 		.name = "bench",
@@ -133,8 +169,8 @@ static int run_driver(const char *url, unsigned conns, unsigned secs,
 		.nsteps = 1,
 		.runner = {
 			.type = RUNNER_DURATION,
-			.concurrency = conns,
-			.duration_ns = secs * NS_PER_SEC,
+			.concurrency = b->conns,
+			.duration_ns = b->secs * NS_PER_SEC,
 			.iteration_timeout_ns = 10 * NS_PER_SEC,
 		},
 	};
@@ -143,7 +179,6 @@ static int run_driver(const char *url, unsigned conns, unsigned secs,
 	struct rusage r0, r1;
 	struct load *ld;
 	char *cause = NULL;
-	uint64_t t0, el;
 
 	if (load_new(&ld, &opts, &cause) < 0) {
 		fprintf(stderr, "bench-load: %s\n", cause);
@@ -151,26 +186,25 @@ static int run_driver(const char *url, unsigned conns, unsigned secs,
 		return -1;
 	}
 	getrusage(RUSAGE_SELF, &r0);
-	t0 = time_mono_ns();
 	if (load_run(ld, &sum, &cause) < 0) {
 		fprintf(stderr, "bench-load: %s\n", cause);
 		free(cause);
 		load_free(ld);
 		return -1;
 	}
-	el = time_mono_ns() - t0;
 	getrusage(RUSAGE_SELF, &r1);
 	load_free(ld);
-	if (sum.failed) {
-		fprintf(stderr, "bench-load: %llu iterations failed\n",
-			(unsigned long long)sum.failed);
+	if (sum.failed || !sum.iterations || !sum.elapsed_ns) {
+		fprintf(stderr, "bench-load: %llu of %llu iterations failed\n",
+			(unsigned long long)sum.failed,
+			(unsigned long long)sum.iterations);
 		return -1;
 	}
 	out->requests = sum.iterations;
-	out->rps = (double)sum.iterations * NS_PER_SEC / (double)el;
-	out->cpu_us_per_req = (tv_us(r1.ru_utime) + tv_us(r1.ru_stime) -
-			       tv_us(r0.ru_utime) - tv_us(r0.ru_stime)) /
-			      (double)(sum.iterations ? sum.iterations : 1);
+	out->rps = (double)sum.iterations * NS_PER_SEC /
+		   (double)sum.elapsed_ns;
+	out->cpu_us = (rusage_us(&r1) - rusage_us(&r0)) /
+		      (double)sum.iterations;
 	return 0;
 }
 
@@ -192,50 +226,101 @@ static void remove_tree(const char *dir)
 	rmdir(dir);
 }
 
-static void print(const char *who, const struct figures *f)
+static int cmp_double(const void *a, const void *b)
 {
-	printf("%-22s %10.0f req/s %8.1f us CPU/req %10llu requests\n", who,
-	       f->rps, f->cpu_us_per_req, f->requests);
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
 }
 
-static void add(struct figures *sum, const struct figures *f, unsigned secs)
+/* Median, minimum and maximum of v[0..n) (sorted in place). */
+static void stats(double *v, unsigned n, double *med, double *lo, double *hi)
 {
-	/* Sums CPU time and requests; rps is recomputed at the end. */
-	sum->requests += f->requests;
-	sum->cpu_us_per_req += f->cpu_us_per_req * (double)f->requests;
-	sum->rps += (double)secs;	/* seconds, for now */
+	qsort(v, n, sizeof(*v), cmp_double);
+	*med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	*lo = v[0];
+	*hi = v[n - 1];
 }
 
-static void finish(struct figures *sum)
+static void print_row(const char *name, const struct figures *f, unsigned n)
 {
-	double secs = sum->rps;
+	double v[MAX_ROUNDS], rps[3], cpu[3];
 
-	sum->rps = (double)sum->requests / secs;
-	sum->cpu_us_per_req /= (double)(sum->requests ? sum->requests : 1);
+	for (unsigned i = 0; i < n; i++)
+		v[i] = f[i].rps;
+	stats(v, n, &rps[0], &rps[1], &rps[2]);
+	for (unsigned i = 0; i < n; i++)
+		v[i] = f[i].cpu_us;
+	stats(v, n, &cpu[0], &cpu[1], &cpu[2]);
+	printf("%-21s %7.0f req/s [%6.0f-%6.0f]  %5.1f us CPU/req "
+	       "[%5.1f-%5.1f]\n",
+	       name, rps[0], rps[1], rps[2], cpu[0], cpu[1], cpu[2]);
 }
 
-/* Rounds of one second each, wrk and the driver taking turns, so that the
- * load of the rest of the machine falls on both alike. */
+/* The ratio of a to b round by round (each pair ran back to back). */
+static void print_ratio(const char *what, const struct figures *a,
+			const struct figures *b, unsigned n, bool cpu,
+			double *median)
+{
+	double v[MAX_ROUNDS], lo, hi;
+
+	for (unsigned i = 0; i < n; i++)
+		v[i] = cpu ? a[i].cpu_us / b[i].cpu_us : a[i].rps / b[i].rps;
+	stats(v, n, median, &lo, &hi);
+	printf("%-36s %.2fx [%.2f-%.2f]\n", what, *median, lo, hi);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: bench-load [-s SECONDS] [-t WRK_THREADS] "
+			"[-o driver|traced|wrk] [connections] [rounds]\n");
+	return 2;
+}
+
+/* Rounds take turns: in round i the three runs go in an order rotated by
+ * i, so that each sees every position (and the load of the rest of the
+ * machine at that moment) alike. */
 int main(int argc, char **argv)
 {
-	unsigned conns = argc > 1 ? (unsigned)atoi(argv[1]) : 4;
-	unsigned rounds = argc > 2 ? (unsigned)atoi(argv[2]) : 3;
-	struct figures wrk = { 0 }, drv = { 0 }, traced = { 0 }, f;
+	static struct figures fig[NWHO][MAX_ROUNDS];
+	struct bench b = { .secs = 1 };
 	struct htrace_options o;
 	char url[64], dir[] = "/tmp/bench-load-XXXXXX";
-	int port, ret = 1;
+	unsigned rounds, nruns;
+	int port, ret = 1, opt, only = -1;
+	double med;
 	pid_t server;
 
-	if (!conns || !rounds) {
-		fprintf(stderr, "usage: bench-load [connections] [rounds]\n");
-		return 2;
+	while ((opt = getopt(argc, argv, "s:t:o:")) != -1) {
+		if (opt == 's')
+			b.secs = (unsigned)atoi(optarg);
+		else if (opt == 't')
+			b.wrk_threads = (unsigned)atoi(optarg);
+		else if (opt == 'o' && !strcmp(optarg, "wrk"))
+			only = WRK;
+		else if (opt == 'o' && !strcmp(optarg, "driver"))
+			only = DRIVER;
+		else if (opt == 'o' && !strcmp(optarg, "traced"))
+			only = TRACED;
+		else
+			return usage();
 	}
+	b.conns = optind < argc ? (unsigned)atoi(argv[optind]) : 4;
+	rounds = optind + 1 < argc ? (unsigned)atoi(argv[optind + 1]) : 9;
+	/* The driver runs one thread per connection: so does wrk. */
+	if (!b.wrk_threads)
+		b.wrk_threads = b.conns;
+	if (!b.conns || !rounds || rounds > MAX_ROUNDS || !b.secs ||
+	    b.wrk_threads > b.conns)
+		return usage();
+
 	server = start_server(&port);
 	if (server < 0) {
 		fprintf(stderr, "bench-load: cannot start the server\n");
 		return 1;
 	}
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", port);
+	b.url = url;
 	if (!mkdtemp(dir))
 		goto out;
 	htrace_options_init(&o);
@@ -245,34 +330,36 @@ int main(int argc, char **argv)
 	if (htrace_init_with(&o) != 0)
 		goto out;
 
+	nruns = only >= 0 ? 1 : NWHO;
 	for (unsigned i = 0; i < rounds; i++) {
-		if (run_wrk(url, conns, 1, &f) < 0) {
-			fprintf(stderr, "bench-load: wrk did not run (is it "
-					"installed?)\n");
-			goto out;
-		}
-		add(&wrk, &f, 1);
-		if (run_driver(url, conns, 1, false, &f) < 0)
-			goto out;
-		add(&drv, &f, 1);
-		/* Every iteration traced to the spool directory. */
-		if (run_driver(url, conns, 1, true, &f) < 0)
-			goto out;
-		add(&traced, &f, 1);
-	}
-	finish(&wrk);
-	finish(&drv);
-	finish(&traced);
+		for (unsigned j = 0; j < nruns; j++) {
+			int w = only >= 0 ? only : (int)((i + j) % NWHO);
+			struct figures *f = &fig[w][i];
 
-	printf("%u connections, %u rounds of 1s each, GET %s\n", conns,
-	       rounds, url);
-	print("wrk", &wrk);
-	print("harness load", &drv);
-	print("harness load, traced", &traced);
-	printf("ratio: %.2fx wrk's requests/s (traced %.2fx); target >= "
-	       "0.80x\n",
-	       drv.rps / wrk.rps, traced.rps / wrk.rps);
-	if (drv.rps < 0.8 * wrk.rps)
+			if (w == WRK ? run_wrk(&b, f) < 0
+				     : run_driver(&b, w == TRACED, f) < 0)
+				goto out;
+		}
+	}
+
+	printf("GET %s: %u connections; driver %u worker threads, wrk -t %u "
+	       "-c %u; %u rounds of %us each, runs alternating\n",
+	       url, b.conns, b.conns, b.wrk_threads, b.conns, rounds, b.secs);
+	printf("median [min-max] over the rounds\n");
+	for (int w = 0; w < NWHO; w++)
+		if (only < 0 || only == w)
+			print_row(who_names[w], fig[w], rounds);
+	if (only >= 0) {
+		ret = 0;
+		goto out;
+	}
+	print_ratio("traced, requests/s of wrk's", fig[TRACED], fig[WRK],
+		    rounds, false, &med);
+	print_ratio("CPU per request, wrk's times", fig[DRIVER], fig[WRK],
+		    rounds, true, &med);
+	print_ratio("requests/s of wrk's (target >= 0.80)", fig[DRIVER],
+		    fig[WRK], rounds, false, &med);
+	if (med < 0.8)
 		printf("below target\n");
 	ret = 0;
 out:
