@@ -38,20 +38,19 @@ bool load_sleep_until(struct load *ld, uint64_t t)
 	}
 }
 
-/* Take the next slot of the phase, or return false when there is none
- * left. *slot_mono is when it is due (0: now, for closed loops). */
-static bool claim(struct load *ld, struct load_phase *ph,
-		  struct load_iteration *it, uint64_t *slot_mono)
+/* Take the next slot of the phase (the load's lock held), or return
+ * false when there is none left. *slot_mono is when it is due (0: now, for
+ * closed loops). */
+static bool claim_locked(struct load *ld, struct load_phase *ph,
+			 struct load_iteration *it, uint64_t *slot_mono)
 {
 	uint64_t k;
-	bool ok = false;
 
-	pthread_mutex_lock(&ld->lock);
 	if (atomic_load(&ld->stop) || ph->next >= ph->count)
-		goto out;
+		return false;
 	if (ph->deadline_mono && time_mono_ns() >= ph->deadline_mono) {
 		ph->count = ph->next;
-		goto out;
+		return false;
 	}
 	k = ph->next++;
 	it->seq = ld->next_seq++;
@@ -61,12 +60,28 @@ static bool claim(struct load *ld, struct load_phase *ph,
 		*slot_mono = ph->t0_mono +
 			     (uint64_t)((double)k * (double)NS_PER_SEC /
 					ph->rate);
-	ok = true;
-out:
-	pthread_mutex_unlock(&ld->lock);
-	return ok;
+	return true;
 }
 
+/* Queue a finished iteration for the delivering thread (lock held). No
+ * signal: waking that thread for every result would cost a context switch
+ * per iteration; it comes by every DELIVER_NS. */
+static void queue_locked(struct load *ld, const struct load_iteration *it)
+{
+	ALLOC_GROW(ld->queue, ld->nqueue + 1, ld->aqueue);
+	ld->queue[ld->nqueue++] = *it;
+}
+
+/* The worker leaves the phase (lock held); the delivering thread waits
+ * for the last one. */
+static void leave_locked(struct load *ld, struct load_phase *ph)
+{
+	ph->running--;
+	pthread_cond_signal(&ld->cond);
+}
+
+/* One lock an iteration: a worker hands over its last result and takes
+ * the next slot together. */
 static void *worker_main(void *p)
 {
 	struct load_worker *w = p;
@@ -74,35 +89,38 @@ static void *worker_main(void *p)
 	struct load_phase *ph = ld->phase;
 	uint64_t timeout = ld->sc->runner.iteration_timeout_ns;
 	uint64_t tolerance = ld->opts.late_tolerance_ns;
+	struct load_iteration it;
+	bool have = false;
 
 	if (!timeout)
 		timeout = 60 * NS_PER_SEC;
 	for (;;) {
-		struct load_iteration it;
 		uint64_t slot;
+		bool ok;
 
+		pthread_mutex_lock(&ld->lock);
+		if (have)
+			queue_locked(ld, &it);
 		memset(&it, 0, sizeof(it));
-		if (!claim(ld, ph, &it, &slot))
+		ok = claim_locked(ld, ph, &it, &slot);
+		if (!ok)
+			leave_locked(ld, ph);
+		pthread_mutex_unlock(&ld->lock);
+		if (!ok)
 			break;
 		if (slot) {
-			if (!load_sleep_until(ld, slot))
+			if (!load_sleep_until(ld, slot)) {
+				/* Stopped before it began: nothing ran. */
+				pthread_mutex_lock(&ld->lock);
+				leave_locked(ld, ph);
+				pthread_mutex_unlock(&ld->lock);
 				break;
+			}
 			it.late = time_mono_ns() > slot + tolerance;
 		}
 		load_iteration_run(w, &it, slot, timeout);
-
-		/* No signal: waking the delivering thread for every result
-		 * would cost a context switch per iteration; it comes by
-		 * every DELIVER_NS. */
-		pthread_mutex_lock(&ld->lock);
-		ALLOC_GROW(ld->queue, ld->nqueue + 1, ld->aqueue);
-		ld->queue[ld->nqueue++] = it;
-		pthread_mutex_unlock(&ld->lock);
+		have = true;
 	}
-	pthread_mutex_lock(&ld->lock);
-	ph->running--;
-	pthread_cond_signal(&ld->cond);
-	pthread_mutex_unlock(&ld->lock);
 	return NULL;
 }
 

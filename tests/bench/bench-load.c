@@ -39,6 +39,9 @@ static const char *const who_names[NWHO] = { "wrk", "harness load",
 struct figures {
 	double rps;
 	double cpu_us;		/* CPU time per request, user + system */
+	double sys_share;	/* of cpu_us, in the kernel */
+	double switches;	/* context switches per request */
+	double server_us;	/* the server's, per request */
 	unsigned long long requests;
 };
 
@@ -57,6 +60,49 @@ static double tv_us(struct timeval tv)
 static double rusage_us(const struct rusage *r)
 {
 	return tv_us(r->ru_utime) + tv_us(r->ru_stime);
+}
+
+/* CPU time, its kernel share and context switches per request, from the
+ * difference r1 - r0 (r0 NULL: r1 alone). */
+static void set_cpu(struct figures *f, const struct rusage *r0,
+		    const struct rusage *r1)
+{
+	struct rusage zero = { 0 };
+	double n = (double)f->requests, cpu, sys;
+
+	if (!r0)
+		r0 = &zero;
+	cpu = rusage_us(r1) - rusage_us(r0);
+	sys = tv_us(r1->ru_stime) - tv_us(r0->ru_stime);
+	f->cpu_us = cpu / n;
+	f->sys_share = cpu > 0 ? sys / cpu : 0;
+	f->switches = (double)(r1->ru_nvcsw + r1->ru_nivcsw - r0->ru_nvcsw -
+			       r0->ru_nivcsw) / n;
+}
+
+/* The CPU time the server has used so far, in microseconds (from
+ * /proc: it is a child that has not been waited for). */
+static double server_cpu_us(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* After the command's name in parentheses: state, then fields 4 to
+	 * 13, then utime and stime in clock ticks. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+			 "%*u %llu %llu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* The server: a child process with a pool of threads, until killed. Its
@@ -150,7 +196,7 @@ static int run_wrk(const struct bench *b, struct figures *out)
 		return -1;
 	}
 	out->rps = strtod(p + 13, NULL);
-	out->cpu_us = rusage_us(&ru) / (double)out->requests;
+	set_cpu(out, NULL, &ru);
 	return 0;
 }
 
@@ -203,8 +249,7 @@ static int run_driver(const struct bench *b, bool trace, struct figures *out)
 	out->requests = sum.iterations;
 	out->rps = (double)sum.iterations * NS_PER_SEC /
 		   (double)sum.elapsed_ns;
-	out->cpu_us = (rusage_us(&r1) - rusage_us(&r0)) /
-		      (double)sum.iterations;
+	set_cpu(out, &r0, &r1);
 	return 0;
 }
 
@@ -244,7 +289,7 @@ static void stats(double *v, unsigned n, double *med, double *lo, double *hi)
 
 static void print_row(const char *name, const struct figures *f, unsigned n)
 {
-	double v[MAX_ROUNDS], rps[3], cpu[3];
+	double v[MAX_ROUNDS], rps[3], cpu[3], srv[3], sys, sw;
 
 	for (unsigned i = 0; i < n; i++)
 		v[i] = f[i].rps;
@@ -252,9 +297,23 @@ static void print_row(const char *name, const struct figures *f, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		v[i] = f[i].cpu_us;
 	stats(v, n, &cpu[0], &cpu[1], &cpu[2]);
+	for (unsigned i = 0; i < n; i++)
+		v[i] = f[i].server_us;
+	stats(v, n, &srv[0], &srv[1], &srv[2]);
+	for (unsigned i = 0; i < n; i++)
+		v[i] = f[i].sys_share;
+	stats(v, n, &sys, &rps[1], &rps[2]);
+	for (unsigned i = 0; i < n; i++)
+		v[i] = f[i].switches;
+	stats(v, n, &sw, &rps[1], &rps[2]);
+	for (unsigned i = 0; i < n; i++)
+		v[i] = f[i].rps;
+	stats(v, n, &rps[0], &rps[1], &rps[2]);
 	printf("%-21s %7.0f req/s [%6.0f-%6.0f]  %5.1f us CPU/req "
-	       "[%5.1f-%5.1f]\n",
-	       name, rps[0], rps[1], rps[2], cpu[0], cpu[1], cpu[2]);
+	       "[%5.1f-%5.1f] (%2.0f%% kernel, %.2f switches)  server "
+	       "%4.1f [%4.1f-%4.1f]\n",
+	       name, rps[0], rps[1], rps[2], cpu[0], cpu[1], cpu[2],
+	       sys * 100, sw, srv[0], srv[1], srv[2]);
 }
 
 /* The ratio of a to b round by round (each pair ran back to back). */
@@ -335,17 +394,22 @@ int main(int argc, char **argv)
 		for (unsigned j = 0; j < nruns; j++) {
 			int w = only >= 0 ? only : (int)((i + j) % NWHO);
 			struct figures *f = &fig[w][i];
+			double s0 = server_cpu_us(server);
 
 			if (w == WRK ? run_wrk(&b, f) < 0
 				     : run_driver(&b, w == TRACED, f) < 0)
 				goto out;
+			f->server_us = (server_cpu_us(server) - s0) /
+				       (double)f->requests;
 		}
 	}
 
 	printf("GET %s: %u connections; driver %u worker threads, wrk -t %u "
 	       "-c %u; %u rounds of %us each, runs alternating\n",
 	       url, b.conns, b.conns, b.wrk_threads, b.conns, rounds, b.secs);
-	printf("median [min-max] over the rounds\n");
+	printf("median [min-max] over the rounds; CPU per request of the "
+	       "client (its kernel share and context switches per request, "
+	       "medians), then of the server in us\n");
 	for (int w = 0; w < NWHO; w++)
 		if (only < 0 || only == w)
 			print_row(who_names[w], fig[w], rounds);
