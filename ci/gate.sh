@@ -29,10 +29,11 @@ broken, 3 inconclusive; 64 usage, 70 build or run failure, 75 interrupted,
                        main, else master)
   --scenario NAME      the scenario (default: boot-vm)
   --rounds N           rounds, each running base and head once, the
-                       order swapped every round; the iterations are
-                       split over them. harness compare compares one run
-                       with one run, so this is 1 (the default) until it
-                       takes several runs per side
+                       order swapped every round (base head, head base,
+                       base head, ...), the iterations split over them
+                       (default: 3); then one harness compare of all base
+                       runs, pooled, against all head runs, so that drift
+                       of the machine hits both sides alike
   --iterations N       measured iterations per side (default: 30)
   --concurrency N      iterations in flight (default: the scenario's)
   --warmup N           warm-up iterations of each run (default: the
@@ -92,7 +93,7 @@ is_count() {
 
 base_opt=""
 scenario=boot-vm
-rounds=1
+rounds=3
 min_effect=""
 alpha=""
 no_baseline_ok=0
@@ -184,12 +185,10 @@ while [ $# -gt 0 ]; do
 done
 
 is_count "$rounds" 1 || usage_error "bad --rounds '$rounds': want 1 or more"
-# harness compare takes one run id per side: more rounds would leave runs
-# out of the comparison (see the usage).
-[ "$rounds" -eq 1 ] || usage_error "--rounds $rounds: harness compare" \
-	"compares one run per side, so the gate runs one round"
 is_count "$iterations" 1 ||
 	usage_error "bad --iterations '$iterations': want 1 or more"
+[ "$iterations" -ge "$rounds" ] ||
+	usage_error "--iterations $iterations: fewer than --rounds $rounds"
 [ -z "$concurrency" ] || is_count "$concurrency" 1 ||
 	usage_error "bad --concurrency '$concurrency': want 1 or more"
 [ -z "$warmup" ] || is_count "$warmup" 0 ||
@@ -435,7 +434,9 @@ if [ -z "$harness_build" ]; then
 fi
 
 # Alternate, and swap who goes first every round (base head, head base,
-# ...), so drift of the machine and warm caches hit both sides alike.
+# ...), so drift of the machine and warm caches hit both sides alike: a
+# slow stretch of the machine lands on a base and a head run next to each
+# other. Each run makes iterations/rounds (rounded up) iterations.
 per_round=$(( (iterations + rounds - 1) / rounds ))
 round=1
 while [ "$round" -le "$rounds" ]; do
@@ -449,8 +450,8 @@ while [ "$round" -le "$rounds" ]; do
 	round=$((round + 1))
 done
 
-# Compare the head with the base: one run per side (see the note on
-# --rounds), the head's config for its scenario and gates, --force since
+# Compare the head with the base: every run of a side pooled (a list of
+# run ids), the head's config for its scenario and gates, --force since
 # the commits may differ in config on purpose.
 bin=$harness_build
 [ -n "$bin" ] || bin=$state/build-head
@@ -472,15 +473,24 @@ esac
 [ -z "$min_effect" ] || set -- "$@" --min-effect "$min_effect"
 [ -z "$alpha" ] || set -- "$@" --alpha "$alpha"
 [ "$no_baseline_ok" = 0 ] || set -- "$@" --no-baseline-ok
-head_id=${head_runs# }
+# The runs as compare's lists: "3,6,7".
+head_id=$(echo "$head_runs" | sed 's/^ *//; s/ /,/g')
 if [ -n "$base_failed" ]; then
 	# No run at the base commit: compare says "no baseline".
 	base_id=none
 	set -- "$@" --baseline "$base_sha" "$head_id"
 else
-	base_id=${base_runs# }
+	base_id=$(echo "$base_runs" | sed 's/^ *//; s/ /,/g')
 	set -- "$@" "$base_id" "$head_id"
 fi
+# A harness from before compare took several runs per side.
+case $offers:$head_id:$base_id in
+*--all-runs*) ;;
+*,*)
+	fail 70 "this harness compare takes one run per side: give" \
+		"--rounds 1"
+	;;
+esac
 rc=0
 (
 	cd "$state/head"
@@ -514,5 +524,5 @@ if [ -n "$html" ]; then
 fi
 
 cat "$out/compare.md"
-say "exit $rc (base run $base_id, head run $head_id; reports in $out)"
+say "exit $rc (base runs $base_id, head runs $head_id; reports in $out)"
 exit "$rc"

@@ -1,10 +1,10 @@
 #!/bin/sh
 # gate-regression.sh: ci/gate.sh end to end in a temp git repository that
-# holds this project. A commit that slows the scheduler through the
-# reference stack's REFSTACK_SLOW knob fails the gate with exit 1 and a
-# report naming the operation; a README change passes with 0; a broken
-# config on the head stops it with 78, on the base it gives "no baseline"
-# (3); SIGTERM stops it with 75. Every time the worktrees are gone
+# holds this project, base and head in alternating rounds. A commit that
+# slows the scheduler through the reference stack's REFSTACK_SLOW knob
+# fails the gate with exit 1 and a report naming the operation; a README
+# change passes with 0; a broken config on the head stops it with 78, on
+# the base it gives "no baseline" (3); SIGTERM stops it with 75. Every time the worktrees are gone
 # afterwards and no process of the stack is left. Uses the gate's fast path
 # (--harness-build: this build for both sides), since the commits differ
 # only in config.
@@ -61,12 +61,15 @@ if [ ! -f "$repo/scenarios/harness.yaml" ] ||
 	exit 1
 fi
 git init -q -b main "$repo" || git init -q "$repo"
-# This project fails only on a change of 200% or more: the gate compares one
-# run per side, and on a busy 2-core machine two runs of the same commit
-# a few seconds apart can differ by tens of percent. The planted slowdown
-# (600ms on an iteration of about 100ms) is far beyond it.
-sed -i 's/^  min_effect: .*/  min_effect: 200%/' "$repo/scenarios/boot-vm.yaml"
-grep -q '^  min_effect: 200%' "$repo/scenarios/boot-vm.yaml" ||
+# This project fails on a change of 50% or more. Two runs of the same
+# commit a few seconds apart on a busy 2-core machine can differ by tens
+# of percent; the gate runs base and head in alternation and pools each
+# side's runs, so such drift hits both sides alike. 25% was tried: on
+# this machine with a load average of 7 (other builds and tests), the
+# neutral case below came out +6% to +17%, upper bounds up to +31%
+# (inconclusive) and a poll count +25% (regression), 3 times in 3.
+sed -i 's/^  min_effect: .*/  min_effect: 50%/' "$repo/scenarios/boot-vm.yaml"
+grep -q '^  min_effect: 50%' "$repo/scenarios/boot-vm.yaml" ||
 	{ echo "FAIL no min_effect in boot-vm.yaml"; exit 1; }
 if ! g add -A || ! g commit -q -m "the project" || ! g tag base; then
 	echo "FAIL base commit"
@@ -90,7 +93,7 @@ run_gate() {
 	shift
 	out=$tmp/out-$name
 	rc=0
-	(cd "$repo" && sh "$gate" --base base --iterations 16 \
+	(cd "$repo" && sh "$gate" --base base --rounds 2 --iterations 16 \
 		--concurrency 1 --warmup 2 --harness-build "$build" \
 		--out "$out" "$@") >"$tmp/$name.stdout" 2>"$tmp/$name.stderr" \
 		</dev/null || rc=$?
@@ -120,10 +123,11 @@ check_clean() {
 	expect "$1: no process left ($p)" [ -z "$p" ]
 }
 
-# 1. A planted regression: the scheduler sleeps 600ms in
-# select_destinations on the head commit.
+# 1. A planted regression: the scheduler sleeps 300ms in
+# select_destinations on the head commit (an iteration takes 50-100ms):
+# two rounds are plenty.
 g checkout -q -b slow base
-knob='    env: {REFSTACK_SLOW: "scheduler.select_destinations=600ms"}'
+knob='    env: {REFSTACK_SLOW: "scheduler.select_destinations=300ms"}'
 awk -v knob="$knob" '{ print } /^  - name: scheduler$/ { print knob }' \
 	"$repo/scenarios/harness.yaml" >"$tmp/harness.yaml" &&
 	mv "$tmp/harness.yaml" "$repo/scenarios/harness.yaml"
@@ -145,8 +149,10 @@ for ext in md html json xml svg; do
 done
 order=$(sed -n 's/^gate: round [0-9]*\/[0-9]*, \([a-z]*\):.*/\1/p' \
 	"$tmp/slow.stderr" | tr '\n' ' ')
-expect "regression: one run of base, then one of head ($order)" \
-	[ "$order" = "base head " ]
+expect "regression: base and head alternate over 2 rounds ($order)" \
+	[ "$order" = "base head head base " ]
+expect "regression: compare pooled two runs per side" \
+	grep -q '^- base: runs [0-9]*, [0-9]* pooled' "$out/compare.md"
 # The JSON and JUnit reports say the same.
 expect "regression: compare.json says regression" \
 	grep -q '"status": *"regression"' "$out/compare.json"
@@ -154,11 +160,16 @@ expect "regression: compare.xml has a failure" \
 	grep -q '<failure' "$out/compare.xml"
 check_clean regression
 
-# 2. A neutral change passes.
+# 2. A neutral change passes. Ruling out a 50% slowdown takes more than
+# finding a 300ms one: the load of this machine comes in bursts of a few
+# seconds, about as long as a run, so what matters is how many runs each
+# side has. Measured here with other builds running: two rounds of 30
+# iterations gave the same commit -22% to +54% (one "regression" in four
+# at 25%), six rounds of 10 gave -10% to +17%.
 g checkout -q -b neutral base
 echo "A line that changes nothing that runs." >>"$repo/README.md"
 g commit -q -a -m "README: one more line"
-run_gate neutral
+run_gate neutral --rounds 6 --iterations 60
 if [ "$rc" -eq 0 ]; then
 	ok "neutral: exit 0"
 else
@@ -217,8 +228,8 @@ check_clean interrupted
 # 6. Bad usage and a base that does not exist.
 run_gate usage --rounds 0
 expect "usage: --rounds 0: exit $rc, want 64" [ "$rc" -eq 64 ]
-run_gate rounds --rounds 2
-expect "usage: --rounds 2 (one run per side): exit $rc, want 64" \
+run_gate rounds --rounds 3 --iterations 2
+expect "usage: fewer iterations than rounds: exit $rc, want 64" \
 	[ "$rc" -eq 64 ]
 run_gate nobase --base no-such-ref
 expect "usage: unknown --base: exit $rc, want 64" [ "$rc" -eq 64 ]
