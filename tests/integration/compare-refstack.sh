@@ -2,7 +2,8 @@
 # compare-refstack.sh: `harness compare` end to end on the reference
 # stack. A temp git repository holds the knob file that the scheduler
 # reads (REFSTACK_KNOBS); harness.yaml is the shipped one, so the config
-# hash is the same at every commit. Two runs at one commit (A/A) pass; a
+# hash is the same at every commit. Two runs at one commit (A/A) are never
+# a regression (pass, or inconclusive under a changing load); a
 # branch whose knob file slows the scheduler's select_destinations fails
 # with exit 1 and names that operation; a branch that turns on the N+1
 # query pattern fails with exit 1 and names the scheduler's `db` count.
@@ -57,18 +58,38 @@ compare() {
 
 run a1
 run a2
-# Two CPUs shared with other tests: when the machine's load changed
-# between the two runs, the whole stack slowed, which is a real
-# difference; one more pair then has to pass.
-"$harness" compare --config "$cfg" 1 2 >"$out" 2>&1 || {
+# A/A: two runs at one commit must never be called a regression. They pass
+# when the machine is steady; when its load changed between the runs, 12
+# iterations may be too few to rule out a 25% shift, and "inconclusive,
+# need N iterations" is then the honest answer, never a finding. A pair
+# whose whole stack slowed (a real difference, made by the load) gets one
+# more pair.
+aa_ok() {
+	case $1 in
+	0) grep -q '^verdict: pass' "$out" ;;
+	3) grep -q '^verdict: inconclusive: .*need about [0-9]* iterations' \
+		"$out" && ! grep -q 'REGRESSION' "$out" ;;
+	*) false ;;
+	esac
+}
+"$harness" compare --config "$cfg" 1 2 >"$out" 2>&1
+status=$?
+if ! aa_ok $status; then
 	echo "note: A/A pair 1 2 differed (load changed?); one more pair"
 	sed 's/^/    /' "$out" | grep -E 'iteration  |^    verdict'
 	run a3
 	run a4
-}
+	"$harness" compare --config "$cfg" 3 4 >"$out" 2>&1
+	status=$?
+fi
 last=$(q "SELECT max(id) FROM runs")
-compare 0 "A/A: two runs at one commit pass" $((last - 1)) "$last"
-grep -q '^verdict: pass' "$out" || bad "A/A: no pass verdict"
+if aa_ok $status; then
+	say "A/A: two runs at one commit: exit $status, no finding"
+	[ $status -eq 3 ] && sed -n 's/^verdict: /note: /p' "$out"
+else
+	bad "A/A: two runs at one commit: exit $status, want 0 (or 3 asking for more iterations)"
+	sed 's/^/    /' "$out"
+fi
 
 git -C "$repo" checkout -q -b slow &&
 	printf 'REFSTACK_SLOW=scheduler.select_destinations=150ms\n' \

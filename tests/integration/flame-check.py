@@ -103,8 +103,10 @@ def main():
             fail("%s is %s, not red: %s" % (SLOW_NAME, s["fill"],
                                             s["title"]))
         if not 0.8 * SLOW_NS <= grew <= 3 * SLOW_NS:
+            # Load that changed between the runs moves this too: code 2
+            # asks for one more pair.
             fail("%s grew %.1fms, want about 30ms: %s" % (
-                SLOW_NAME, grew / 1e6, s["title"]))
+                SLOW_NAME, grew / 1e6, s["title"]), 2)
         m = re.search(r"\(\+(\d+\.\d)%\)", s["title"])
         if not m or float(m.group(1)) < 50:
             fail("title of %s has no change above +50%%: %s" % (
