@@ -375,10 +375,13 @@ static CURLMcode act_on_sockets(struct http_client *c)
 		if (!re)
 			continue;
 		ready[n].fd = c->pfds[i].fd;
-		ready[n].bits = (re & (POLLIN | POLLHUP) ? CURL_CSELECT_IN : 0) |
-				(re & POLLOUT ? CURL_CSELECT_OUT : 0) |
-				(re & (POLLERR | POLLNVAL) ? CURL_CSELECT_ERR
-							   : 0);
+		ready[n].bits = 0;
+		if (re & (POLLIN | POLLHUP))
+			ready[n].bits |= CURL_CSELECT_IN;
+		if (re & POLLOUT)
+			ready[n].bits |= CURL_CSELECT_OUT;
+		if (re & (POLLERR | POLLNVAL))
+			ready[n].bits |= CURL_CSELECT_ERR;
 		n++;
 	}
 	for (size_t i = 0; i < n && mc == CURLM_OK; i++)
