@@ -116,7 +116,10 @@ HTRACE_API int htrace_init(void);
 HTRACE_API int htrace_init_with(const struct htrace_options *opts);
 /* Nonzero when tracing is on. */
 HTRACE_API int htrace_enabled(void);
-/* Write every thread's buffered records to the spool file now. */
+/* Write the records buffered by every thread, running or ended, to the
+ * spool file now. (A thread's state, made at its first span, is kept for
+ * later threads when it ends; the flusher writes what it left, within the
+ * flush interval, and htrace_shutdown and process exit write it too.) */
 HTRACE_API void htrace_flush(void);
 /* Flush, stop the flusher thread and close the spool file; tracing is off
  * afterwards (spans still open are dropped and counted). */
