@@ -1218,7 +1218,7 @@ static int js_uint64(struct dec *d, json_t *parent, const char *key,
 		     uint64_t *out)
 {
 	json_t *v = json_object_get(parent, key);
-	int64_t i;
+	int64_t i = 0;
 	int ret;
 
 	*out = 0;
@@ -1256,8 +1256,8 @@ static int js_list(struct dec *d, json_t *v, int depth, int kv, json_t **out)
 {
 	json_t *values, *item, *j;
 	struct anyval a = { 0 };
-	const char *key;
-	size_t i, klen;
+	const char *key = NULL;
+	size_t i, klen = 0;
 	int ret = 0;
 
 	if (depth > OTLP_MAX_DEPTH)
@@ -1434,8 +1434,8 @@ static int js_attributes(struct dec *d, json_t *parent, struct resource *res,
 {
 	struct anyval v = { 0 };
 	json_t *attrs, *kv;
-	const char *key;
-	size_t i, klen;
+	const char *key = NULL;
+	size_t i, klen = 0;
 	int ret;
 
 	ret = js_array(d, parent, "attributes", &attrs);
