@@ -53,6 +53,27 @@ for t in $(q "SELECT hex(trace_id) FROM iterations"); do
 	fi
 done
 [ $bad_traces = 0 ] && say "every iteration's trace reaches six services"
+# The shape of each trace as stored: exactly one root, every parent found
+# inside the same trace (never inferred), and every span kind of a boot.
+n=$(q "SELECT count(*) FROM (SELECT trace_id FROM spans WHERE run_id = 1
+	GROUP BY trace_id HAVING sum(parent_id = 0) != 1)")
+[ "$n" = 0 ] && say "every trace has exactly one root" ||
+	bad "$n traces without exactly one root"
+n=$(q "SELECT count(*) FROM spans c WHERE c.run_id = 1 AND c.parent_id != 0
+	AND NOT EXISTS (SELECT 1 FROM spans p WHERE p.trace_id = c.trace_id
+		AND p.span_id = c.parent_id)")
+[ "$n" = 0 ] && say "every parent id resolves inside its trace" ||
+	bad "$n spans whose parent is not in their trace"
+kinds=$(q "SELECT group_concat(name, ' ') FROM (SELECT DISTINCT k.name
+	FROM spans sp JOIN kinds k ON k.id = sp.kind WHERE sp.run_id = 1
+	ORDER BY k.name)")
+want="db exec iteration lib rest.call rest.dispatch rpc.call rpc.cast rpc.dispatch step thread.main thread.spawn"
+missing=""
+for k in $want; do
+	case " $kinds " in *" $k "*) ;; *) missing="$missing $k" ;; esac
+done
+[ -z "$missing" ] && say "every span kind of a boot is stored: $kinds" ||
+	bad "kinds missing from the run:$missing (have: $kinds)"
 n=$(q "SELECT count(*) FROM spans WHERE run_id IS NULL OR run_id != 1")
 [ "$n" = 0 ] || bad "$n spans not attached to the run"
 n=$(q "SELECT count(*) FROM spans sp JOIN kinds k ON k.id = sp.kind
