@@ -123,6 +123,135 @@ char *store_column_strdup(sqlite3_stmt *s, int i)
 	return t ? xstrdup((const char *)t) : NULL;
 }
 
+/* Run a statement that returns no row; frees it. */
+static int step_done(struct store *st, sqlite3_stmt *s, char **cause)
+{
+	int ret = 0;
+
+	if (sqlite3_step(s) != SQLITE_DONE)
+		ret = store_dbfail(st, cause, "cannot write '%s'", st->path);
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/* A value for one statement parameter, bound by bind_args. */
+enum arg_type {
+	ARG_INT,		/* an integer */
+	ARG_ID,			/* an id: NULL when 0 */
+	ARG_TEXT,		/* a string: NULL when NULL */
+	ARG_BLOB,		/* I bytes at P */
+};
+
+struct arg {
+	enum arg_type type;
+	int64_t i;
+	const void *p;
+};
+
+#define A_INT(v) ((struct arg){ ARG_INT, (int64_t)(v), NULL })
+#define A_ID(v) ((struct arg){ ARG_ID, (v), NULL })
+#define A_TEXT(v) ((struct arg){ ARG_TEXT, 0, (v) })
+#define A_BLOB(v, n) ((struct arg){ ARG_BLOB, (n), (v) })
+/* An array of arguments and its length, for the functions below. */
+#define ARGS(...) (const struct arg[]){ __VA_ARGS__ }, \
+	ARRAY_SIZE(((const struct arg[]){ __VA_ARGS__ }))
+
+/* Bind ARGS[0..N) to parameters ?1..?N of S. */
+static void bind_args(sqlite3_stmt *s, const struct arg *args, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct arg *a = &args[i];
+		int idx = (int)i + 1;
+
+		switch (a->type) {
+		case ARG_INT:
+			sqlite3_bind_int64(s, idx, a->i);
+			break;
+		case ARG_ID:
+			store_bind_id(s, idx, a->i);
+			break;
+		case ARG_TEXT:
+			store_bind_text(s, idx, a->p);
+			break;
+		case ARG_BLOB:
+			sqlite3_bind_blob(s, idx, a->p, (int)a->i,
+					  SQLITE_STATIC);
+			break;
+		}
+	}
+}
+
+/* SQL prepared with ARGS bound; NULL (and *cause set) if it cannot be
+ * prepared. The caller finalizes it. */
+static sqlite3_stmt *query(struct store *st, const char *sql,
+			   const struct arg *args, size_t n, char **cause)
+{
+	sqlite3_stmt *s = store_prepare(st, sql, cause);
+
+	if (s)
+		bind_args(s, args, n);
+	return s;
+}
+
+/* Run SQL, which returns no row, with ARGS. */
+static int write_sql(struct store *st, const char *sql,
+		     const struct arg *args, size_t n, char **cause)
+{
+	sqlite3_stmt *s = query(st, sql, args, n, cause);
+
+	if (!s)
+		return -1;
+	return step_done(st, s, cause);
+}
+
+/* Run the cached statement ID, which returns no row, with ARGS. */
+static int write_stmt(struct store *st, enum store_stmt id,
+		      const struct arg *args, size_t n, char **cause)
+{
+	sqlite3_stmt *s = store_stmt(st, id, cause);
+	int ret = 0;
+
+	if (!s)
+		return -1;
+	bind_args(s, args, n);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		ret = store_dbfail(st, cause, "cannot write '%s'", st->path);
+	sqlite3_reset(s);
+	return ret;
+}
+
+/* The integer in the first column of SQL's first row, with ARGS: 1 and
+ * *OUT set if there is a row, 0 if there is none, -1 on error. */
+static int select_int64(int64_t *out, struct store *st, const char *sql,
+			const struct arg *args, size_t n, char **cause)
+{
+	sqlite3_stmt *s = query(st, sql, args, n, cause);
+	int rc;
+
+	if (!s)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_dbfail(st, cause, "cannot read '%s'", st->path);
+	return rc == SQLITE_ROW;
+}
+
+/* Run UPDATE with ARGS, and INSERT with the same ARGS if UPDATE changed
+ * no row. */
+static int update_or_insert(struct store *st, const char *update,
+			    const char *insert, const struct arg *args,
+			    size_t n, char **cause)
+{
+	if (write_sql(st, update, args, n, cause) < 0)
+		return -1;
+	if (sqlite3_changes(st->db) > 0)
+		return 0;
+	return write_sql(st, insert, args, n, cause);
+}
+
 static int exec(struct store *st, const char *sql, char **cause)
 {
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -408,14 +537,8 @@ static int intern_in(int64_t *id, struct store *st, struct idmap *m,
 		*id = v;
 		return 0;
 	}
-	if (!(s = store_stmt(st, ins, cause)))
+	if (write_stmt(st, ins, ARGS(A_TEXT(key)), cause) < 0)
 		return -1;
-	store_bind_text(s, 1, key);
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		store_dbfail(st, cause, "cannot write '%s'", st->path);
-		sqlite3_reset(s);
-		return -1;
-	}
 	if (sqlite3_changes(st->db) > 0) {
 		v = sqlite3_last_insert_rowid(st->db);
 	} else {
@@ -448,61 +571,31 @@ int store_intern_kind(int64_t *id, struct store *st, const char *name,
 			 STMT_KIND_SELECT, name, cause);
 }
 
-/* Run a statement that returns no row; frees it. */
-static int step_done(struct store *st, sqlite3_stmt *s, char **cause)
-{
-	int ret = 0;
-
-	if (sqlite3_step(s) != SQLITE_DONE)
-		ret = store_dbfail(st, cause, "cannot write '%s'", st->path);
-	sqlite3_finalize(s);
-	return ret;
-}
-
 int store_commit_upsert(int64_t *id, struct store *st,
 			const struct store_commit *c, char **cause)
 {
-	sqlite3_stmt *s;
-	int rc;
+	int found;
 
 	if (!c->repo || !c->sha)
 		return store_fail(cause, -1, "a commit needs a repo and a sha");
-	s = store_prepare(st,
-			  "SELECT id FROM commits WHERE sha = ?1 AND repo = ?2"
-			  " AND path IS ?3 AND branch IS ?4 AND dirty = ?5"
-			  " ORDER BY id LIMIT 1",
-			  cause);
-	if (!s)
-		return -1;
-	store_bind_text(s, 1, c->sha);
-	store_bind_text(s, 2, c->repo);
-	store_bind_text(s, 3, c->path);
-	store_bind_text(s, 4, c->branch);
-	sqlite3_bind_int(s, 5, c->dirty);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(s, 0);
-		sqlite3_finalize(s);
-		return 0;
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return store_dbfail(st, cause, "cannot read '%s'", st->path);
-	s = store_prepare(st,
-			  "INSERT INTO commits(repo, path, sha, branch, dirty,"
-			  " subject, commit_time) VALUES (?1, ?2, ?3, ?4, ?5,"
-			  " ?6, ?7)",
-			  cause);
-	if (!s)
-		return -1;
-	store_bind_text(s, 1, c->repo);
-	store_bind_text(s, 2, c->path);
-	store_bind_text(s, 3, c->sha);
-	store_bind_text(s, 4, c->branch);
-	sqlite3_bind_int(s, 5, c->dirty);
-	store_bind_text(s, 6, c->subject);
-	sqlite3_bind_int64(s, 7, c->time);
-	if (step_done(st, s, cause) < 0)
+	found = select_int64(id, st,
+			     "SELECT id FROM commits WHERE sha = ?1 AND"
+			     " repo = ?2 AND path IS ?3 AND branch IS ?4 AND"
+			     " dirty = ?5 ORDER BY id LIMIT 1",
+			     ARGS(A_TEXT(c->sha), A_TEXT(c->repo),
+				  A_TEXT(c->path), A_TEXT(c->branch),
+				  A_INT(c->dirty)),
+			     cause);
+	if (found)
+		return found < 0 ? -1 : 0;
+	if (write_sql(st,
+		      "INSERT INTO commits(repo, path, sha, branch, dirty,"
+		      " subject, commit_time) VALUES (?1, ?2, ?3, ?4, ?5,"
+		      " ?6, ?7)",
+		      ARGS(A_TEXT(c->repo), A_TEXT(c->path), A_TEXT(c->sha),
+			   A_TEXT(c->branch), A_INT(c->dirty),
+			   A_TEXT(c->subject), A_INT(c->time)),
+		      cause) < 0)
 		return -1;
 	*id = sqlite3_last_insert_rowid(st->db);
 	return 0;
@@ -533,26 +626,18 @@ static enum store_run_status status_from_name(const char *name)
 int store_run_create(int64_t *run_id, struct store *st,
 		     const struct store_run_info *info, char **cause)
 {
-	sqlite3_stmt *s;
-
 	if (!info->scenario || !info->config_hash)
 		return store_fail(cause, -1,
 				  "a run needs a scenario and a config hash");
-	s = store_prepare(st,
-			  "INSERT INTO runs(scenario, label, config_hash,"
-			  " config, host, start_ns, runner) VALUES (?1, ?2,"
-			  " ?3, ?4, ?5, ?6, ?7)",
-			  cause);
-	if (!s)
-		return -1;
-	store_bind_text(s, 1, info->scenario);
-	store_bind_text(s, 2, info->label);
-	store_bind_text(s, 3, info->config_hash);
-	store_bind_text(s, 4, info->config);
-	store_bind_text(s, 5, info->host);
-	sqlite3_bind_int64(s, 6, info->start_ns);
-	store_bind_text(s, 7, info->runner_json);
-	if (step_done(st, s, cause) < 0)
+	if (write_sql(st,
+		      "INSERT INTO runs(scenario, label, config_hash, config,"
+		      " host, start_ns, runner) VALUES (?1, ?2, ?3, ?4, ?5,"
+		      " ?6, ?7)",
+		      ARGS(A_TEXT(info->scenario), A_TEXT(info->label),
+			   A_TEXT(info->config_hash), A_TEXT(info->config),
+			   A_TEXT(info->host), A_INT(info->start_ns),
+			   A_TEXT(info->runner_json)),
+		      cause) < 0)
 		return -1;
 	*run_id = sqlite3_last_insert_rowid(st->db);
 	return 0;
@@ -561,22 +646,16 @@ int store_run_create(int64_t *run_id, struct store *st,
 int store_run_add_commit(struct store *st, int64_t run_id,
 			 const struct store_commit *c, char **cause)
 {
-	sqlite3_stmt *s;
 	int64_t commit_id;
 
 	if (store_tx_begin(st, cause) < 0)
 		return -1;
 	if (store_commit_upsert(&commit_id, st, c, cause) < 0)
 		goto fail;
-	s = store_prepare(st,
-			  "INSERT INTO run_commits(run_id, commit_id) VALUES"
-			  " (?1, ?2) ON CONFLICT DO NOTHING",
-			  cause);
-	if (!s)
-		goto fail;
-	sqlite3_bind_int64(s, 1, run_id);
-	sqlite3_bind_int64(s, 2, commit_id);
-	if (step_done(st, s, cause) < 0)
+	if (write_sql(st,
+		      "INSERT INTO run_commits(run_id, commit_id) VALUES"
+		      " (?1, ?2) ON CONFLICT DO NOTHING",
+		      ARGS(A_INT(run_id), A_INT(commit_id)), cause) < 0)
 		goto fail;
 	return store_tx_commit(st, cause);
 fail:
@@ -588,19 +667,12 @@ int store_run_finish(struct store *st, int64_t run_id,
 		     enum store_run_status status, const char *reason,
 		     int64_t end_ns, char **cause)
 {
-	sqlite3_stmt *s;
-
-	s = store_prepare(st,
-			  "UPDATE runs SET status = ?1, status_reason = ?2,"
-			  " end_ns = ?3 WHERE id = ?4",
-			  cause);
-	if (!s)
-		return -1;
-	store_bind_text(s, 1, store_run_status_name(status));
-	store_bind_text(s, 2, reason);
-	sqlite3_bind_int64(s, 3, end_ns);
-	sqlite3_bind_int64(s, 4, run_id);
-	if (step_done(st, s, cause) < 0)
+	if (write_sql(st,
+		      "UPDATE runs SET status = ?1, status_reason = ?2,"
+		      " end_ns = ?3 WHERE id = ?4",
+		      ARGS(A_TEXT(store_run_status_name(status)),
+			   A_TEXT(reason), A_INT(end_ns), A_INT(run_id)),
+		      cause) < 0)
 		return -1;
 	if (sqlite3_changes(st->db) == 0)
 		return store_fail(cause, STORE_ENOENT, "no run %lld in '%s'",
@@ -668,15 +740,14 @@ static int read_commits(struct store_run *run, struct store *st,
 	size_t alloc = 0;
 	int rc;
 
-	s = store_prepare(st,
-			  "SELECT c.repo, c.path, c.sha, c.branch, c.dirty,"
-			  " c.subject, c.commit_time FROM run_commits rc JOIN"
-			  " commits c ON c.id = rc.commit_id WHERE"
-			  " rc.run_id = ?1 ORDER BY c.repo, c.id",
-			  cause);
+	s = query(st,
+		  "SELECT c.repo, c.path, c.sha, c.branch, c.dirty,"
+		  " c.subject, c.commit_time FROM run_commits rc JOIN"
+		  " commits c ON c.id = rc.commit_id WHERE"
+		  " rc.run_id = ?1 ORDER BY c.repo, c.id",
+		  ARGS(A_INT(run->id)), cause);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, run->id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_commit *c;
 
@@ -706,11 +777,10 @@ int store_run_get(struct store_run **out, struct store *st, int64_t id,
 
 	*out = NULL;
 	sql = xasprintf("%s WHERE id = ?1", run_columns);
-	s = store_prepare(st, sql, cause);
+	s = query(st, sql, ARGS(A_INT(id)), cause);
 	free(sql);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
 		sqlite3_finalize(s);
@@ -753,12 +823,12 @@ int store_runs_list(struct store_run **out, size_t *n, struct store *st,
 	sql = xasprintf("%s WHERE ?1 IS NULL OR scenario = ?1 ORDER BY"
 			" start_ns DESC, id DESC LIMIT ?2",
 			run_columns);
-	s = store_prepare(st, sql, cause);
+	s = query(st, sql,
+		  ARGS(A_TEXT(scenario), A_INT(limit ? (int64_t)limit : -1)),
+		  cause);
 	free(sql);
 	if (!s)
 		return -1;
-	store_bind_text(s, 1, scenario);
-	sqlite3_bind_int64(s, 2, limit ? (int64_t)limit : -1);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		ALLOC_GROW(runs, nruns + 1, alloc);
 		run_from_row(&runs[nruns++], s);
@@ -790,35 +860,22 @@ int store_run_find(int64_t *run_id, struct store *st, const char *scenario,
 		   const char *config_hash, const char *repo, const char *sha,
 		   bool ok_only, char **cause)
 {
-	sqlite3_stmt *s;
-	int rc;
-
 	*run_id = 0;
 	/* A clean checkout of the commit is the better baseline: prefer
 	 * it, and take a dirty one only when there is nothing else. */
-	s = store_prepare(st,
-			  "SELECT r.id, min(c.dirty) AS d FROM runs r"
-			  " JOIN run_commits rc ON rc.run_id = r.id"
-			  " JOIN commits c ON c.id = rc.commit_id"
-			  " WHERE r.scenario = ?1 AND r.config_hash = ?2"
-			  " AND c.sha = ?3 AND (?4 IS NULL OR c.repo = ?4)"
-			  " AND (?5 = 0 OR r.status = 'ok')"
-			  " GROUP BY r.id"
-			  " ORDER BY d, r.start_ns DESC, r.id DESC LIMIT 1",
-			  cause);
-	if (!s)
+	if (select_int64(run_id, st,
+			 "SELECT r.id, min(c.dirty) AS d FROM runs r"
+			 " JOIN run_commits rc ON rc.run_id = r.id"
+			 " JOIN commits c ON c.id = rc.commit_id"
+			 " WHERE r.scenario = ?1 AND r.config_hash = ?2"
+			 " AND c.sha = ?3 AND (?4 IS NULL OR c.repo = ?4)"
+			 " AND (?5 = 0 OR r.status = 'ok')"
+			 " GROUP BY r.id"
+			 " ORDER BY d, r.start_ns DESC, r.id DESC LIMIT 1",
+			 ARGS(A_TEXT(scenario), A_TEXT(config_hash),
+			      A_TEXT(sha), A_TEXT(repo), A_INT(ok_only)),
+			 cause) < 0)
 		return -1;
-	store_bind_text(s, 1, scenario);
-	store_bind_text(s, 2, config_hash);
-	store_bind_text(s, 3, sha);
-	store_bind_text(s, 4, repo);
-	sqlite3_bind_int(s, 5, ok_only);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*run_id = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_dbfail(st, cause, "cannot read '%s'", st->path);
 	return 0;
 }
 
@@ -830,23 +887,16 @@ int store_iteration_add(struct store *st, int64_t run_id,
 
 	if (store_tx_begin(st, cause) < 0)
 		return -1;
-	s = store_prepare(st,
-			  "INSERT INTO iterations(run_id, seq, trace_id, warmup,"
-			  " ok, error, intended_start_ns, start_ns, dur_ns)"
-			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-			  cause);
-	if (!s)
-		goto fail;
-	sqlite3_bind_int64(s, 1, run_id);
-	sqlite3_bind_int64(s, 2, it->seq);
-	sqlite3_bind_blob(s, 3, it->trace_id, 16, SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, it->warmup);
-	sqlite3_bind_int(s, 5, it->ok);
-	store_bind_text(s, 6, it->error);
-	sqlite3_bind_int64(s, 7, it->intended_start_ns);
-	sqlite3_bind_int64(s, 8, it->start_ns);
-	sqlite3_bind_int64(s, 9, it->dur_ns);
-	if (step_done(st, s, cause) < 0)
+	if (write_sql(st,
+		      "INSERT INTO iterations(run_id, seq, trace_id, warmup,"
+		      " ok, error, intended_start_ns, start_ns, dur_ns)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		      ARGS(A_INT(run_id), A_INT(it->seq),
+			   A_BLOB(it->trace_id, 16), A_INT(it->warmup),
+			   A_INT(it->ok), A_TEXT(it->error),
+			   A_INT(it->intended_start_ns), A_INT(it->start_ns),
+			   A_INT(it->dur_ns)),
+		      cause) < 0)
 		goto fail;
 	iter_id = sqlite3_last_insert_rowid(st->db);
 	if (!it->nsteps)
@@ -862,13 +912,10 @@ int store_iteration_add(struct store *st, int64_t run_id,
 		const struct store_step *step = &it->steps[i];
 
 		sqlite3_reset(s);
-		sqlite3_bind_int64(s, 1, iter_id);
-		sqlite3_bind_int64(s, 2, (int64_t)i);
-		store_bind_text(s, 3, step->name ? step->name : "");
-		sqlite3_bind_int64(s, 4, step->start_ns);
-		sqlite3_bind_int64(s, 5, step->dur_ns);
-		sqlite3_bind_int(s, 6, step->ok);
-		store_bind_text(s, 7, step->error);
+		bind_args(s, ARGS(A_INT(iter_id), A_INT(i),
+				  A_TEXT(step->name ? step->name : ""),
+				  A_INT(step->start_ns), A_INT(step->dur_ns),
+				  A_INT(step->ok), A_TEXT(step->error)));
 		if (sqlite3_step(s) != SQLITE_DONE) {
 			store_dbfail(st, cause, "cannot write '%s'", st->path);
 			sqlite3_finalize(s);
@@ -915,14 +962,13 @@ int store_iterations_get(struct store_iteration **out, size_t *n,
 
 	*out = NULL;
 	*n = 0;
-	s = store_prepare(st,
-			  "SELECT id, seq, trace_id, warmup, ok, error,"
-			  " intended_start_ns, start_ns, dur_ns FROM iterations"
-			  " WHERE run_id = ?1 ORDER BY seq",
-			  cause);
+	s = query(st,
+		  "SELECT id, seq, trace_id, warmup, ok, error,"
+		  " intended_start_ns, start_ns, dur_ns FROM iterations"
+		  " WHERE run_id = ?1 ORDER BY seq",
+		  ARGS(A_INT(run_id)), cause);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, run_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_iteration *it;
 		const void *blob;
@@ -1019,28 +1065,17 @@ int store_position_get(struct store_position *pos, bool *found,
 int store_position_set(struct store *st, const char *path,
 		       const struct store_position *pos, char **cause)
 {
-	sqlite3_stmt *s;
 	struct timespec ts;
-	int rc;
 
-	if (!(s = store_stmt(st, STMT_POSITION_SET, cause)))
-		return -1;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	store_bind_text(s, 1, path);
-	sqlite3_bind_int64(s, 2, pos->device);
-	sqlite3_bind_int64(s, 3, pos->inode);
-	store_bind_text(s, 4, pos->identity);
-	sqlite3_bind_int64(s, 5, pos->offset);
-	sqlite3_bind_int64(s, 6, pos->records);
-	sqlite3_bind_int64(s, 7, pos->corrupt);
-	store_bind_id(s, 8, pos->run_id);
-	sqlite3_bind_int64(s, 9,
-			   (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return store_dbfail(st, cause, "cannot write '%s'", st->path);
-	return 0;
+	return write_stmt(st, STMT_POSITION_SET,
+			  ARGS(A_TEXT(path), A_INT(pos->device),
+			       A_INT(pos->inode), A_TEXT(pos->identity),
+			       A_INT(pos->offset), A_INT(pos->records),
+			       A_INT(pos->corrupt), A_ID(pos->run_id),
+			       A_INT((int64_t)ts.tv_sec * 1000000000 +
+				     ts.tv_nsec)),
+			  cause);
 }
 
 void store_position_release(struct store_position *pos)
@@ -1053,55 +1088,30 @@ int store_drops_add(struct store *st, int64_t run_id, const char *service,
 		    int64_t pid, int64_t spans_dropped, int64_t corrupt,
 		    char **cause)
 {
-	sqlite3_stmt *s;
 	int64_t service_id = 0;
 
 	if (store_tx_begin(st, cause) < 0)
 		return -1;
 	if (service && store_intern(&service_id, st, service, cause) < 0)
 		goto fail;
-	s = store_prepare(st,
-			  "UPDATE drops SET spans_dropped = spans_dropped + ?4,"
-			  " corrupt_records = corrupt_records + ?5 WHERE"
-			  " run_id IS ?1 AND service_id IS ?2 AND pid = ?3",
-			  cause);
-	if (!s)
+	if (update_or_insert(st,
+			     "UPDATE drops SET spans_dropped = spans_dropped"
+			     " + ?4, corrupt_records = corrupt_records + ?5"
+			     " WHERE run_id IS ?1 AND service_id IS ?2 AND"
+			     " pid = ?3",
+			     "INSERT INTO drops(run_id, service_id, pid,"
+			     " spans_dropped, corrupt_records) VALUES"
+			     " (?1, ?2, ?3, ?4, ?5)",
+			     ARGS(A_ID(run_id), A_ID(service_id), A_INT(pid),
+				  A_INT(spans_dropped), A_INT(corrupt)),
+			     cause) < 0)
 		goto fail;
-	store_bind_id(s, 1, run_id);
-	store_bind_id(s, 2, service_id);
-	sqlite3_bind_int64(s, 3, pid);
-	sqlite3_bind_int64(s, 4, spans_dropped);
-	sqlite3_bind_int64(s, 5, corrupt);
-	if (step_done(st, s, cause) < 0)
+	if (run_id && spans_dropped &&
+	    write_sql(st,
+		      "UPDATE runs SET spans_dropped = spans_dropped + ?2"
+		      " WHERE id = ?1",
+		      ARGS(A_INT(run_id), A_INT(spans_dropped)), cause) < 0)
 		goto fail;
-	if (sqlite3_changes(st->db) == 0) {
-		s = store_prepare(st,
-				  "INSERT INTO drops(run_id, service_id, pid,"
-				  " spans_dropped, corrupt_records) VALUES"
-				  " (?1, ?2, ?3, ?4, ?5)",
-				  cause);
-		if (!s)
-			goto fail;
-		store_bind_id(s, 1, run_id);
-		store_bind_id(s, 2, service_id);
-		sqlite3_bind_int64(s, 3, pid);
-		sqlite3_bind_int64(s, 4, spans_dropped);
-		sqlite3_bind_int64(s, 5, corrupt);
-		if (step_done(st, s, cause) < 0)
-			goto fail;
-	}
-	if (run_id && spans_dropped) {
-		s = store_prepare(st,
-				  "UPDATE runs SET spans_dropped ="
-				  " spans_dropped + ?2 WHERE id = ?1",
-				  cause);
-		if (!s)
-			goto fail;
-		sqlite3_bind_int64(s, 1, run_id);
-		sqlite3_bind_int64(s, 2, spans_dropped);
-		if (step_done(st, s, cause) < 0)
-			goto fail;
-	}
 	return store_tx_commit(st, cause);
 fail:
 	store_tx_rollback(st);
@@ -1116,13 +1126,12 @@ int store_drops_total(int64_t *spans_dropped, int64_t *corrupt,
 
 	*spans_dropped = 0;
 	*corrupt = 0;
-	s = store_prepare(st,
-			  "SELECT total(spans_dropped), total(corrupt_records)"
-			  " FROM drops WHERE run_id IS ?1",
-			  cause);
+	s = query(st,
+		  "SELECT total(spans_dropped), total(corrupt_records)"
+		  " FROM drops WHERE run_id IS ?1",
+		  ARGS(A_ID(run_id)), cause);
 	if (!s)
 		return -1;
-	store_bind_id(s, 1, run_id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*spans_dropped = sqlite3_column_int64(s, 0);
@@ -1138,42 +1147,22 @@ int store_thread_name_set(struct store *st, int64_t run_id,
 			  const char *service, int64_t pid, int64_t tid,
 			  const char *name, char **cause)
 {
-	sqlite3_stmt *s;
 	int64_t service_id = 0;
 
 	if (store_tx_begin(st, cause) < 0)
 		return -1;
 	if (service && store_intern(&service_id, st, service, cause) < 0)
 		goto fail;
-	s = store_prepare(st,
-			  "UPDATE threads SET name = ?5 WHERE run_id IS ?1 AND"
-			  " service_id IS ?2 AND pid = ?3 AND tid = ?4",
-			  cause);
-	if (!s)
+	if (update_or_insert(st,
+			     "UPDATE threads SET name = ?5 WHERE run_id IS ?1"
+			     " AND service_id IS ?2 AND pid = ?3 AND"
+			     " tid = ?4",
+			     "INSERT INTO threads(run_id, service_id, pid, tid,"
+			     " name) VALUES (?1, ?2, ?3, ?4, ?5)",
+			     ARGS(A_ID(run_id), A_ID(service_id), A_INT(pid),
+				  A_INT(tid), A_TEXT(name ? name : "")),
+			     cause) < 0)
 		goto fail;
-	store_bind_id(s, 1, run_id);
-	store_bind_id(s, 2, service_id);
-	sqlite3_bind_int64(s, 3, pid);
-	sqlite3_bind_int64(s, 4, tid);
-	sqlite3_bind_text(s, 5, name ? name : "", -1, SQLITE_TRANSIENT);
-	if (step_done(st, s, cause) < 0)
-		goto fail;
-	if (sqlite3_changes(st->db) == 0) {
-		s = store_prepare(st,
-				  "INSERT INTO threads(run_id, service_id, pid,"
-				  " tid, name) VALUES (?1, ?2, ?3, ?4, ?5)",
-				  cause);
-		if (!s)
-			goto fail;
-		store_bind_id(s, 1, run_id);
-		store_bind_id(s, 2, service_id);
-		sqlite3_bind_int64(s, 3, pid);
-		sqlite3_bind_int64(s, 4, tid);
-		sqlite3_bind_text(s, 5, name ? name : "", -1,
-				  SQLITE_TRANSIENT);
-		if (step_done(st, s, cause) < 0)
-			goto fail;
-	}
 	return store_tx_commit(st, cause);
 fail:
 	store_tx_rollback(st);
@@ -1188,18 +1177,15 @@ int store_thread_name_get(char **name, struct store *st, int64_t run_id,
 	int rc;
 
 	*name = NULL;
-	s = store_prepare(st,
-			  "SELECT t.name FROM threads t"
-			  " LEFT JOIN strings sv ON sv.id = t.service_id"
-			  " WHERE t.run_id IS ?1 AND sv.s IS ?2 AND"
-			  " t.pid = ?3 AND t.tid = ?4",
-			  cause);
+	s = query(st,
+		  "SELECT t.name FROM threads t"
+		  " LEFT JOIN strings sv ON sv.id = t.service_id"
+		  " WHERE t.run_id IS ?1 AND sv.s IS ?2 AND"
+		  " t.pid = ?3 AND t.tid = ?4",
+		  ARGS(A_ID(run_id), A_TEXT(service), A_INT(pid), A_INT(tid)),
+		  cause);
 	if (!s)
 		return -1;
-	store_bind_id(s, 1, run_id);
-	sqlite3_bind_text(s, 2, service, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 3, pid);
-	sqlite3_bind_int64(s, 4, tid);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*name = xstrdup((const char *)sqlite3_column_text(s, 0));
