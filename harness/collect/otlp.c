@@ -1034,7 +1034,11 @@ static int pb_span(struct dec *d, struct pb r)
 	return span_finish(d);
 }
 
-static int pb_scope_spans(struct dec *d, struct pb r)
+/* Call FN on each FIELD of message R (a MSG), a length-delimited
+ * message named NAME; skip the other fields. */
+static int pb_each(struct dec *d, struct pb r, uint32_t field,
+		   const char *msg, const char *name,
+		   int (*fn)(struct dec *, struct pb))
 {
 	struct pb sub;
 	uint32_t f;
@@ -1043,19 +1047,24 @@ static int pb_scope_spans(struct dec *d, struct pb r)
 
 	while (r.p < r.end) {
 		if (pb_tag(&r, &f, &wt))
-			return pb_truncated(d, "ScopeSpans");
-		if (f == 2) {
-			PB_EXPECT(d, wt, WT_LEN, "ScopeSpans.spans");
+			return pb_truncated(d, msg);
+		if (f == field) {
+			PB_EXPECT(d, wt, WT_LEN, name);
 			if (pb_len(&r, &sub))
-				return pb_truncated(d, "ScopeSpans");
-			ret = pb_span(d, sub);
+				return pb_truncated(d, msg);
+			ret = fn(d, sub);
 			if (ret)
 				return ret;
 		} else if (pb_skip(&r, wt)) {
-			return pb_truncated(d, "ScopeSpans");
+			return pb_truncated(d, msg);
 		}
 	}
 	return 0;
+}
+
+static int pb_scope_spans(struct dec *d, struct pb r)
+{
+	return pb_each(d, r, 2, "ScopeSpans", "ScopeSpans.spans", pb_span);
 }
 
 static int pb_resource(struct dec *d, struct pb r)
@@ -1082,41 +1091,15 @@ static int pb_resource(struct dec *d, struct pb r)
 /* The resource may follow its spans on the wire: read it first. */
 static int pb_resource_spans(struct dec *d, struct pb r)
 {
-	struct pb scan = r, sub;
-	uint32_t f;
-	unsigned wt;
 	int ret;
 
 	resource_reset(&d->resource);
-	while (scan.p < scan.end) {
-		if (pb_tag(&scan, &f, &wt))
-			return pb_truncated(d, "ResourceSpans");
-		if (f == 1) {
-			PB_EXPECT(d, wt, WT_LEN, "ResourceSpans.resource");
-			if (pb_len(&scan, &sub))
-				return pb_truncated(d, "ResourceSpans");
-			ret = pb_resource(d, sub);
-			if (ret)
-				return ret;
-		} else if (pb_skip(&scan, wt)) {
-			return pb_truncated(d, "ResourceSpans");
-		}
-	}
-	while (r.p < r.end) {
-		if (pb_tag(&r, &f, &wt))
-			return pb_truncated(d, "ResourceSpans");
-		if (f == 2) {
-			PB_EXPECT(d, wt, WT_LEN, "ResourceSpans.scope_spans");
-			if (pb_len(&r, &sub))
-				return pb_truncated(d, "ResourceSpans");
-			ret = pb_scope_spans(d, sub);
-			if (ret)
-				return ret;
-		} else if (pb_skip(&r, wt)) {
-			return pb_truncated(d, "ResourceSpans");
-		}
-	}
-	return 0;
+	ret = pb_each(d, r, 1, "ResourceSpans", "ResourceSpans.resource",
+		      pb_resource);
+	if (ret)
+		return ret;
+	return pb_each(d, r, 2, "ResourceSpans", "ResourceSpans.scope_spans",
+		       pb_scope_spans);
 }
 
 int otlp_decode_protobuf(const void *data, size_t len, otlp_span_fn *emit,
