@@ -1,6 +1,6 @@
 /* db.c: each service's SQLite database: one connection used by one
  * statement or transaction at a time, every statement traced as a db span
- * with its query text. */
+ * with its query text; the list replies built from one query. */
 #include "refstack/refstack.h"
 
 #include "util/error.h"
@@ -126,4 +126,52 @@ int rs_db_exec(struct refstack *rs, const char *sql, char **cause)
 		;
 	rs_db_finish(&s);
 	return rc;
+}
+
+int rs_db_exec_texts(struct refstack *rs, const char *sql,
+		     const char *const *params, size_t n, char **cause)
+{
+	struct rs_stmt s;
+	int rc;
+
+	rs_db_lock(rs);
+	rc = rs_db_prepare(rs, &s, sql, cause);
+	if (rc == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (params[i])
+				rs_db_bind_text(&s, (int)i + 1, params[i]);
+		rc = rs_db_step(rs, &s, cause);
+		rs_db_finish(&s);
+	}
+	if (rc == 0)
+		rc = sqlite3_changes(rs->db);
+	rs_db_unlock(rs);
+	return rc;
+}
+
+void rs_reply_rows(struct rs_req *req, struct rs_resp *resp,
+		   const char *key, const char *sql, const char *param,
+		   json_t *(*row)(struct rs_stmt *s, void *arg), void *arg)
+{
+	struct rs_stmt s;
+	json_t *list = json_array();
+	char *cause = NULL;
+	int rc = -1;
+
+	rs_db_lock(req->rs);
+	if (rs_db_prepare(req->rs, &s, sql, &cause) == 0) {
+		if (param)
+			rs_db_bind_text(&s, 1, param);
+		while ((rc = rs_db_step(req->rs, &s, &cause)) > 0)
+			json_array_append_new(list, row(&s, arg));
+		rs_db_finish(&s);
+	}
+	rs_db_unlock(req->rs);
+	if (rc < 0) {
+		json_decref(list);
+		rs_reply_error(resp, 500, "%s", cause);
+	} else {
+		rs_reply_json(resp, 200, json_pack("{s:o}", key, list));
+	}
+	free(cause);
 }

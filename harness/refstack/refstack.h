@@ -249,6 +249,16 @@ const char *rs_db_text(struct rs_stmt *s, int col);
 int64_t rs_db_int(struct rs_stmt *s, int col);
 /* Run sql with no parameters and no rows (BEGIN, COMMIT, DDL). */
 int rs_db_exec(struct refstack *rs, const char *sql, char **cause);
+/* Under the lock, run one UPDATE/INSERT/DELETE with text parameters
+ * PARAMS[0..N) (NULL binds NULL): the rows it changed, or -1 (*cause
+ * set). */
+int rs_db_exec_texts(struct refstack *rs, const char *sql,
+		     const char *const *params, size_t n, char **cause);
+/* Reply 200 {KEY: [ROW(s, ARG) for each row of SQL]}, SQL's ?1 bound to
+ * PARAM unless it is NULL; 500 if the query fails. */
+void rs_reply_rows(struct rs_req *req, struct rs_resp *resp,
+		   const char *key, const char *sql, const char *param,
+		   json_t *(*row)(struct rs_stmt *s, void *arg), void *arg);
 
 /* Seeded ids that scenarios and services refer to. */
 #define RS_IMAGE_CIRROS "6d3b9a41-6c0e-4d3b-9a6e-2f1a8c0e5b11"

@@ -61,28 +61,6 @@ static int flavor_find(struct refstack *rs, const char *id, struct flavor *f,
 	return rc;
 }
 
-/* Run one UPDATE/INSERT with text parameters (NULL binds NULL). */
-static int exec_texts(struct refstack *rs, const char *sql,
-		      const char *const *params, size_t n, char **cause)
-{
-	struct rs_stmt s;
-	int rc;
-
-	rs_db_lock(rs);
-	rc = rs_db_prepare(rs, &s, sql, cause);
-	if (rc == 0) {
-		for (size_t i = 0; i < n; i++)
-			if (params[i])
-				rs_db_bind_text(&s, (int)i + 1, params[i]);
-		rc = rs_db_step(rs, &s, cause);
-		rs_db_finish(&s);
-	}
-	if (rc == 0)
-		rc = sqlite3_changes(rs->db);
-	rs_db_unlock(rs);
-	return rc;
-}
-
 static int set_status(struct refstack *rs, const char *id, const char *status,
 		      const char *host, const char *ip, const char *fault,
 		      char **cause)
@@ -91,13 +69,13 @@ static int set_status(struct refstack *rs, const char *id, const char *status,
 	const char *p[] = { status, host, ip, fault, now, id };
 
 	rs_iso_time(now, sizeof(now), 0);
-	return exec_texts(rs,
-			  "UPDATE instances SET status = ?1,"
-			  " host = COALESCE(?2, host),"
-			  " ip_address = COALESCE(?3, ip_address),"
-			  " fault = COALESCE(?4, fault), updated_at = ?5"
-			  " WHERE id = ?6 AND deleted = 0",
-			  p, ARRAY_SIZE(p), cause);
+	return rs_db_exec_texts(rs,
+				"UPDATE instances SET status = ?1,"
+				" host = COALESCE(?2, host),"
+				" ip_address = COALESCE(?3, ip_address),"
+				" fault = COALESCE(?4, fault), updated_at = ?5"
+				" WHERE id = ?6 AND deleted = 0",
+				p, ARRAY_SIZE(p), cause);
 }
 
 #define SERVER_COLUMNS                                                         \
@@ -205,12 +183,13 @@ static void create_server(struct rs_req *req, struct rs_resp *resp)
 		const char *p[] = { id, name, auth.user_id, auth.project_id,
 				    image_ref, flavor.id, now };
 
-		rc = exec_texts(rs,
-				"INSERT INTO instances (id, name, user_id,"
-				" project_id, image_id, flavor_id, status,"
-				" created_at, updated_at) VALUES"
-				" (?1, ?2, ?3, ?4, ?5, ?6, 'BUILD', ?7, ?7)",
-				p, ARRAY_SIZE(p), &cause);
+		rc = rs_db_exec_texts(rs,
+				      "INSERT INTO instances (id, name,"
+				      " user_id, project_id, image_id,"
+				      " flavor_id, status, created_at,"
+				      " updated_at) VALUES (?1, ?2, ?3, ?4,"
+				      " ?5, ?6, 'BUILD', ?7, ?7)",
+				      p, ARRAY_SIZE(p), &cause);
 		if (rc < 0) {
 			rs_reply_error(resp, 500, "%s", cause);
 			goto out;
@@ -294,43 +273,27 @@ static void show_server(struct rs_req *req, struct rs_resp *resp)
 	free(cause);
 }
 
+/* A server in a list: in full when DETAIL points to true. */
+static json_t *server_row(struct rs_stmt *s, void *detail)
+{
+	if (*(bool *)detail)
+		return server_json(s);
+	return json_pack("{s:s,s:s}", "id", rs_db_text(s, 0), "name",
+			 rs_db_text(s, 1));
+}
+
 static void list_servers(struct rs_req *req, struct rs_resp *resp)
 {
 	bool detail = !strcmp(req->route, "/servers/detail");
 	struct rs_auth auth;
-	struct rs_stmt s;
-	json_t *list = json_array();
-	char *cause = NULL;
-	int rc = -1;
 
-	if (rs_authenticate(req, resp, &auth) < 0) {
-		json_decref(list);
+	if (rs_authenticate(req, resp, &auth) < 0)
 		return;
-	}
-	rs_db_lock(req->rs);
-	if (rs_db_prepare(req->rs, &s,
-			  "SELECT " SERVER_COLUMNS " FROM instances"
-			  " WHERE project_id = ? AND deleted = 0"
-			  " ORDER BY created_at, id LIMIT 1000",
-			  &cause) == 0) {
-		rs_db_bind_text(&s, 1, auth.project_id);
-		while ((rc = rs_db_step(req->rs, &s, &cause)) > 0)
-			json_array_append_new(
-				list, detail ? server_json(&s) :
-					       json_pack("{s:s,s:s}", "id",
-							 rs_db_text(&s, 0),
-							 "name",
-							 rs_db_text(&s, 1)));
-		rs_db_finish(&s);
-	}
-	rs_db_unlock(req->rs);
-	if (rc < 0) {
-		json_decref(list);
-		rs_reply_error(resp, 500, "%s", cause);
-	} else {
-		rs_reply_json(resp, 200, json_pack("{s:o}", "servers", list));
-	}
-	free(cause);
+	rs_reply_rows(req, resp, "servers",
+		      "SELECT " SERVER_COLUMNS " FROM instances"
+		      " WHERE project_id = ? AND deleted = 0"
+		      " ORDER BY created_at, id LIMIT 1000",
+		      auth.project_id, server_row, &detail);
 }
 
 static void delete_server(struct rs_req *req, struct rs_resp *resp)
@@ -347,12 +310,12 @@ static void delete_server(struct rs_req *req, struct rs_resp *resp)
 	{
 		const char *p[] = { now, req->params[0], auth.project_id };
 
-		rc = exec_texts(rs,
-				"UPDATE instances SET deleted = 1,"
-				" status = 'DELETED', updated_at = ?1"
-				" WHERE id = ?2 AND project_id = ?3"
-				" AND deleted = 0",
-				p, ARRAY_SIZE(p), &cause);
+		rc = rs_db_exec_texts(rs,
+				      "UPDATE instances SET deleted = 1,"
+				      " status = 'DELETED', updated_at = ?1"
+				      " WHERE id = ?2 AND project_id = ?3"
+				      " AND deleted = 0",
+				      p, ARRAY_SIZE(p), &cause);
 	}
 	if (rc <= 0) {
 		if (rc < 0)
@@ -374,43 +337,25 @@ static void delete_server(struct rs_req *req, struct rs_resp *resp)
 	resp->status = 204;
 }
 
+static json_t *flavor_row(struct rs_stmt *s, void *arg)
+{
+	return json_pack("{s:s,s:s,s:I,s:I,s:I}", "id", rs_db_text(s, 0),
+			 "name", rs_db_text(s, 1), "ram",
+			 (json_int_t)rs_db_int(s, 2), "vcpus",
+			 (json_int_t)rs_db_int(s, 3), "disk",
+			 (json_int_t)rs_db_int(s, 4));
+}
+
 static void list_flavors(struct rs_req *req, struct rs_resp *resp)
 {
 	struct rs_auth auth;
-	struct rs_stmt s;
-	json_t *list = json_array();
-	char *cause = NULL;
-	int rc = -1;
 
-	if (rs_authenticate(req, resp, &auth) < 0) {
-		json_decref(list);
+	if (rs_authenticate(req, resp, &auth) < 0)
 		return;
-	}
-	rs_db_lock(req->rs);
-	if (rs_db_prepare(req->rs, &s,
-			  "SELECT id, name, ram_mb, vcpus, disk_gb FROM flavors"
-			  " ORDER BY id",
-			  &cause) == 0) {
-		while ((rc = rs_db_step(req->rs, &s, &cause)) > 0)
-			json_array_append_new(
-				list,
-				json_pack("{s:s,s:s,s:I,s:I,s:I}", "id",
-					  rs_db_text(&s, 0), "name",
-					  rs_db_text(&s, 1), "ram",
-					  (json_int_t)rs_db_int(&s, 2),
-					  "vcpus", (json_int_t)rs_db_int(&s, 3),
-					  "disk",
-					  (json_int_t)rs_db_int(&s, 4)));
-		rs_db_finish(&s);
-	}
-	rs_db_unlock(req->rs);
-	if (rc < 0) {
-		json_decref(list);
-		rs_reply_error(resp, 500, "%s", cause);
-	} else {
-		rs_reply_json(resp, 200, json_pack("{s:o}", "flavors", list));
-	}
-	free(cause);
+	rs_reply_rows(req, resp, "flavors",
+		      "SELECT id, name, ram_mb, vcpus, disk_gb FROM flavors"
+		      " ORDER BY id",
+		      NULL, flavor_row, NULL);
 }
 
 /* RPC from compute: the build finished (ACTIVE) or failed (ERROR). */

@@ -88,25 +88,6 @@ static void compute_stop(struct refstack *rs)
 	rs->priv = NULL;
 }
 
-static int exec_sql(struct refstack *rs, const char *sql,
-		    const char *const *params, size_t n, char **cause)
-{
-	struct rs_stmt s;
-	int rc;
-
-	rs_db_lock(rs);
-	rc = rs_db_prepare(rs, &s, sql, cause);
-	if (rc == 0) {
-		for (size_t i = 0; i < n; i++)
-			if (params[i])
-				rs_db_bind_text(&s, (int)i + 1, params[i]);
-		rc = rs_db_step(rs, &s, cause);
-		rs_db_finish(&s);
-	}
-	rs_db_unlock(rs);
-	return rc;
-}
-
 static char *auth_header(const char *token)
 {
 	return xasprintf("X-Auth-Token: %s", token);
@@ -451,8 +432,8 @@ static void instance_destroy(struct refstack *rs, const char *id,
 		port_delete(rs, port_id, token);
 	if (dir && *dir)
 		dir_remove(dir);
-	if (exec_sql(rs, "DELETE FROM instances WHERE id = ?", p, 1,
-		     &cause) < 0) {
+	if (rs_db_exec_texts(rs, "DELETE FROM instances WHERE id = ?", p, 1,
+			     &cause) < 0) {
 		fprintf(stderr, "harness-refstack: compute: %s\n", cause);
 		free(cause);
 	}
@@ -469,10 +450,10 @@ static int build_steps(struct build *b, char **cause)
 	if (port_create(b, cause) < 0)
 		return -1;
 	p[0] = b->port_id, p[1] = b->ip, p[2] = b->dir, p[3] = b->id;
-	if (exec_sql(rs,
-		     "UPDATE instances SET port_id = ?, ip_address = ?,"
-		     " dir = ? WHERE id = ?",
-		     p, 4, cause) < 0)
+	if (rs_db_exec_texts(rs,
+			     "UPDATE instances SET port_id = ?, ip_address = ?,"
+			     " dir = ? WHERE id = ?",
+			     p, 4, cause) < 0)
 		return -1;
 	if (rs_mkdirs(b->dir) < 0) {
 		*cause = xasprintf("cannot create '%s': %s", b->dir,
@@ -525,8 +506,9 @@ static void *build_main(void *arg)
 	}
 	p[0] = failed ? "error" : "active";
 	p[1] = b->id;
-	if (exec_sql(rs, "UPDATE instances SET status = ? WHERE id = ?", p, 2,
-		     &cause) < 0) {
+	if (rs_db_exec_texts(rs,
+			     "UPDATE instances SET status = ? WHERE id = ?",
+			     p, 2, &cause) < 0) {
 		free(cause);
 		cause = NULL;
 	}
@@ -552,10 +534,10 @@ static void *build_main(void *arg)
 			port_delete(rs, b->port_id, b->token);
 		dir_remove(b->dir);
 		p[0] = b->id;
-		if (exec_sql(rs,
-			     "UPDATE instances SET port_id = NULL, dir = NULL"
-			     " WHERE id = ?",
-			     p, 1, &cause) < 0)
+		if (rs_db_exec_texts(rs,
+				     "UPDATE instances SET port_id = NULL,"
+				     " dir = NULL WHERE id = ?",
+				     p, 1, &cause) < 0)
 			free(cause);
 		report(b, "ERROR");
 	} else {
@@ -614,10 +596,10 @@ static int build_and_run_instance(struct refstack *rs,
 	b->dir = xasprintf("%s/instances/%s", rs->data_dir, b->id);
 	rs_iso_time(now, sizeof(now), 0);
 	p[0] = b->id, p[1] = b->host, p[2] = now;
-	if (exec_sql(rs,
-		     "INSERT INTO instances (id, host, status, created_at)"
-		     " VALUES (?, ?, 'building', ?)",
-		     p, 3, cause) < 0) {
+	if (rs_db_exec_texts(rs,
+			     "INSERT INTO instances (id, host, status,"
+			     " created_at) VALUES (?, ?, 'building', ?)",
+			     p, 3, cause) < 0) {
 		free(b->dir);
 		free(b);
 		return -1;

@@ -305,7 +305,6 @@ static void revoke_token(struct rs_req *req, struct rs_resp *resp)
 {
 	struct rs_auth caller;
 	const char *token = rs_req_header(req, "X-Subject-Token");
-	struct rs_stmt s;
 	char *cause = NULL;
 	int rc;
 
@@ -315,16 +314,8 @@ static void revoke_token(struct rs_req *req, struct rs_resp *resp)
 		rs_reply_error(resp, 404, "could not find token");
 		return;
 	}
-	rs_db_lock(req->rs);
-	rc = rs_db_prepare(req->rs, &s, "DELETE FROM tokens WHERE id = ?",
-			   &cause);
-	if (rc == 0) {
-		rs_db_bind_text(&s, 1, token);
-		rc = rs_db_step(req->rs, &s, &cause);
-		rs_db_finish(&s);
-	}
-	rc = rc < 0 ? rc : sqlite3_changes(req->rs->db);
-	rs_db_unlock(req->rs);
+	rc = rs_db_exec_texts(req->rs, "DELETE FROM tokens WHERE id = ?",
+			      &token, 1, &cause);
 	if (rc < 0)
 		rs_reply_error(resp, 500, "%s", cause);
 	else if (rc == 0)

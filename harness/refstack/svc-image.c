@@ -141,34 +141,20 @@ static void show_image(struct rs_req *req, struct rs_resp *resp)
 	free(cause);
 }
 
+static json_t *image_row(struct rs_stmt *s, void *arg)
+{
+	return image_json(s);
+}
+
 static void list_images(struct rs_req *req, struct rs_resp *resp)
 {
 	struct rs_auth auth;
-	struct rs_stmt s;
-	json_t *list = json_array();
-	char *cause = NULL;
-	int rc = -1;
 
-	if (rs_authenticate(req, resp, &auth) < 0) {
-		json_decref(list);
+	if (rs_authenticate(req, resp, &auth) < 0)
 		return;
-	}
-	rs_db_lock(req->rs);
-	if (rs_db_prepare(req->rs, &s,
-			  "SELECT " IMAGE_COLUMNS " FROM images ORDER BY name",
-			  &cause) == 0) {
-		while ((rc = rs_db_step(req->rs, &s, &cause)) > 0)
-			json_array_append_new(list, image_json(&s));
-		rs_db_finish(&s);
-	}
-	rs_db_unlock(req->rs);
-	if (rc < 0) {
-		rs_reply_error(resp, 500, "%s", cause);
-		json_decref(list);
-	} else {
-		rs_reply_json(resp, 200, json_pack("{s:o}", "images", list));
-	}
-	free(cause);
+	rs_reply_rows(req, resp, "images",
+		      "SELECT " IMAGE_COLUMNS " FROM images ORDER BY name",
+		      NULL, image_row, NULL);
 }
 
 struct image_stream {

@@ -230,23 +230,13 @@ static void show_port(struct rs_req *req, struct rs_resp *resp)
 static void delete_port(struct rs_req *req, struct rs_resp *resp)
 {
 	struct rs_auth auth;
-	struct rs_stmt s;
 	char *cause = NULL;
 	int rc;
 
 	if (rs_authenticate(req, resp, &auth) < 0)
 		return;
-	rs_db_lock(req->rs);
-	rc = rs_db_prepare(req->rs, &s, "DELETE FROM ports WHERE id = ?",
-			   &cause);
-	if (rc == 0) {
-		rs_db_bind_text(&s, 1, req->params[0]);
-		rc = rs_db_step(req->rs, &s, &cause);
-		rs_db_finish(&s);
-	}
-	if (rc == 0)
-		rc = sqlite3_changes(req->rs->db);
-	rs_db_unlock(req->rs);
+	rc = rs_db_exec_texts(req->rs, "DELETE FROM ports WHERE id = ?",
+			      (const char *[]){ req->params[0] }, 1, &cause);
 	if (rc < 0)
 		rs_reply_error(resp, 500, "%s", cause);
 	else if (rc == 0)
