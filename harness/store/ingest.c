@@ -37,7 +37,7 @@ struct stack_slot {
 	uint32_t *ids;		/* NULL: an empty slot */
 	size_t n;
 	const char **frames;	/* the frames' texts, borrowed from texts */
-	char *text;		/* the frames joined as the store keeps them */
+	char *text;		/* the frames joined as the store has them */
 	size_t len;
 	uint64_t key;		/* idmap_hash of text */
 };
@@ -52,7 +52,7 @@ struct frame_cache {
 	size_t texts_alloc;
 	struct stack_slot *sslots;
 	size_t nsslots, nstacks;
-	uint32_t *ids;		/* scratch: the current span's frame ids */
+	uint32_t *ids;		/* scratch: this span's frame ids */
 	size_t ids_alloc;
 };
 

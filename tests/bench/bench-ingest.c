@@ -180,6 +180,20 @@ static int pick_name(uint64_t *rng)
 	return 0;
 }
 
+/* A query on TAB as an ORM would write it. */
+static char *db_query(const char *tab, bool select)
+{
+	if (select)
+		return xasprintf("SELECT %s.id, %s.uuid, %s.project_id,"
+				 " %s.status, %s.created_at FROM %s WHERE"
+				 " %s.project_id = ? AND %s.deleted = 0"
+				 " LIMIT 1000",
+				 tab, tab, tab, tab, tab, tab, tab, tab);
+	return xasprintf("UPDATE %s SET status = ?, updated_at = ? WHERE"
+			 " %s.uuid = ? AND %s.deleted = 0",
+			 tab, tab, tab);
+}
+
 static void make_names(struct bench *b)
 {
 	for (size_t s = 0; s < NSERVICES; s++) {
@@ -208,21 +222,7 @@ static void make_names(struct bench *b)
 				n->text = xasprintf("%s %s",
 						    j % 2 ? "SELECT" : "UPDATE",
 						    tab);
-				if (j % 2)
-					n->query = xasprintf(
-						"SELECT %s.id, %s.uuid, "
-						"%s.project_id, %s.status, "
-						"%s.created_at FROM %s WHERE "
-						"%s.project_id = ? AND "
-						"%s.deleted = 0 LIMIT 1000",
-						tab, tab, tab, tab, tab, tab, tab,
-						tab);
-				else
-					n->query = xasprintf(
-						"UPDATE %s SET status = ?, "
-						"updated_at = ? WHERE %s.uuid "
-						"= ? AND %s.deleted = 0",
-						tab, tab, tab);
+				n->query = db_query(tab, j % 2);
 			} else if (!strcmp(kind, "func")) {
 				n->text = xasprintf("%s.%s", services[s],
 						    methods[(size_t)j % 6]);
@@ -830,7 +830,8 @@ static int summary(const char *path, struct strbuf *out)
 {
 	static const char *const queries[] = {
 		"SELECT count(*), count(stack_id), count(message),"
-		" total(dur_ns), total(kind), total(pid), total(tid) FROM spans",
+		" total(dur_ns), total(kind), total(pid), total(tid)"
+		" FROM spans",
 		"SELECT count(*), total(length(a.value)), total(a.type),"
 		" total(length(k.s)) FROM span_attrs a JOIN strings k"
 		" ON k.id = a.key_id",
