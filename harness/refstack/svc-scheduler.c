@@ -155,6 +155,25 @@ static size_t filter_and_weigh(struct refstack *rs, struct host *hosts,
 	return kept;
 }
 
+/* Run SQL, an UPDATE of hosts with ?1 RAM, ?2 VCPUS and ?3 HOST; the
+ * caller holds the lock. */
+static int host_update(struct refstack *rs, const char *sql, int64_t ram,
+		       int64_t vcpus, const char *host, char **cause)
+{
+	struct rs_stmt s;
+	int rc;
+
+	rc = rs_db_prepare(rs, &s, sql, cause);
+	if (rc == 0) {
+		rs_db_bind_int(&s, 1, ram);
+		rs_db_bind_int(&s, 2, vcpus);
+		rs_db_bind_text(&s, 3, host);
+		rc = rs_db_step(rs, &s, cause);
+		rs_db_finish(&s);
+	}
+	return rc;
+}
+
 /* Claim ram and vcpus on host for the instance: 1 claimed, 0 the host
  * filled up meanwhile, -1 error. Takes the lock itself. */
 static int claim(struct refstack *rs, const char *host, const char *instance,
@@ -169,20 +188,14 @@ static int claim(struct refstack *rs, const char *host, const char *instance,
 		rs_db_unlock(rs);
 		return -1;
 	}
-	rc = rs_db_prepare(rs, &s,
-			   "UPDATE hosts SET ram_used = ram_used + ?1,"
-			   " vcpus_used = vcpus_used + ?2 WHERE name = ?3"
-			   " AND ram_used + ?1 <= ram_mb"
-			   " AND vcpus_used + ?2 <= vcpus",
-			   cause);
-	if (rc == 0) {
-		rs_db_bind_int(&s, 1, ram);
-		rs_db_bind_int(&s, 2, vcpus);
-		rs_db_bind_text(&s, 3, host);
-		rc = rs_db_step(rs, &s, cause);
-		rs_db_finish(&s);
+	rc = host_update(rs,
+			 "UPDATE hosts SET ram_used = ram_used + ?1,"
+			 " vcpus_used = vcpus_used + ?2 WHERE name = ?3"
+			 " AND ram_used + ?1 <= ram_mb"
+			 " AND vcpus_used + ?2 <= vcpus",
+			 ram, vcpus, host, cause);
+	if (rc == 0)
 		changed = sqlite3_changes(rs->db);
-	}
 	if (rc == 0 && changed) {
 		rc = rs_db_prepare(rs, &s,
 				   "INSERT OR REPLACE INTO claims (instance_id,"
@@ -295,18 +308,10 @@ static int release_claim(struct refstack *rs, const struct rpc_msg *msg,
 		rs_db_finish(&s);
 	}
 	if (rc > 0) {
-		rc = rs_db_prepare(rs, &s,
-				   "UPDATE hosts SET ram_used = ram_used - ?,"
-				   " vcpus_used = vcpus_used - ?"
-				   " WHERE name = ?",
-				   cause);
-		if (rc == 0) {
-			rs_db_bind_int(&s, 1, ram);
-			rs_db_bind_int(&s, 2, vcpus);
-			rs_db_bind_text(&s, 3, host);
-			rc = rs_db_step(rs, &s, cause);
-			rs_db_finish(&s);
-		}
+		rc = host_update(rs,
+				 "UPDATE hosts SET ram_used = ram_used - ?,"
+				 " vcpus_used = vcpus_used - ? WHERE name = ?",
+				 ram, vcpus, host, cause);
 		if (rc == 0)
 			rc = rs_db_prepare(rs, &s,
 					   "DELETE FROM claims"
