@@ -116,7 +116,7 @@ static void print_runs(const struct store_run *runs, size_t n)
 	free(cells);
 }
 
-static int parse_limit(const char *s, size_t *out)
+int cmd_parse_limit(const char *s, size_t *out)
 {
 	char *end;
 	unsigned long long v;
@@ -156,7 +156,7 @@ static int cmd_runs_exec(int argc, char **argv)
 			scenario = optarg;
 			break;
 		case 'n':
-			if (parse_limit(optarg, &limit) < 0)
+			if (cmd_parse_limit(optarg, &limit) < 0)
 				return cmd_usage_error(&cmd_runs_entry,
 						       "bad --limit '%s': "
 						       "want a number",

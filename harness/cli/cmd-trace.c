@@ -2,7 +2,6 @@
  * trace as a tree, JSON, a call graph, a Chrome trace or a web page. */
 #include "cli/cmd.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,21 +55,6 @@ static int exit_for_store(int rc)
 	if (rc == STORE_ENOENT || rc == STORE_EAMBIGUOUS)
 		return HARNESS_EXIT_USAGE;
 	return HARNESS_EXIT_RUNTIME;
-}
-
-static int parse_limit(const char *s, size_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!*s || *s == '-')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return -1;
-	*out = (size_t)v;
-	return 0;
 }
 
 /* Open the store of the options and resolve --run (0 when not given). */
@@ -260,7 +244,7 @@ static int cmd_trace_exec(int argc, char **argv)
 			o.run = optarg;
 			break;
 		case 'n':
-			if (parse_limit(optarg, &o.limit) < 0)
+			if (cmd_parse_limit(optarg, &o.limit) < 0)
 				return cmd_usage_error(&cmd_trace_entry,
 						       "bad --limit '%s': "
 						       "want a number",

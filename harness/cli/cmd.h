@@ -31,6 +31,9 @@ int cmd_usage_error(const struct cmd_entry *entry, const char *fmt, ...)
  * an enum harness_exit code; on failure it has reported why. Defined in
  * cmd-runs.c. */
 int cmd_store_path(char **out, const char *store_opt);
+/* A --limit value: a whole number, 0 or more, into *out; -1 if S is not
+ * one. Defined in cmd-runs.c. */
+int cmd_parse_limit(const char *s, size_t *out);
 
 /* The commands, in the order `harness --help` lists them. */
 extern const struct cmd_entry cmd_run_entry;
