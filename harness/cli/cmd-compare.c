@@ -16,7 +16,6 @@
 #include "config/config.h"
 #include "report/report.h"
 #include "report/flame.h"
-#include "report/verdict.h"
 #include "store/store.h"
 #include "util/strbuf.h"
 #include "vcs/vcs.h"
@@ -89,73 +88,8 @@ const struct cmd_entry cmd_compare_entry = {
 	.exec = cmd_compare_exec,
 };
 
-enum format_bits {
-	FMT_TERMINAL = 1 << 0,
-	FMT_MARKDOWN = 1 << 1,
-	FMT_JSON = 1 << 2,
-	FMT_JUNIT = 1 << 3,
-	FMT_HTML = 1 << 4,
-};
-
-static const struct {
-	const char *name;
-	enum format_bits bit;
-	const char *file;
-	int (*write)(FILE *, const struct verdict *,
-		     const struct report_compare_options *, char **);
-} formats[] = {
-	{ "terminal", FMT_TERMINAL, NULL, report_compare_terminal },
-	{ "markdown", FMT_MARKDOWN, "compare.md", report_compare_markdown },
-	{ "json", FMT_JSON, "compare.json", report_compare_json },
-	{ "junit", FMT_JUNIT, "compare.xml", report_compare_junit },
-	{ "html", FMT_HTML, "compare.html", NULL },
-};
-
-static void warn_user(const char *msg)
-{
-	warning("%s", msg);
-}
-
-/* HTML is the report writers' run report (report.h) of the head with the
- * base and the comparison filled in. */
-static int write_html(FILE *f, struct store *st, const struct verdict *v,
-		      const char *path, char **cause)
-{
-	struct report_model head, base;
-	struct report_options ro;
-	char *flame = NULL, *fcause = NULL;
-	int ret = -1;
-
-	report_model_init(&head);
-	report_model_init(&base);
-	if (report_model_load(&head, st, v->head.run->id, cause) < 0)
-		goto out;
-	if (v->has_base) {
-		if (report_model_load(&base, st, v->base.run->id, cause) < 0)
-			goto out;
-		head.base = &base;
-	}
-	if (v->compared)
-		head.cmp = &v->cmp;
-	report_options_init(&ro);
-	ro.out_path = path;
-	ro.warn = warn_user;
-	/* The page inlines the differential flame graph. */
-	if (v->has_base &&
-	    flame_svg_for_runs(&flame, st, v->base.run->id, v->head.run->id,
-			       NULL, &fcause) < 0) {
-		warning("no flame graph in the HTML page: %s", fcause);
-		free(fcause);
-	}
-	ro.flame_svg = flame;
-	ret = report_html_writer.write_run(f, &head, &ro, cause);
-out:
-	report_model_release(&head);
-	report_model_release(&base);
-	free(flame);
-	return ret;
-}
-
+/* The formats are the report writers with a comparison (report.h), one
+ * bit each by their place in report_writers, written in that order. */
 static int parse_formats(unsigned *out, const char *list)
 {
 	char *copy = xstrdup(list), *save = NULL;
@@ -164,17 +98,17 @@ static int parse_formats(unsigned *out, const char *list)
 	*out = 0;
 	for (char *t = strtok_r(copy, ",", &save); t;
 	     t = strtok_r(NULL, ",", &save)) {
+		const struct report_writer *w = report_writer_find(t);
 		size_t i;
 
-		for (i = 0; i < ARRAY_SIZE(formats); i++)
-			if (!strcmp(formats[i].name, t))
-				break;
-		if (i == ARRAY_SIZE(formats)) {
+		if (!w || !w->write_compare) {
 			ret = cmd_usage_error(&cmd_compare_entry,
 					      "unknown format '%s'", t);
 			break;
 		}
-		*out |= formats[i].bit;
+		for (i = 0; report_writers[i] != w; i++)
+			;
+		*out |= 1u << i;
 	}
 	if (!ret && !*out)
 		ret = cmd_usage_error(&cmd_compare_entry,
@@ -524,31 +458,115 @@ out:
 	return ret;
 }
 
+static void warn_user(const char *msg)
+{
+	warning("%s", msg);
+}
+
+/* The models of every run of each side, for the writers that draw runs
+ * (HTML), and the differential flame graph they inline. */
+struct models {
+	struct report_model *heads, *bases;
+	size_t nheads, nbases;
+	char *flame;
+	bool loaded;
+};
+
+static void models_release(struct models *ms)
+{
+	for (size_t i = 0; i < ms->nheads; i++)
+		report_model_release(&ms->heads[i]);
+	for (size_t i = 0; i < ms->nbases; i++)
+		report_model_release(&ms->bases[i]);
+	free(ms->heads);
+	free(ms->bases);
+	free(ms->flame);
+}
+
+static int load_side(struct report_model **out, size_t *n, struct store *st,
+		     const struct run_data *rd, char **cause)
+{
+	*out = xcalloc(rd->nruns ? rd->nruns : 1, sizeof(**out));
+	for (*n = 0; *n < rd->nruns; (*n)++) {
+		report_model_init(&(*out)[*n]);
+		if (report_model_load(&(*out)[*n], st, rd->runs[*n]->id,
+				      cause) < 0) {
+			(*n)++;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Fill C's models from the store, once. */
+static int load_models(struct report_comparison *c, struct models *ms,
+		       struct store *st, const struct verdict *v,
+		       char **cause)
+{
+	char *fcause = NULL;
+
+	if (ms->loaded)
+		return 0;
+	ms->loaded = true;
+	if (load_side(&ms->heads, &ms->nheads, st, &v->head, cause) < 0)
+		return -1;
+	if (v->has_base) {
+		if (load_side(&ms->bases, &ms->nbases, st, &v->base, cause) < 0)
+			return -1;
+		ms->heads[0].base = &ms->bases[0];
+	}
+	if (v->compared)
+		ms->heads[0].cmp = &v->cmp;
+	/* The page inlines the differential flame graph. */
+	if (v->has_base &&
+	    flame_svg_for_runs(&ms->flame, st, v->base.run->id,
+			       v->head.run->id, NULL, &fcause) < 0) {
+		warning("no flame graph in the HTML page: %s", fcause);
+		free(fcause);
+	}
+	c->heads = ms->heads;
+	c->nheads = ms->nheads;
+	c->bases = ms->bases;
+	c->nbases = ms->nbases;
+	return 0;
+}
+
+/* Each asked format through its writer: to stdout, or to its file in
+ * OUTDIR. */
 static int write_outputs(struct store *st, const struct verdict *v,
 			 unsigned fmts, const char *outdir,
-			 const struct report_compare_options *ropt)
+			 const struct report_options *base_opt)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
+	struct report_comparison c = { .v = v };
+	struct models ms = { 0 };
+	int ret = HARNESS_EXIT_OK;
+
+	for (size_t i = 0; report_writers[i] && !ret; i++) {
+		const struct report_writer *w = report_writers[i];
+		struct report_options ro = *base_opt;
 		char *cause = NULL, *path = NULL;
 		FILE *f = stdout;
-		int rc;
+		int rc = 0;
 
-		if (!(fmts & formats[i].bit))
+		if (!(fmts & (1u << i)))
 			continue;
-		if (outdir && formats[i].file) {
-			path = xasprintf("%s/%s", outdir, formats[i].file);
+		if (w->compare_models)
+			rc = load_models(&c, &ms, st, v, &cause);
+		if (rc == 0 && outdir && w->compare_file) {
+			path = xasprintf("%s/%s", outdir, w->compare_file);
 			f = fopen(path, "w");
 			if (!f) {
 				error("cannot open '%s': %s", path,
 				      strerror(errno));
 				free(path);
-				return HARNESS_EXIT_RUNTIME;
+				ret = HARNESS_EXIT_RUNTIME;
+				break;
 			}
 		}
-		if (formats[i].write)
-			rc = formats[i].write(f, v, ropt, &cause);
-		else
-			rc = write_html(f, st, v, path, &cause);
+		ro.out_path = path;
+		ro.flame_svg = ms.flame;
+		if (rc == 0)
+			rc = w->write_compare(f, &c, &ro, &cause);
 		if (f != stdout && fclose(f) != 0 && rc == 0) {
 			cause = xasprintf("cannot write '%s': %s", path,
 					  strerror(errno));
@@ -558,10 +576,11 @@ static int write_outputs(struct store *st, const struct verdict *v,
 		if (rc < 0) {
 			error("%s", cause);
 			free(cause);
-			return HARNESS_EXIT_RUNTIME;
+			ret = HARNESS_EXIT_RUNTIME;
 		}
 	}
-	return HARNESS_EXIT_OK;
+	models_release(&ms);
+	return ret;
 }
 
 static int cmd_compare_exec(int argc, char **argv)
@@ -587,7 +606,7 @@ static int cmd_compare_exec(int argc, char **argv)
 	};
 	struct ctx c = { 0 };
 	struct verdict_options vopt;
-	struct report_compare_options ropt;
+	struct report_options ropt;
 	struct verdict v;
 	struct scenario *sc = NULL;
 	const char *store_opt = NULL, *baseline = NULL, *outdir = NULL;
@@ -596,14 +615,15 @@ static int cmd_compare_exec(int argc, char **argv)
 	char *store_path = NULL, *cause = NULL;
 	char sha[VCS_SHA_BUFSZ], mb[VCS_SHA_BUFSZ];
 	struct side base = { 0 }, head = { 0 };
-	unsigned fmts = FMT_TERMINAL;
+	unsigned fmts = 0;
 	bool no_scenario = false;
 	size_t nmetrics = 0;
 	struct stat sb;
 	int opt, ret;
 
 	verdict_options_init(&vopt);
-	report_compare_options_init(&ropt);
+	report_options_init(&ropt);
+	ropt.warn = warn_user;
 	verdict_init(&v);
 	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (opt) {
@@ -684,6 +704,8 @@ static int cmd_compare_exec(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (!fmts && (ret = parse_formats(&fmts, "terminal")))
+		goto out;
 	if (baseline) {
 		if (argc - optind > 1) {
 			ret = cmd_usage_error(&cmd_compare_entry,

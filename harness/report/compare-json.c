@@ -195,10 +195,10 @@ static json_t *gate_json(const struct verdict *v, size_t i)
 	return o;
 }
 
-int report_compare_json(FILE *out, const struct verdict *v,
-			const struct report_compare_options *opt,
-			char **cause)
+int report_compare_json(FILE *out, const struct report_comparison *c,
+			const struct report_options *opt, char **cause)
 {
+	const struct verdict *v = c->v;
 	json_t *root = json_object(), *gates = json_array(), *metrics;
 	int ret;
 

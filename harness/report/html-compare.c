@@ -873,9 +873,120 @@ static void commits(struct strbuf *sb, const struct report_model *m)
 }
 
 /* ------------------------------------------------------------------ */
+/* The runs of each side, when several were pooled. */
+
+static bool pooled(const struct report_comparison *c)
+{
+	return c && (c->nbases > 1 || c->nheads > 1);
+}
+
+/* " Base pools runs 1, 2; head pools runs 3, 9, 10." */
+static void pooled_lead(struct strbuf *sb, const struct report_comparison *c)
+{
+	const struct report_model *sides[2] = { c->bases, c->heads };
+	const size_t n[2] = { c->nbases, c->nheads };
+
+	for (int k = 0; k < 2; k++) {
+		strbuf_addstr(sb, k ? "; head " : " Base ");
+		if (n[k] < 2) {
+			strbuf_addf(sb, "is run %lld",
+				    (long long)sides[k][0].run->id);
+			continue;
+		}
+		strbuf_addstr(sb, "pools runs ");
+		for (size_t i = 0; i < n[k]; i++)
+			strbuf_addf(sb, "%s%lld", i ? ", " : "",
+				    (long long)sides[k][i].run->id);
+	}
+	strbuf_addstr(sb, ".");
+}
+
+static void run_row(struct strbuf *sb, const char *side,
+		    const struct report_model *r)
+{
+	char b[32];
+
+	strbuf_addstr(sb, "<tr><td>");
+	html_esc(sb, side);
+	strbuf_addf(sb, "</td><td class=\"num\">%lld</td><td>",
+		    (long long)r->run->id);
+	html_esc(sb, r->run->label ? r->run->label : "");
+	strbuf_addstr(sb, "</td><td>");
+	html_esc(sb, store_run_status_name(r->run->status));
+	strbuf_addf(sb, "</td><td class=\"num\">%zu</td>"
+			"<td class=\"num\">%zu</td><td class=\"num\">",
+		    r->nits - r->nwarmup, r->nfailed);
+	html_esc(sb, r->median ? dur(b, sizeof(b), (double)r->median->dur_ns)
+			       : "-");
+	strbuf_addf(sb, "</td><td class=\"num\">%lld</td><td>",
+		    (long long)r->spans_dropped);
+	for (size_t i = 0; i < r->run->ncommits; i++) {
+		const struct store_commit *cm = &r->run->commits[i];
+
+		strbuf_addstr(sb, i ? ", " : "");
+		html_esc(sb, cm->repo);
+		strbuf_addstr(sb, " <span class=\"mono\" title=\"");
+		html_esc(sb, cm->sha);
+		strbuf_addstr(sb, "\">");
+		html_escf(sb, "%.12s", cm->sha);
+		strbuf_addstr(sb, "</span>");
+		if (cm->dirty)
+			strbuf_addstr(sb, " <span class=\"badge bad\">dirty"
+					  "</span>");
+	}
+	strbuf_addstr(sb, "</td></tr>\n");
+}
+
+/* Every run of each side, one row each. */
+static void pooled_runs(struct strbuf *sb, const struct report_comparison *c)
+{
+	strbuf_addstr(sb, "<h2 id=\"runs\">Runs pooled</h2>\n<p>");
+	html_escf(sb,
+		  "The iterations of each side's runs are pooled, as if one "
+		  "run had made them all: base %zu run%s, head %zu run%s. "
+		  "The verdict and the change per operation are of the "
+		  "pooled iterations; the summary, charts, median "
+		  "iterations and commits above are of each side's first "
+		  "run.",
+		  c->nbases, c->nbases == 1 ? "" : "s", c->nheads,
+		  c->nheads == 1 ? "" : "s");
+	strbuf_addstr(sb, "</p>\n<table><thead><tr><th>side</th>"
+			  "<th class=\"num\">run</th><th>label</th>"
+			  "<th>status</th><th class=\"num\">iterations</th>"
+			  "<th class=\"num\">failed</th>"
+			  "<th class=\"num\">median</th>"
+			  "<th class=\"num\">spans dropped</th>"
+			  "<th>commits</th></tr></thead><tbody>\n");
+	for (size_t i = 0; i < c->nbases; i++)
+		run_row(sb, "base", &c->bases[i]);
+	for (size_t i = 0; i < c->nheads; i++)
+		run_row(sb, "head", &c->heads[i]);
+	strbuf_addstr(sb, "</tbody></table>\n");
+}
+
+/* The iteration tables of the runs after each side's first. */
+static void pooled_iterations(struct strbuf *sb,
+			      const struct report_comparison *c)
+{
+	char what[64];
+
+	for (size_t i = 1; i < c->nbases; i++) {
+		snprintf(what, sizeof(what), "Base, run %lld",
+			 (long long)c->bases[i].run->id);
+		html_iterations(sb, &c->bases[i], what);
+	}
+	for (size_t i = 1; i < c->nheads; i++) {
+		snprintf(what, sizeof(what), "Head, run %lld",
+			 (long long)c->heads[i].run->id);
+		html_iterations(sb, &c->heads[i], what);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* The page. */
 
 int html_write_compare(FILE *out, const struct report_model *m,
+		       const struct report_comparison *c,
 		       const struct report_options *opt, char **cause)
 {
 	const struct report_model *base = m->base;
@@ -915,6 +1026,8 @@ int html_write_compare(FILE *out, const struct report_model *m,
 		  (long long)m->run->id, m->run->label ? " " : "",
 		  m->run->label ? m->run->label : "",
 		  store_run_status_name(m->run->status));
+	if (pooled(c))
+		pooled_lead(&body, c);
 	strbuf_addstr(&body, "</p>\n");
 	headline(&body, m);
 	verdict_line(&body, m);
@@ -930,9 +1043,13 @@ int html_write_compare(FILE *out, const struct report_model *m,
 	distributions(&hc, &rest, m, bms, nb, hms, nh);
 	waterfalls(&rest, m, &colors);
 	commits(&rest, m);
+	if (pooled(c))
+		pooled_runs(&rest, c);
 	strbuf_addstr(&rest, "<h2 id=\"iterations\">Iterations</h2>\n");
 	html_iterations(&rest, base, "Base");
 	html_iterations(&rest, m, "Head");
+	if (pooled(c))
+		pooled_iterations(&rest, c);
 	html_charts_release(&hc);
 
 	if (base->nfailed || m->nfailed) {

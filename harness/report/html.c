@@ -855,7 +855,7 @@ static int html_write_run(FILE *out, const struct report_model *m,
 
 	if (m->base) {
 		free(ms);
-		return html_write_compare(out, m, opt, cause);
+		return html_write_compare(out, m, NULL, opt, cause);
 	}
 	for (size_t i = 0; i < m->nits; i++)
 		if (!m->its[i].warmup)
@@ -960,9 +960,27 @@ static int html_write_run(FILE *out, const struct report_model *m,
 	return ret;
 }
 
+/* The comparison page of `harness compare`: the head's model carries the
+ * base and the comparison. Without a base, the head's run page. */
+static int html_write_comparison(FILE *out, const struct report_comparison *c,
+				 const struct report_options *opt,
+				 char **cause)
+{
+	if (!c->nheads) {
+		*cause = xstrdup("the HTML comparison needs the runs' models");
+		return -1;
+	}
+	if (!c->heads[0].base)
+		return html_write_run(out, &c->heads[0], opt, cause);
+	return html_write_compare(out, &c->heads[0], c, opt, cause);
+}
+
 const struct report_writer report_html_writer = {
 	.name = "html",
 	.summary = "one self-contained HTML page",
 	.write_run = html_write_run,
 	.write_traces = html_write_traces,
+	.write_compare = html_write_comparison,
+	.compare_models = true,
+	.compare_file = "compare.html",
 };

@@ -93,8 +93,11 @@ void html_charts_release(struct html_charts *hc);
 void html_inline_svg(struct strbuf *sb, const char *svg, const char *name,
 		     const char *label);
 
-/* The comparison page (html-compare.c): M with m->base set. */
+/* The comparison page (html-compare.c): M with m->base set. C, when not
+ * NULL, holds the model of every run of each side (m is c->heads[0]): the
+ * page then lists every run that was pooled. */
 int html_write_compare(FILE *out, const struct report_model *m,
+		       const struct report_comparison *c,
 		       const struct report_options *opt, char **cause);
 
 #endif

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 
+#include "report/verdict.h"
 #include "util/error.h"
 
 static json_t *hex64(uint64_t v)
@@ -256,4 +257,6 @@ const struct report_writer report_json_writer = {
 	.summary = "JSON (shapes in harness/report/README.md)",
 	.write_run = json_write_run,
 	.write_traces = json_write_traces,
+	.write_compare = report_compare_json,
+	.compare_file = "compare.json",
 };

@@ -49,10 +49,10 @@ static void property(FILE *out, const char *name, const char *value)
 	fputs("\"/>\n", out);
 }
 
-int report_compare_junit(FILE *out, const struct verdict *v,
-			 const struct report_compare_options *opt,
-			 char **cause)
+static int junit_write_compare(FILE *out, const struct report_comparison *c,
+			       const struct report_options *opt, char **cause)
 {
+	const struct verdict *v = c->v;
 	size_t failures = verdict_failed(v, VERDICT_GATE_ABSOLUTE) +
 			  verdict_failed(v, VERDICT_GATE_REGRESSION);
 	char buf[64], *line;
@@ -109,3 +109,10 @@ int report_compare_junit(FILE *out, const struct verdict *v,
 	fputs("</system-out>\n  </testsuite>\n</testsuites>\n", out);
 	return report_compare_check(out, cause);
 }
+
+const struct report_writer report_junit_writer = {
+	.name = "junit",
+	.summary = "a comparison's gates as JUnit XML, one test case each",
+	.write_compare = junit_write_compare,
+	.compare_file = "compare.xml",
+};

@@ -145,10 +145,12 @@ static void row_table(FILE *out, const struct verdict *v, bool all)
 	fputc('\n', out);
 }
 
-int report_compare_markdown(FILE *out, const struct verdict *v,
-			    const struct report_compare_options *opt,
-			    char **cause)
+static int markdown_write_compare(FILE *out,
+				  const struct report_comparison *c,
+				  const struct report_options *opt,
+				  char **cause)
 {
+	const struct verdict *v = c->v;
 	size_t failed = verdict_failed(v, VERDICT_GATE_ABSOLUTE) +
 			verdict_failed(v, VERDICT_GATE_REGRESSION);
 	char *line;
@@ -206,3 +208,10 @@ int report_compare_markdown(FILE *out, const struct verdict *v,
 	fputs("</details>\n", out);
 	return report_compare_check(out, cause);
 }
+
+const struct report_writer report_markdown_writer = {
+	.name = "markdown",
+	.summary = "a comparison's verdict in Markdown, for a CI comment",
+	.write_compare = markdown_write_compare,
+	.compare_file = "compare.md",
+};

@@ -5,10 +5,13 @@
 
 const struct report_writer *const report_writers[] = {
 	&report_text_writer,
+	&report_terminal_writer,
+	&report_markdown_writer,
 	&report_json_writer,
+	&report_junit_writer,
+	&report_html_writer,
 	&report_dot_writer,
 	&report_chrome_writer,
-	&report_html_writer,
 	NULL,
 };
 

@@ -7,10 +7,12 @@
  * run's model and the comparison result. Both are loaded from the store by
  * report_trace_load / report_model_load; writers never read the store.
  *
- * A writer (struct report_writer) is a name and up to two functions: one
- * that writes a run report and one that writes traces. `harness report`,
- * `harness trace show` and `harness export` pick a writer by name; the
- * compare command fills the comparison fields and uses the same writers. */
+ * A writer (struct report_writer) is a name and up to three functions: one
+ * that writes a run report, one that writes traces and one that writes a
+ * comparison (struct report_comparison: the verdict of `harness compare`
+ * and, for the writers that draw runs, the runs' models). `harness
+ * report`, `harness trace show`, `harness export` and `harness compare`
+ * all pick a writer by name (report_writer_find). */
 #ifndef HARNESS_REPORT_H
 #define HARNESS_REPORT_H
 
@@ -21,6 +23,7 @@
 
 #include "analyze/aggregate.h"
 #include "analyze/compare.h"
+#include "analyze/verdict.h"
 #include "store/store.h"
 
 /* One attribute of a span. Strings owned by the span. */
@@ -144,9 +147,27 @@ struct report_options {
 	/* A comparison's differential flame graph (flame.h) as SVG text, for
 	 * the HTML writer to inline; borrowed, NULL for none. */
 	const char *flame_svg;
+	/* Comparison: every operation's rows, not only findings and gated
+	 * metrics. */
+	bool all_rows;
+	/* Comparison, terminal: colour escapes (the caller decides, from
+	 * isatty). */
+	bool color;
 };
 
 void report_options_init(struct report_options *opt);
+
+/* A comparison as `harness compare` made it: the verdict of the pooled
+ * runs of each side. For the writers that draw the runs themselves
+ * (report_writer.compare_models) also the model of every run of each
+ * side, in the verdict's order (v->head.runs, v->base.runs); heads[0] has
+ * .base set to bases[0] when there is a base and .cmp to &v->cmp when the
+ * sides were compared. All borrowed. */
+struct report_comparison {
+	const struct verdict *v;
+	const struct report_model *heads, *bases;
+	size_t nheads, nbases;
+};
 
 struct report_writer {
 	const char *name;
@@ -160,14 +181,25 @@ struct report_writer {
 	int (*write_traces)(FILE *out, const struct report_trace *traces,
 			    size_t n, const struct report_options *opt,
 			    char **cause);
+	/* Write comparison C (`harness compare --format NAME`). NULL when
+	 * this writer has no comparison. */
+	int (*write_compare)(FILE *out, const struct report_comparison *c,
+			     const struct report_options *opt, char **cause);
+	/* write_compare needs the runs' models (c->heads, c->bases). */
+	bool compare_models;
+	/* The file name of the comparison under `compare --out DIR`; NULL:
+	 * it goes to stdout even then. */
+	const char *compare_file;
 };
 
 /* The writer called NAME, or NULL. */
 const struct report_writer *report_writer_find(const char *name);
-/* The writers, NULL-terminated, for usage texts. */
+/* The writers, NULL-terminated; the comparison writers in the order
+ * `harness compare` writes them. */
 extern const struct report_writer *const report_writers[];
 
 extern const struct report_writer report_text_writer;
+extern const struct report_writer report_terminal_writer;
 extern const struct report_writer report_markdown_writer;
 extern const struct report_writer report_json_writer;
 extern const struct report_writer report_junit_writer;

@@ -10,11 +10,6 @@
 #include "util/error.h"
 #include "util/strbuf.h"
 
-void report_compare_options_init(struct report_compare_options *opt)
-{
-	memset(opt, 0, sizeof(*opt));
-}
-
 char *report_compare_run_line(const struct store_run *run)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -83,7 +78,7 @@ char *report_compare_side_line(const struct run_data *rd)
 }
 
 bool report_compare_row_shown(const struct verdict *v, size_t r,
-			      const struct report_compare_options *opt)
+			      const struct report_options *opt)
 {
 	const struct compare_row *row = &v->cmp.rows[r];
 
@@ -112,7 +107,7 @@ int report_compare_check(FILE *out, char **cause)
 	return -1;
 }
 
-static const char *paint(const struct report_compare_options *opt,
+static const char *paint(const struct report_options *opt,
 			 const char *code)
 {
 	return opt && opt->color ? code : "";
@@ -130,7 +125,7 @@ static void print_iterations(FILE *out, const char *what,
 
 /* The table: label, base, head, change, q, note. */
 static void print_rows(FILE *out, const struct verdict *v,
-		       const struct report_compare_options *opt)
+		       const struct report_options *opt)
 {
 	enum { NCOLS = 6 };
 	static const char *const head[NCOLS] = { "OPERATION", "BASE", "HEAD",
@@ -236,10 +231,12 @@ static void print_causes(FILE *out, const struct verdict *v)
 	}
 }
 
-int report_compare_terminal(FILE *out, const struct verdict *v,
-			    const struct report_compare_options *opt,
-			    char **cause)
+static int terminal_write_compare(FILE *out,
+				  const struct report_comparison *c,
+				  const struct report_options *opt,
+				  char **cause)
 {
+	const struct verdict *v = c->v;
 	const char *bold = paint(opt, "\033[1m"), *off = paint(opt, "\033[0m");
 	char *line;
 
@@ -278,3 +275,9 @@ int report_compare_terminal(FILE *out, const struct verdict *v,
 		verdict_status_str(v->status), off, v->summary);
 	return report_compare_check(out, cause);
 }
+
+const struct report_writer report_terminal_writer = {
+	.name = "terminal",
+	.summary = "a comparison's verdict as a table for the terminal",
+	.write_compare = terminal_write_compare,
+};

@@ -1,10 +1,7 @@
-/* verdict.h: the writers of a comparison's verdict (analyze/verdict.h):
- * a terminal table, Markdown for a CI comment, JSON with a versioned
- * schema (compare-json.md), JUnit XML with one test case per gate.
- *
- * Each writes V to OUT and returns 0, or -1 with *cause set (caller
- * frees) when writing failed. Nothing here reads the store: everything
- * shown is in the verdict. */
+/* verdict.h: what the writers of a comparison's verdict (analyze/verdict.h)
+ * share: terminal.c, markdown.c, compare-json.c (JSON with a versioned
+ * schema, compare-json.md) and junit.c. The writers themselves are
+ * report_writer entries (report.h), found by name like every other. */
 #ifndef HARNESS_REPORT_VERDICT_H
 #define HARNESS_REPORT_VERDICT_H
 
@@ -12,28 +9,11 @@
 #include <stdio.h>
 
 #include "analyze/verdict.h"
+#include "report/report.h"
 
-struct report_compare_options {
-	/* Every operation's rows, not only findings and gated metrics. */
-	bool all_rows;
-	/* Terminal: colour escapes (the caller decides, from isatty). */
-	bool color;
-};
-
-void report_compare_options_init(struct report_compare_options *opt);
-
-int report_compare_terminal(FILE *out, const struct verdict *v,
-			    const struct report_compare_options *opt,
-			    char **cause);
-int report_compare_markdown(FILE *out, const struct verdict *v,
-			    const struct report_compare_options *opt,
-			    char **cause);
-int report_compare_json(FILE *out, const struct verdict *v,
-			const struct report_compare_options *opt,
-			char **cause);
-int report_compare_junit(FILE *out, const struct verdict *v,
-			 const struct report_compare_options *opt,
-			 char **cause);
+/* The JSON writer's write_compare (compare-json.c), for json.c. */
+int report_compare_json(FILE *out, const struct report_comparison *c,
+			const struct report_options *opt, char **cause);
 
 /* Helpers the compare writers share (terminal.c). */
 /* "run 12 (boot-vm; harness 1a2b3c4d*, nova 5e6f7a8b)"; caller frees. */
@@ -45,7 +25,7 @@ char *report_compare_side_line(const struct run_data *rd);
 /* Whether row R is shown without all_rows: a finding, a gated metric, an
  * inconclusive row or the iteration. */
 bool report_compare_row_shown(const struct verdict *v, size_t r,
-			      const struct report_compare_options *opt);
+			      const struct report_options *opt);
 /* The cause that row R is, or NULL. Borrowed from v. */
 const struct compare_cause *report_compare_cause_of(const struct verdict *v,
 						    size_t r);

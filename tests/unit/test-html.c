@@ -1,8 +1,9 @@
 /* test-html.c: the comparison page of the HTML writer on models
  * and comparison results built by hand: the headline for each kind of
  * outcome, a table of real cells with names escaped once, the flame graph
- * inlined, two waterfalls on one time scale. No gnuplot (charts are the
- * integration tests' business). */
+ * inlined, two waterfalls on one time scale; pooled runs listed each, and
+ * every comparison format found in the one table of writers. No gnuplot
+ * (charts are the integration tests' business). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -375,6 +376,132 @@ static void test_html__names_the_call_not_its_callers(void **state)
 	page_release(&p);
 }
 
+/* `harness compare` finds every comparison format in the one table of
+ * writers; the writers of runs and traces only have no comparison. */
+static void test_html__compare_writers_found(void **state)
+{
+	static const struct {
+		const char *name, *file;
+		bool models;
+	} want[] = {
+		{ "terminal", NULL, false },
+		{ "markdown", "compare.md", false },
+		{ "json", "compare.json", false },
+		{ "junit", "compare.xml", false },
+		{ "html", "compare.html", true },
+	};
+	static const char *const none[] = { "text", "dot", "chrome" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct report_writer *w;
+
+		w = report_writer_find(want[i].name);
+		assert_non_null(w);
+		assert_non_null(w->write_compare);
+		assert_int_equal(w->compare_models, want[i].models);
+		if (want[i].file)
+			assert_string_equal(w->compare_file, want[i].file);
+		else
+			assert_null(w->compare_file);
+	}
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		assert_non_null(report_writer_find(none[i]));
+		assert_null(report_writer_find(none[i])->write_compare);
+	}
+	assert_null(report_writer_find("xml"));
+}
+
+/* The page of a comparison through write_compare: with one run a side
+ * the same page as write_run; with several, every pooled run listed with
+ * its iterations. */
+static void test_html__pooled_runs_listed(void **state)
+{
+	const struct compare_row rows[] = {
+		row("harness", "iteration", "boot-vm", 70, 0.429, true),
+	};
+	struct report_model bases[2], heads[3];
+	struct report_comparison c;
+	struct report_options opt;
+	struct verdict v;
+	struct page p;
+	char *html = NULL, *cause = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	page_init(&p, COMPARE_REGRESSION, rows, 1);
+	page_write(&p, NULL);
+	model_make(&bases[0], 1, 9, 70, 1);
+	model_make(&bases[1], 5, 7, 71, 1);
+	model_make(&heads[0], 2, 9, 100, 31);
+	model_make(&heads[1], 6, 9, 101, 31);
+	model_make(&heads[2], 7, 5, 99, 31);
+	heads[0].base = &bases[0];
+	heads[0].cmp = &p.cmp;
+	verdict_init(&v);
+	report_options_init(&opt);
+	opt.gnuplot = "";
+	memset(&c, 0, sizeof(c));
+	c.v = &v;
+	c.bases = bases;
+	c.heads = heads;
+
+	/* One run a side: byte for byte the page of write_run. */
+	c.nbases = c.nheads = 1;
+	f = open_memstream(&html, &len);
+	assert_non_null(f);
+	assert_int_equal(report_html_writer.write_compare(f, &c, &opt, &cause),
+			 0);
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(html, p.html);
+	assert_null(strstr(html, "Runs pooled"));
+	free(html);
+
+	c.nbases = 2;
+	c.nheads = 3;
+	f = open_memstream(&html, &len);
+	assert_non_null(f);
+	assert_int_equal(report_html_writer.write_compare(f, &c, &opt, &cause),
+			 0);
+	assert_null(cause);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(html, "Head: run 2, ok. Base pools runs 1, 5; "
+				     "head pools runs 2, 6, 7.</p>"));
+	assert_int_equal(count(html, "<h2 id=\"runs\">Runs pooled</h2>"), 1);
+	assert_non_null(strstr(html, "base 2 runs, head 3 runs."));
+	assert_int_equal(count(html, "<tr><td>base</td>"), 2);
+	assert_int_equal(count(html, "<tr><td>head</td>"), 3);
+	assert_non_null(strstr(html, "<tr><td>base</td><td class=\"num\">5"
+				     "</td><td></td><td>ok</td>"
+				     "<td class=\"num\">7</td>"));
+	assert_non_null(strstr(html, "<tr><td>head</td><td class=\"num\">7"
+				     "</td><td></td><td>ok</td>"
+				     "<td class=\"num\">5</td>"));
+	/* Every run's iterations: the first of each side as before. */
+	assert_int_equal(count(html, "<summary>Base: all 9 iterations"), 1);
+	assert_int_equal(count(html, "<summary>Head: all 9 iterations"), 1);
+	assert_int_equal(count(html, "<summary>Base, run 5: all 7 "
+				     "iterations"),
+			 1);
+	assert_int_equal(count(html, "<summary>Head, run 6: all 9 "
+				     "iterations"),
+			 1);
+	assert_int_equal(count(html, "<summary>Head, run 7: all 5 "
+				     "iterations"),
+			 1);
+	assert_true(strstr(html, "Runs pooled") <
+		    strstr(html, "<h2 id=\"iterations\">"));
+	free(html);
+
+	for (size_t i = 0; i < 2; i++)
+		report_model_release(&bases[i]);
+	for (size_t i = 0; i < 3; i++)
+		report_model_release(&heads[i]);
+	verdict_release(&v);
+	page_release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +510,8 @@ int main(void)
 		cmocka_unit_test(test_html__pass_and_improvement),
 		cmocka_unit_test(test_html__inconclusive_and_many_rows),
 		cmocka_unit_test(test_html__names_the_call_not_its_callers),
+		cmocka_unit_test(test_html__compare_writers_found),
+		cmocka_unit_test(test_html__pooled_runs_listed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
