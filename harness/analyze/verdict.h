@@ -1,8 +1,8 @@
 /* verdict.h: the decision about a run that CI acts on: the head run's
  * absolute gates, its regression limits against a baseline run, and the
  * exit code that says which broke. `harness compare` and `harness run
- * --baseline` both come here; the report writers (report/verdict.h) print
- * a struct verdict.
+ * --baseline` both come here; the report writers' write_compare
+ * (report/report.h) print a struct verdict.
  *
  * Gates. Every check is one struct verdict_gate, pass or fail, with a
  * message:
