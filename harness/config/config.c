@@ -225,6 +225,22 @@ const char *const config_reserved_names[] = {
     "port", "spool", "store", "dir", "iteration", "uuid", "services", NULL,
 };
 
+int config_check_variable_name(struct yfile *f, const struct ynode *k)
+{
+	if (!config_valid_ident(k->text, 1))
+		return yerror(f, k,
+		              "bad variable name '%s'; expected letters, "
+		              "digits, '_' or '-', starting with a letter or '_'",
+		              k->text);
+	for (size_t j = 0; config_reserved_names[j]; j++)
+		if (!strcmp(k->text, config_reserved_names[j]))
+			return yerror(f, k,
+			              "variable name '%s' is reserved (a "
+			              "built-in template name)",
+			              k->text);
+	return 0;
+}
+
 int config_load_variables(struct yfile *f, const struct ynode *map,
                           struct config_kv **out, size_t *nout)
 {
@@ -238,19 +254,8 @@ int config_load_variables(struct yfile *f, const struct ynode *map,
 	for (size_t i = 0; i < YMAP_PAIRS(map); i++) {
 		const struct ynode *k = YMAP_KEY(map, i);
 
-		if (!config_valid_ident(k->text, 1))
-			return yerror(f, k,
-			              "bad variable name '%s'; expected "
-			              "letters, digits, '_' or '-', starting "
-			              "with a letter or '_'",
-			              k->text);
-		for (size_t j = 0; config_reserved_names[j]; j++)
-			if (!strcmp(k->text, config_reserved_names[j]))
-				return yerror(f, k,
-				              "variable name '%s' is "
-				              "reserved (a built-in template "
-				              "name)",
-				              k->text);
+		if (config_check_variable_name(f, k))
+			return -1;
 		if (yget_text(f, YMAP_VALUE(map, i), k->text, &kv[i].value))
 			return -1;
 		kv[i].key = xstrdup(k->text);

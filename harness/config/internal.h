@@ -8,6 +8,10 @@
 /* Names no variable may take: they mean something in a template. */
 extern const char *const config_reserved_names[];
 
+/* Check the name of a variable (a `variables:` key or an extraction):
+ * an identifier that is not a built-in template name. Reports through
+ * yerror and returns -1 when it is not. */
+int config_check_variable_name(struct yfile *f, const struct ynode *k);
 /* Load a `variables:` mapping (name: scalar) into a new array. */
 int config_load_variables(struct yfile *f, const struct ynode *map,
                           struct config_kv **out, size_t *nout);

@@ -424,19 +424,8 @@ static int load_extract(struct yfile *f, struct scenario_request *r,
 		const struct ynode *v = YMAP_VALUE(m, i), *j, *h;
 		struct scenario_extract *e = &r->extract[i];
 
-		if (!config_valid_ident(k->text, 1))
-			return yerror(f, k,
-			              "bad variable name '%s'; expected "
-			              "letters, digits, '_' or '-', starting "
-			              "with a letter or '_'",
-			              k->text);
-		for (size_t n = 0; config_reserved_names[n]; n++)
-			if (!strcmp(k->text, config_reserved_names[n]))
-				return yerror(f, k,
-				              "variable name '%s' is "
-				              "reserved (a built-in template "
-				              "name)",
-				              k->text);
+		if (config_check_variable_name(f, k))
+			return -1;
 		e->var = xstrdup(k->text);
 		e->pos = pos_of(f, k);
 		r->nextract++;
