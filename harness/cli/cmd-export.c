@@ -62,10 +62,10 @@ static int cmd_export_exec(int argc, char **argv)
 	struct report_output out = { 0 };
 	struct report_trace *traces = NULL;
 	struct store *st = NULL;
-	char *path = NULL, *cause = NULL;
+	char *cause = NULL;
 	size_t n = 0;
 	int64_t run_id;
-	int c, ret, rc;
+	int c, ret;
 
 	otlp_json_options_init(&oopt);
 	while ((c = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
@@ -125,25 +125,9 @@ static int cmd_export_exec(int argc, char **argv)
 	ropt.out_path = output;
 	ropt.dot_nodes = REPORT_DOT_OPERATIONS;
 
-	ret = cmd_store_path(&path, store_opt);
+	ret = cmd_open_store_run(&st, &run_id, store_opt, argv[optind]);
 	if (ret != HARNESS_EXIT_OK)
 		return ret;
-	rc = report_store_open(&st, path, &cause);
-	if (rc < 0) {
-		error("%s", cause);
-		ret = rc == STORE_ENOENT ? HARNESS_EXIT_USAGE :
-		      rc == STORE_ENOTSTORE || rc == STORE_ENEWER ?
-					   HARNESS_EXIT_DATA :
-					   HARNESS_EXIT_RUNTIME;
-		goto out;
-	}
-	rc = report_run_resolve(&run_id, st, argv[optind], &cause);
-	if (rc < 0) {
-		error("%s", cause);
-		ret = rc == STORE_ENOENT ? HARNESS_EXIT_USAGE :
-					   HARNESS_EXIT_RUNTIME;
-		goto out;
-	}
 	if (otlp) {
 		/* Without --to the spans go to -o or stdout; with it, to
 		 * a file only when -o asks. */
@@ -182,6 +166,5 @@ out:
 	report_traces_free(traces, n);
 	store_free(st);
 	free(cause);
-	free(path);
 	return ret;
 }

@@ -57,9 +57,9 @@ static int cmd_report_exec(int argc, char **argv)
 	struct report_output out = { 0 };
 	struct report_model m;
 	struct store *st = NULL;
-	char *path = NULL, *cause = NULL, *default_out = NULL;
+	char *cause = NULL, *default_out = NULL;
 	int64_t run_id;
-	int c, ret, rc;
+	int c, ret;
 
 	report_model_init(&m);
 	while ((c = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
@@ -96,25 +96,9 @@ static int cmd_report_exec(int argc, char **argv)
 				       "or json",
 				       format);
 
-	ret = cmd_store_path(&path, store_opt);
+	ret = cmd_open_store_run(&st, &run_id, store_opt, argv[optind]);
 	if (ret != HARNESS_EXIT_OK)
 		return ret;
-	rc = report_store_open(&st, path, &cause);
-	if (rc < 0) {
-		error("%s", cause);
-		ret = rc == STORE_ENOENT ? HARNESS_EXIT_USAGE :
-		      rc == STORE_ENOTSTORE || rc == STORE_ENEWER ?
-					   HARNESS_EXIT_DATA :
-					   HARNESS_EXIT_RUNTIME;
-		goto out;
-	}
-	rc = report_run_resolve(&run_id, st, argv[optind], &cause);
-	if (rc < 0) {
-		error("%s", cause);
-		ret = rc == STORE_ENOENT ? HARNESS_EXIT_USAGE :
-					   HARNESS_EXIT_RUNTIME;
-		goto out;
-	}
 	if (report_model_load(&m, st, run_id, &cause) < 0) {
 		error("%s", cause);
 		ret = HARNESS_EXIT_RUNTIME;
@@ -143,7 +127,6 @@ out:
 	report_model_release(&m);
 	store_free(st);
 	free(cause);
-	free(path);
 	free(default_out);
 	return ret;
 }

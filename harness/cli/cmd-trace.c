@@ -61,39 +61,7 @@ static int exit_for_store(int rc)
 static int open_store(struct store **st, int64_t *run_id,
 		      const struct trace_opts *o)
 {
-	char *path = NULL, *cause = NULL;
-	int ret, rc;
-
-	*st = NULL;
-	*run_id = 0;
-	ret = cmd_store_path(&path, o->store);
-	if (ret != HARNESS_EXIT_OK)
-		return ret;
-	rc = report_store_open(st, path, &cause);
-	if (rc < 0) {
-		error("%s", cause);
-		ret = rc == STORE_ENOENT ? HARNESS_EXIT_USAGE :
-					   exit_for_store(rc);
-		goto out;
-	}
-	if (o->run) {
-		rc = report_run_resolve(run_id, *st, o->run, &cause);
-		if (rc < 0) {
-			error("%s", cause);
-			ret = rc == STORE_ENOENT ? HARNESS_EXIT_USAGE :
-						   HARNESS_EXIT_RUNTIME;
-			goto out;
-		}
-	}
-	ret = HARNESS_EXIT_OK;
-out:
-	if (ret != HARNESS_EXIT_OK) {
-		store_free(*st);
-		*st = NULL;
-	}
-	free(cause);
-	free(path);
-	return ret;
+	return cmd_open_store_run(st, run_id, o->store, o->run);
 }
 
 static int trace_list(const struct trace_opts *o)

@@ -3,6 +3,9 @@
 #ifndef HARNESS_CMD_H
 #define HARNESS_CMD_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "util/error.h"
 #include "util/exitcode.h"
 
@@ -31,6 +34,15 @@ int cmd_usage_error(const struct cmd_entry *entry, const char *fmt, ...)
  * an enum harness_exit code; on failure it has reported why. Defined in
  * cmd-runs.c. */
 int cmd_store_path(char **out, const char *store_opt);
+struct store;
+/* Open the store (as cmd_store_path finds it; it must exist) and, when
+ * RUN_ARG is given, resolve it (a run id or "latest") into *run_id, else
+ * 0. Reports failures; returns an enum harness_exit code: 64 for a store
+ * or run that does not exist, 65 for a file that is not a harness store or
+ * is newer, 70 otherwise. On success *st is the caller's to free.
+ * Defined in open-run.c. */
+int cmd_open_store_run(struct store **st, int64_t *run_id,
+		       const char *store_opt, const char *run_arg);
 /* A --limit value: a whole number, 0 or more, into *out; -1 if S is not
  * one. Defined in cmd-runs.c. */
 int cmd_parse_limit(const char *s, size_t *out);
