@@ -3,24 +3,30 @@
 # and run. Idempotent: quiet and quick when nothing is missing.
 set -eu
 
-packages="
+# What building and running harness needs (the DevStack plugin installs
+# these), then what only the tests and benchmarks need.
+run_packages="
 	build-essential pkg-config meson ninja-build git curl
-	libyaml-dev libsqlite3-dev sqlite3 libgit2-dev libcmocka-dev
+	libyaml-dev libsqlite3-dev sqlite3 libgit2-dev
 	libssl-dev zlib1g-dev libjansson-dev
 	libcurl4-openssl-dev libmicrohttpd-dev
-	libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
 	libdw-dev
-	gnuplot-nox graphviz chromium librsvg2-bin
-	python3 python3-osprofiler python3-scipy python3-yaml
+	gnuplot-nox python3
+"
+test_packages="
+	libcmocka-dev protobuf-compiler
+	graphviz chromium librsvg2-bin
+	python3-osprofiler python3-scipy python3-yaml
 	liblttng-ust-dev lttng-tools wrk
 	shellcheck
 "
+packages="$run_packages $test_packages"
 
-# --list prints the package names (the DevStack plugin installs them with
-# DevStack's own install_package).
+# --list prints the packages to build and run harness (the DevStack plugin
+# installs them with DevStack's own install_package).
 if [ "${1:-}" = "--list" ]; then
 	# shellcheck disable=SC2086
-	echo $packages
+	echo $run_packages
 	exit 0
 fi
 
