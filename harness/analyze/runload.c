@@ -1,5 +1,6 @@
-/* runload.c: read a run's iterations and span timings from the store and
- * aggregate the iterations that count (see runload.h). */
+/* runload.c: read a run's iterations and span timings from the store,
+ * hand on the traces of the iterations that count, and aggregate them
+ * (see runload.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,7 +99,9 @@ static int cmp_counted(const void *pa, const void *pb)
 }
 
 struct loader {
-	struct run_data *rd;
+	run_trace_fn *fn;
+	void *payload;
+	struct run_traces_counts *counts;
 	struct pool pool;
 	struct counted *counted;
 	size_t ncounted;
@@ -141,9 +144,8 @@ static int flush(struct loader *ld)
 			s->service = ITERATION_SERVICE;
 			s->name = ITERATION_NAME;
 		}
-		ret = aggregate_add_trace(&ld->rd->agg, ld->spans, ld->nspans,
-					  &ld->cause);
-		ld->rd->nspans += ld->nspans;
+		ret = ld->fn(ld->spans, ld->nspans, ld->payload, &ld->cause);
+		ld->counts->nspans += ld->nspans;
 	}
 	ld->nspans = 0;
 	return ret;
@@ -199,27 +201,24 @@ static int rebuild(struct loader *ld, const struct store_iteration *it)
 		spans[i + 1].dur_ns =
 			step->dur_ns > 0 ? (uint64_t)step->dur_ns : 0;
 	}
-	ret = aggregate_add_trace(&ld->rd->agg, spans, n, &ld->cause);
+	ret = ld->fn(spans, n, ld->payload, &ld->cause);
 	free(spans);
-	ld->rd->nrebuilt++;
+	ld->counts->nrebuilt++;
 	return ret;
 }
 
-int run_data_add(struct run_data *rd, struct store *st, int64_t run_id,
-		 char **cause)
+int run_traces_each(struct store *st, int64_t run_id, run_trace_fn *fn,
+		    void *payload, struct run_traces_counts *counts,
+		    char **cause)
 {
-	struct loader ld = { .rd = rd };
+	struct run_traces_counts dummy;
+	struct loader ld = { .fn = fn, .payload = payload };
 	struct store_iteration *its = NULL;
-	struct store_run *run = NULL;
 	size_t nits = 0;
 	int ret;
 
-	ret = store_run_get(&run, st, run_id, cause);
-	if (ret < 0)
-		return ret;
-	rd->runs = xrealloc(rd->runs, (rd->nruns + 1) * sizeof(*rd->runs));
-	rd->runs[rd->nruns++] = run;
-	rd->run = rd->runs[0];
+	ld.counts = counts ? counts : &dummy;
+	memset(ld.counts, 0, sizeof(*ld.counts));
 	ret = store_iterations_get(&its, &nits, st, run_id, cause);
 	if (ret < 0)
 		return ret;
@@ -227,12 +226,12 @@ int run_data_add(struct run_data *rd, struct store *st, int64_t run_id,
 	ld.has_spans = xcalloc(nits ? nits : 1, sizeof(*ld.has_spans));
 	for (size_t i = 0; i < nits; i++) {
 		if (its[i].warmup) {
-			rd->nwarmup++;
+			ld.counts->nwarmup++;
 			continue;
 		}
-		rd->nmeasured++;
+		ld.counts->nmeasured++;
 		if (!its[i].ok) {
-			rd->nfailed++;
+			ld.counts->nfailed++;
 			continue;
 		}
 		memcpy(ld.counted[ld.ncounted].trace_id, its[i].trace_id, 16);
@@ -246,6 +245,7 @@ int run_data_add(struct run_data *rd, struct store *st, int64_t run_id,
 		ret = flush(&ld);
 	if (ret < 0) {
 		if (ld.cause) {
+			free(*cause);
 			*cause = xasprintf("run %lld: %s", (long long)run_id,
 					   ld.cause);
 		}
@@ -273,6 +273,37 @@ out:
 	pool_release(&ld.pool);
 	store_iterations_free(its, nits);
 	return ret;
+}
+
+static int add_to_aggregate(const struct analyze_span *spans, size_t n,
+			    void *payload, char **cause)
+{
+	return aggregate_add_trace(payload, spans, n, cause);
+}
+
+int run_data_add(struct run_data *rd, struct store *st, int64_t run_id,
+		 char **cause)
+{
+	struct run_traces_counts c;
+	struct store_run *run = NULL;
+	int ret;
+
+	ret = store_run_get(&run, st, run_id, cause);
+	if (ret < 0)
+		return ret;
+	rd->runs = xrealloc(rd->runs, (rd->nruns + 1) * sizeof(*rd->runs));
+	rd->runs[rd->nruns++] = run;
+	rd->run = rd->runs[0];
+	ret = run_traces_each(st, run_id, add_to_aggregate, &rd->agg, &c,
+			      cause);
+	if (ret < 0)
+		return ret;
+	rd->nmeasured += c.nmeasured;
+	rd->nfailed += c.nfailed;
+	rd->nwarmup += c.nwarmup;
+	rd->nrebuilt += c.nrebuilt;
+	rd->nspans += c.nspans;
+	return 0;
 }
 
 int run_data_load(struct run_data *rd, struct store *st, int64_t run_id,

@@ -43,6 +43,31 @@ struct run_data {
 
 #define RUN_DATA_INIT { NULL, NULL, 0, AGGREGATE_INIT, 0, 0, 0, 0, 0 }
 
+/* What run_traces_each saw of a run's iterations. */
+struct run_traces_counts {
+	size_t nmeasured;	/* non-warm-up iterations */
+	size_t nfailed;		/* of those, failed */
+	size_t nwarmup;
+	size_t nrebuilt;	/* counted iterations without stored spans */
+	size_t nspans;		/* spans handed on */
+};
+
+/* Called with the spans of one counted iteration's trace; the spans and
+ * their strings are lent for the call only. Returns 0, or a negative
+ * value with *cause set. */
+typedef int run_trace_fn(const struct analyze_span *spans, size_t n,
+			 void *payload, char **cause);
+
+/* Hand FN the trace of every counted iteration (ok, not warm-up) of run
+ * RUN_ID, as analysis sees it: the root span of kind iteration named
+ * (harness, iteration) with the duration the iterations table holds, and
+ * an iteration without stored spans rebuilt from that table (a root and
+ * one step span per step). COUNTS, when not NULL, is filled. Returns 0 or
+ * a negative value with *cause set (caller frees). */
+int run_traces_each(struct store *st, int64_t run_id, run_trace_fn *fn,
+		    void *payload, struct run_traces_counts *counts,
+		    char **cause);
+
 void run_data_init(struct run_data *rd);
 void run_data_release(struct run_data *rd);
 

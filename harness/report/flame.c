@@ -8,13 +8,11 @@
 #include <string.h>
 
 #include "report/flame.h"
+
+#include "analyze/runload.h"
 #include "report/report.h"
 #include "util/error.h"
 #include "util/strbuf.h"
-
-/* The iteration is one frame whatever the scenario calls it (runload.h). */
-#define ITERATION_SERVICE "harness"
-#define ITERATION_NAME "iteration"
 
 /* Drawing constants, in px. */
 #define FRAME_H 16
@@ -211,187 +209,35 @@ int flame_add_trace(struct flame *f, enum flame_side side,
 	return 0;
 }
 
-/* Loading a run: the counted iterations by trace id, the spans of one
- * trace buffered (with copies of their strings, which the store lends
- * for one call only) until the next trace begins. */
-struct counted {
-	uint8_t trace_id[16];
-	size_t index;		/* in the run's iterations */
-};
-
-static int cmp_counted(const void *pa, const void *pb)
-{
-	return memcmp(((const struct counted *)pa)->trace_id,
-		      ((const struct counted *)pb)->trace_id, 16);
-}
-
-struct loader {
+struct flame_target {
 	struct flame *f;
 	enum flame_side side;
-	const struct store_iteration *its;
-	struct counted *counted;
-	size_t ncounted;
-	bool *has_spans;	/* per iteration of the run */
-	struct analyze_span *spans;
-	size_t nspans, alloc;
-	char *cause;
 };
 
-static void drop_spans(struct loader *ld)
+static int add_to_flame(const struct analyze_span *spans, size_t n,
+			void *payload, char **cause)
 {
-	for (size_t i = 0; i < ld->nspans; i++) {
-		free((char *)ld->spans[i].kind);
-		free((char *)ld->spans[i].name);
-		free((char *)ld->spans[i].service);
-	}
-	ld->nspans = 0;
-}
+	struct flame_target *t = payload;
 
-/* Merge the buffered trace when it is a counted iteration's. */
-static int flush(struct loader *ld)
-{
-	struct counted key, *c;
-	int ret = 0;
-
-	if (!ld->nspans)
-		return 0;
-	memcpy(key.trace_id, ld->spans[0].trace_id, 16);
-	c = bsearch(&key, ld->counted, ld->ncounted, sizeof(key),
-		    cmp_counted);
-	if (c && !ld->has_spans[c->index]) {
-		const struct store_iteration *it = &ld->its[c->index];
-
-		ld->has_spans[c->index] = true;
-		for (size_t i = 0; i < ld->nspans; i++) {
-			struct analyze_span *s = &ld->spans[i];
-
-			if (s->parent_id || !s->kind ||
-			    strcmp(s->kind, "iteration"))
-				continue;
-			if (it->dur_ns > 0)
-				s->dur_ns = (uint64_t)it->dur_ns;
-			free((char *)s->service);
-			free((char *)s->name);
-			s->service = xstrdup(ITERATION_SERVICE);
-			s->name = xstrdup(ITERATION_NAME);
-		}
-		ret = flame_add_trace(ld->f, ld->side, ld->spans, ld->nspans,
-				      &ld->cause);
-	}
-	drop_spans(ld);
-	return ret;
-}
-
-static int on_span(const struct store_span_timing *sp, void *payload)
-{
-	struct loader *ld = payload;
-	struct analyze_span *s;
-
-	if (ld->nspans && memcmp(ld->spans[0].trace_id, sp->trace_id, 16) &&
-	    flush(ld) < 0)
-		return -1;
-	ALLOC_GROW(ld->spans, ld->nspans + 1, ld->alloc);
-	s = &ld->spans[ld->nspans++];
-	memset(s, 0, sizeof(*s));
-	memcpy(s->trace_id, sp->trace_id, 16);
-	s->span_id = sp->span_id;
-	s->parent_id = sp->parent_id;
-	s->kind = xstrdup(str_or_empty(sp->kind));
-	s->name = xstrdup(str_or_empty(sp->name));
-	s->service = xstrdup(str_or_empty(sp->service));
-	s->start_ns = sp->start_ns > 0 ? (uint64_t)sp->start_ns : 0;
-	s->dur_ns = sp->dur_ns > 0 ? (uint64_t)sp->dur_ns : 0;
-	s->status = sp->status != STORE_SPAN_OK;
-	return 0;
-}
-
-/* An iteration without stored spans, from the iterations table: the
- * iteration and one step frame per step, as runload rebuilds it. */
-static int rebuild(struct loader *ld, const struct store_iteration *it)
-{
-	size_t n = it->nsteps + 1;
-	struct analyze_span *spans = xcalloc(n, sizeof(*spans));
-	int ret;
-
-	for (size_t i = 0; i < n; i++) {
-		memcpy(spans[i].trace_id, it->trace_id, 16);
-		spans[i].span_id = i + 1;
-		spans[i].parent_id = i ? 1 : 0;
-		spans[i].service = ITERATION_SERVICE;
-		spans[i].kind = i ? "step" : "iteration";
-	}
-	spans[0].name = ITERATION_NAME;
-	spans[0].dur_ns = it->dur_ns > 0 ? (uint64_t)it->dur_ns : 0;
-	for (size_t i = 0; i < it->nsteps; i++) {
-		spans[i + 1].name = it->steps[i].name;
-		spans[i + 1].dur_ns =
-			it->steps[i].dur_ns > 0 ? (uint64_t)it->steps[i].dur_ns
-						: 0;
-	}
-	ret = flame_add_trace(ld->f, ld->side, spans, n, &ld->cause);
-	free(spans);
-	return ret;
+	return flame_add_trace(t->f, t->side, spans, n, cause);
 }
 
 int flame_load_run(struct flame *f, enum flame_side side, struct store *st,
 		   int64_t run_id, char **cause)
 {
-	struct loader ld = { .f = f, .side = side };
-	struct store_iteration *its = NULL;
+	struct flame_target t = { f, side };
 	struct store_run *run = NULL;
-	size_t nits = 0;
 	int ret;
 
 	ret = store_run_get(&run, st, run_id, cause);
 	if (ret < 0)
 		return ret;
 	store_run_free(run);
-	ret = store_iterations_get(&its, &nits, st, run_id, cause);
+	ret = run_traces_each(st, run_id, add_to_flame, &t, NULL, cause);
 	if (ret < 0)
 		return ret;
-	ld.its = its;
-	ld.counted = xcalloc(nits ? nits : 1, sizeof(*ld.counted));
-	ld.has_spans = xcalloc(nits ? nits : 1, sizeof(*ld.has_spans));
-	for (size_t i = 0; i < nits; i++) {
-		if (its[i].warmup || !its[i].ok)
-			continue;
-		memcpy(ld.counted[ld.ncounted].trace_id, its[i].trace_id, 16);
-		ld.counted[ld.ncounted++].index = i;
-	}
-	qsort(ld.counted, ld.ncounted, sizeof(*ld.counted), cmp_counted);
-
-	ret = store_span_timings_each(st, run_id, on_span, &ld, cause);
-	if (ret == 0)
-		ret = flush(&ld);
-	if (ret < 0) {
-		if (ld.cause)
-			*cause = xasprintf("run %lld: %s", (long long)run_id,
-					   ld.cause);
-		ret = -1;
-		goto out;
-	}
-	/* Counted iterations without spans (among them all but one of the
-	 * iterations that share a trace id, as untraced ones do). */
-	for (size_t i = 0; i < nits; i++) {
-		if (its[i].warmup || !its[i].ok || ld.has_spans[i])
-			continue;
-		if (rebuild(&ld, &its[i]) < 0) {
-			*cause = xasprintf("run %lld: %s", (long long)run_id,
-					   ld.cause);
-			ret = -1;
-			goto out;
-		}
-	}
 	f->run_id[side] = run_id;
-	ret = 0;
-out:
-	drop_spans(&ld);
-	free(ld.cause);
-	free(ld.spans);
-	free(ld.counted);
-	free(ld.has_spans);
-	store_iterations_free(its, nits);
-	return ret;
+	return 0;
 }
 
 /* Node indexes by name, service, kind; PAYLOAD is the flame. */
