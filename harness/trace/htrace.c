@@ -1256,7 +1256,7 @@ static void pop_ended(struct tstate *ts)
 }
 
 static struct htrace_span *span_start(struct tstate *ts, unsigned kind,
-				      const char *name, int skip)
+				      const char *name, const void *caller)
 {
 	struct htrace_span *s;
 	size_t n;
@@ -1299,13 +1299,13 @@ static struct htrace_span *span_start(struct tstate *ts, unsigned kind,
 	s->len = s->attrs_off;
 	if (HTRACE_UNLIKELY(htrace_config_.stacks))
 		s->n_pcs = htrace_stack_capture_(s->pcs, HTRACE_MAX_FRAMES,
-						 skip + 1);
+						 caller);
 	s->start_ticks = htrace_ticks_();
 	return s;
 }
 
 static struct htrace_span *begin(enum htrace_kind kind, const char *name,
-				 int skip)
+				 const void *caller)
 {
 	struct tstate *ts;
 	struct htrace_span *parent, *s;
@@ -1327,7 +1327,7 @@ static struct htrace_span *begin(enum htrace_kind kind, const char *name,
 		parent = ts->depth ? ts->stack[ts->depth - 1] : NULL;
 	}
 	if (parent) {
-		s = span_start(ts, kind, name, skip + 1);
+		s = span_start(ts, kind, name, caller);
 		if (s) {
 			memcpy(s->trace_id, parent->trace_id, 16);
 			s->parent_id = parent->span_id;
@@ -1336,7 +1336,7 @@ static struct htrace_span *begin(enum htrace_kind kind, const char *name,
 	}
 	if (!tls_has_attached)
 		return NULL;
-	s = span_start(ts, kind, name, skip + 1);
+	s = span_start(ts, kind, name, caller);
 	if (s) {
 		memcpy(s->trace_id, tls_attached.trace_id, 16);
 		s->parent_id = tls_attached.span_id;
@@ -1348,7 +1348,7 @@ struct htrace_span *htrace_begin(enum htrace_kind kind, const char *name)
 {
 	if (HTRACE_LIKELY(!htrace_on_))
 		return NULL;
-	return begin(kind, name, 1);
+	return begin(kind, name, HTRACE_CALLER());
 }
 
 struct htrace_span *htrace_begin_root(enum htrace_kind kind, const char *name,
@@ -1372,7 +1372,7 @@ struct htrace_span *htrace_begin_root(enum htrace_kind kind, const char *name,
 		count_dropped(1);
 		return NULL;
 	}
-	s = span_start(ts, kind, name, 1);
+	s = span_start(ts, kind, name, HTRACE_CALLER());
 	if (!s)
 		return NULL;
 	do {
@@ -1760,7 +1760,7 @@ struct htrace_span *htrace_db_begin(const char *system, const char *query)
 	}
 	snprintf(name, sizeof(name), "%s%s%s", op[0] ? op : "QUERY",
 		 table[0] ? " " : "", table);
-	s = begin(HTRACE_KIND_DB, name, 1);
+	s = begin(HTRACE_KIND_DB, name, HTRACE_CALLER());
 	htrace_attr_str(s, HTRACE_ATTR_DB_SYSTEM_NAME, system ? system : "");
 	htrace_attr_str(s, HTRACE_ATTR_DB_QUERY_TEXT, query);
 	if (op[0])
@@ -1801,7 +1801,7 @@ struct htrace_span *htrace_http_client_begin(const char *method,
 	}
 	n = strcspn(path, "?#");
 	snprintf(name, sizeof(name), "%s %.*s", method, (int)n, path);
-	s = begin(HTRACE_KIND_REST_CALL, name, 1);
+	s = begin(HTRACE_KIND_REST_CALL, name, HTRACE_CALLER());
 	htrace_attr_str(s, HTRACE_ATTR_HTTP_REQUEST_METHOD, method);
 	htrace_attr_str(s, HTRACE_ATTR_URL_FULL, url);
 	return s;
@@ -1818,7 +1818,7 @@ struct htrace_span *htrace_http_server_begin(const char *method,
 	method = method ? method : "GET";
 	route = route ? route : "/";
 	snprintf(name, sizeof(name), "%s %s", method, route);
-	s = begin(HTRACE_KIND_REST_DISPATCH, name, 1);
+	s = begin(HTRACE_KIND_REST_DISPATCH, name, HTRACE_CALLER());
 	htrace_attr_str(s, HTRACE_ATTR_HTTP_REQUEST_METHOD, method);
 	htrace_attr_str(s, HTRACE_ATTR_HTTP_ROUTE, route);
 	return s;
@@ -1851,7 +1851,7 @@ struct htrace_span *htrace_rpc_begin(enum htrace_kind kind, const char *system,
 
 	if (HTRACE_LIKELY(!htrace_on_))
 		return NULL;
-	s = begin(kind, method ? method : "", 1);
+	s = begin(kind, method ? method : "", HTRACE_CALLER());
 	htrace_attr_str(s, HTRACE_ATTR_RPC_SYSTEM, system ? system : "");
 	htrace_attr_str(s, HTRACE_ATTR_RPC_METHOD, method ? method : "");
 	return s;
@@ -1880,7 +1880,7 @@ struct htrace_span *htrace_exec_begin(const char *const *argv)
 		if (len >= sizeof(line))
 			len = sizeof(line) - 1;
 	}
-	s = begin(HTRACE_KIND_EXEC, base, 1);
+	s = begin(HTRACE_KIND_EXEC, base, HTRACE_CALLER());
 	htrace_attr_str(s, HTRACE_ATTR_PROCESS_COMMAND_LINE, line);
 	htrace_attr_str(s, HTRACE_ATTR_PROCESS_EXECUTABLE_NAME, base);
 	return s;

@@ -101,8 +101,16 @@ static inline uint64_t htrace_ticks_unix_(uint64_t ticks)
  * again after fork). */
 uint64_t htrace_random_(void);
 
-/* Stack capture (stack.c): return addresses of the caller's caller. */
-int htrace_stack_capture_(uint64_t *pcs, int max, int skip);
+/* The return address of the function that names it: in a public
+ * function, a pc in the application's code that called libhtrace. */
+#define HTRACE_CALLER() __builtin_return_address(0)
+
+/* Stack capture (stack.c): up to max return addresses into pcs, from
+ * caller (HTRACE_CALLER() of the public function that begins the span)
+ * outwards, so that no frame of libhtrace is in them however the compiler
+ * shaped its calls. Returns how many; 0 when caller is not on the
+ * stack. */
+int htrace_stack_capture_(uint64_t *pcs, int max, const void *caller);
 
 /* How many thread states have a ring mapped, and of those how many are
  * spare and how many handed over by ended threads, not yet written (for

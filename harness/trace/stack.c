@@ -1,43 +1,26 @@
 /* stack.c: capture the return addresses of a span's caller at span start
  * (HTRACE_STACKS=1); they become module+offset frames in the record. */
-#include <dlfcn.h>
 #include <execinfo.h>
 
 #include "trace/internal.h"
 
-/* The load base of the object that holds libhtrace. */
-static const void *own_base(void)
-{
-	static const void *base;
-	Dl_info info;
-
-	if (!base && dladdr((void *)(uintptr_t)htrace_stack_capture_, &info))
-		base = info.dli_fbase;
-	return base;
-}
-
-static int in_own_module(void *pc)
-{
-	Dl_info info;
-
-	return dladdr(pc, &info) && info.dli_fbase == own_base();
-}
-
-int htrace_stack_capture_(uint64_t *pcs, int max, int skip)
+int htrace_stack_capture_(uint64_t *pcs, int max, const void *caller)
 {
 	void *raw[HTRACE_MAX_FRAMES + 12];
 	int n, first = 0;
 
 	n = backtrace(raw, (int)(sizeof(raw) / sizeof(raw[0])));
-	/* A sanitizer may interpose backtrace() and add its own frame
-	 * first: skip frames until this one, then this one and the skip
-	 * frames of libhtrace above it. */
-	while (first < n && first < 3 && !in_own_module(raw[first]))
+	/* The stack starts at the caller's frame, found by its return
+	 * address. Counting libhtrace's frames above it instead goes wrong
+	 * in an optimised build: a call that ends a function becomes a
+	 * jump (htrace_begin's to begin, at -O2), a function is inlined or
+	 * split, and a frame more or less there cost the caller's frame or
+	 * kept one of ours. A sanitizer that interposes backtrace() adds
+	 * frames of its own on top. Not found (the unwinder gave up
+	 * early): no stack rather than a wrong one. */
+	while (first < n && raw[first] != caller)
 		first++;
-	if (first == 3 || first == n)
-		first = 0;
-	first += skip + 1;
-	if (n <= first)
+	if (first == n)
 		return 0;
 	n -= first;
 	if (n > max)

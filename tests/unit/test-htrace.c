@@ -27,6 +27,7 @@ struct got_span {
 	char attrs[512];	/* "key=value;" for each attribute */
 	int n_frames;
 	char frame0_module[256];
+	uint64_t frame_pc[2];	/* of the first two frames, 0 if none */
 };
 
 struct got {
@@ -106,6 +107,10 @@ static void collect_file(const char *path)
 		snprintf(g->frame0_module, sizeof(g->frame0_module), "%s",
 			 rec.u.span.n_frames ? rec.u.span.frames[0].module
 					     : "");
+		for (size_t i = 0; i < 2; i++)
+			g->frame_pc[i] = i < rec.u.span.n_frames
+						 ? rec.u.span.frames[i].pc
+						 : 0;
 		g->s.name = g->s.message = NULL;
 		g->s.attrs = NULL;
 		g->s.frames = NULL;
@@ -331,20 +336,53 @@ static void test_htrace__exec_child(void **state)
 	assert_int_equal(by_name("sh")->s.status, SPOOL_STATUS_ERROR);
 }
 
+/* Begins a span through one of the ways in (which: 0 htrace_begin, 1
+ * htrace_db_begin, 2 htrace_begin_root) and stores its own return
+ * address in *ret: the pc at which its caller's frame resumes, the second
+ * frame of a right stack. noinline, and the store after the call keeps
+ * that call from becoming a jump: a frame of its own at any optimisation
+ * level. */
+__attribute__((noinline)) static void stack_leaf(int which, uint64_t *ret)
+{
+	struct htrace_span *s;
+
+	if (which == 0)
+		s = htrace_begin(HTRACE_KIND_FUNC, "leaf begin");
+	else if (which == 1)
+		s = htrace_db_begin("sqlite", "SELECT * FROM hosts");
+	else
+		s = htrace_begin_root(HTRACE_KIND_FUNC, "leaf root", NULL);
+	*ret = (uint64_t)(uintptr_t)__builtin_return_address(0);
+	htrace_end(s);
+}
+
 static void test_htrace__stacks(void **state)
 {
+	static const char *const names[] = {
+		"leaf begin", "SELECT hosts", "leaf root",
+	};
 	struct htrace_span *root;
+	uint64_t ret[3];
 
 	(void)state;
 	start(1, 1.0);
 	root = htrace_begin_root(HTRACE_KIND_ITERATION, "root", NULL);
-	htrace_end(htrace_begin(HTRACE_KIND_FUNC, "with stack"));
+	for (int i = 0; i < 3; i++)
+		stack_leaf(i, &ret[i]);
 	htrace_end(root);
 	finish();
-	assert_true(by_name("with stack")->n_frames >= 2);
-	/* The first frame is the caller: this test program. */
-	assert_non_null(strstr(by_name("with stack")->frame0_module,
-			       "test-htrace"));
+	/* The first frame is the caller, stack_leaf in this program, and
+	 * the second is the test, right where stack_leaf returns to: no
+	 * frame of libhtrace, and none of the program left out, in a debug
+	 * build as in an optimised one. */
+	for (int i = 0; i < 3; i++) {
+		const struct got_span *g = by_name(names[i]);
+
+		assert_true(g->n_frames >= 2);
+		assert_non_null(strstr(g->frame0_module, "test-htrace"));
+		assert_int_equal(g->frame_pc[1], ret[i]);
+	}
+	assert_non_null(strstr(by_name("root")->frame0_module, "test-htrace"));
 }
 
 static void test_htrace__drops_are_recorded(void **state)
