@@ -143,8 +143,19 @@ HTRACE_API struct htrace_span *htrace_begin(enum htrace_kind kind,
 HTRACE_API struct htrace_span *htrace_begin_root(
 	enum htrace_kind kind, const char *name,
 	uint8_t trace_id[HTRACE_TRACE_ID_SIZE]);
+/* A span that does not nest on the calling thread, for code that keeps
+ * several traces going at once on one thread (an event loop): a child of
+ * parent (NULL: the root of a new trace, sampled like htrace_begin_root,
+ * its trace id copied to trace_id when that is not NULL), never the
+ * thread's current span. Children and injected headers name it through
+ * htrace_span_context. It ends with htrace_end on any thread; one still
+ * open when its thread exits is not recorded. NULL when tracing is off or
+ * parent is invalid or not sampled. */
+HTRACE_API struct htrace_span *htrace_begin_detached(
+	const struct htrace_context *parent, enum htrace_kind kind,
+	const char *name, uint8_t trace_id[HTRACE_TRACE_ID_SIZE]);
 /* End and record the span; the thread's current span becomes its parent.
- * End a span on the thread that began it. */
+ * End a span on the thread that began it (a detached span: any thread). */
 HTRACE_API void htrace_end(struct htrace_span *span);
 
 /* Attributes; key and value are copied. A span holds about 1 KiB of
@@ -307,6 +318,15 @@ HTRACE_INLINE_ struct htrace_span *htrace_begin_root_inline_(
 	return (struct htrace_span *)0;
 }
 
+HTRACE_INLINE_ struct htrace_span *htrace_begin_detached_inline_(
+	const struct htrace_context *parent, enum htrace_kind kind,
+	const char *name, uint8_t trace_id[HTRACE_TRACE_ID_SIZE])
+{
+	if (HTRACE_UNLIKELY_(HTRACE_ACTIVE_()))
+		return (htrace_begin_detached)(parent, kind, name, trace_id);
+	return (struct htrace_span *)0;
+}
+
 HTRACE_INLINE_ void htrace_end_inline_(struct htrace_span *span)
 {
 	if (HTRACE_UNLIKELY_(span != 0))
@@ -412,6 +432,8 @@ HTRACE_INLINE_ void htrace_exec_end_inline_(struct htrace_span *span,
 #define htrace_enabled() htrace_enabled_inline_()
 #define htrace_begin(k, n) htrace_begin_inline_(k, n)
 #define htrace_begin_root(k, n, t) htrace_begin_root_inline_(k, n, t)
+#define htrace_begin_detached(p, k, n, t) \
+	htrace_begin_detached_inline_(p, k, n, t)
 #define htrace_end(s) htrace_end_inline_(s)
 #define htrace_attr_str(s, k, v) htrace_attr_str_inline_(s, k, v)
 #define htrace_attr_int(s, k, v) htrace_attr_int_inline_(s, k, v)

@@ -1,10 +1,12 @@
-/* http.c: one libcurl easy handle per worker, run through a multi handle
- * that the client drives itself (socket callbacks and its own poll), never
- * closed, so that its connection cache keeps connections alive. */
+/* http.c: libcurl easy handles run through one multi handle per worker,
+ * which the client drives itself (socket callbacks and its own ppoll) and
+ * never closes while the worker runs, so that its connection cache keeps
+ * connections alive. */
 #include "load/http.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -17,7 +19,7 @@
 
 #define NS_PER_MS 1000000ULL
 
-static void set_fixed(struct http_client *c);
+static void set_fixed(struct http_handle *h);
 static int on_socket(CURL *e, curl_socket_t s, int what, void *p, void *sp);
 static int on_timer(CURLM *m, long timeout_ms, void *p);
 
@@ -37,7 +39,6 @@ int http_client_init(struct http_client *c,
 		     const struct http_client_options *opts, char **cause)
 {
 	memset(c, 0, sizeof(*c));
-	strbuf_init(&c->url);
 	if (opts)
 		c->opts = *opts;
 	if (!c->opts.connect_timeout_ns)
@@ -48,35 +49,66 @@ int http_client_init(struct http_client *c,
 		c->opts.user_agent = "harness/" HARNESS_VERSION;
 	http_global_init();
 	c->timer_ms = -1;
-	c->curl = curl_easy_init();
 	c->multi = curl_multi_init();
-	c->curlu = curl_url();
-	if (!c->curl || !c->multi || !c->curlu) {
+	if (!c->multi) {
 		if (cause)
 			*cause = xstrdup("cannot create a libcurl handle");
-		http_client_release(c);
 		return -1;
 	}
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-	set_fixed(c);
 	return 0;
 }
 
 void http_client_release(struct http_client *c)
 {
-	/* The easy handle first: the multi's cache closes the connections. */
-	if (c->curl)
-		curl_easy_cleanup(c->curl);
+	if (c->own) {
+		http_handle_release(c->own);
+		free(c->own);
+	}
+	/* The handles are gone: the multi's cache closes the connections. */
 	if (c->multi)
 		curl_multi_cleanup(c->multi);
-	curl_url_cleanup(c->curlu);
-	curl_slist_free_all(c->headers);
-	strbuf_release(&c->url);
 	free(c->pfds);
 	memset(c, 0, sizeof(*c));
+}
+
+int http_handle_init(struct http_handle *h, struct http_client *c,
+		     http_done_fn *on_done, void *payload, char **cause)
+{
+	memset(h, 0, sizeof(*h));
+	strbuf_init(&h->url);
+	strbuf_init(&h->method);
+	h->client = c;
+	h->on_done = on_done;
+	h->payload = payload;
+	h->curl = curl_easy_init();
+	h->curlu = curl_url();
+	if (!h->curl || !h->curlu) {
+		if (cause)
+			*cause = xstrdup("cannot create a libcurl handle");
+		return -1;
+	}
+	curl_easy_setopt(h->curl, CURLOPT_PRIVATE, h);
+	set_fixed(h);
+	return 0;
+}
+
+void http_handle_release(struct http_handle *h)
+{
+	if (!h->client)
+		return;
+	http_handle_abort(h);
+	if (h->curl)
+		curl_easy_cleanup(h->curl);
+	curl_url_cleanup(h->curlu);
+	curl_slist_free_all(h->headers);
+	strbuf_release(&h->url);
+	strbuf_release(&h->method);
+	free(h->cause);
+	memset(h, 0, sizeof(*h));
 }
 
 void http_response_init(struct http_response *res)
@@ -127,14 +159,14 @@ const char *http_response_header(const struct http_response *res,
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *p)
 {
-	struct http_client *c = p;
+	struct http_handle *h = p;
 	size_t n = size * nmemb;
 
-	if (c->res->body.len + n > c->opts.max_body) {
-		c->body_too_large = true;
+	if (h->res->body.len + n > h->client->opts.max_body) {
+		h->body_too_large = true;
 		return 0;	/* makes libcurl fail with CURLE_WRITE_ERROR */
 	}
-	strbuf_add(&c->res->body, data, n);
+	strbuf_add(&h->res->body, data, n);
 	return n;
 }
 
@@ -149,8 +181,8 @@ static int is_blank(char ch)
  * header once the buffers have grown. */
 static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
 {
-	struct http_client *c = p;
-	struct http_response *res = c->res;
+	struct http_handle *hd = p;
+	struct http_response *res = hd->res;
 	struct http_header *h;
 	size_t n = size * nmemb, len = n;
 	char *colon;
@@ -230,12 +262,13 @@ static long ms_of(uint64_t ns)
  * because curl_easy_reset and setting them again costs more than the rest
  * of a request to a local server. No progress callback: the client looks
  * at the stop flag itself between waits. */
-static void set_fixed(struct http_client *c)
+static void set_fixed(struct http_handle *hd)
 {
-	CURL *h = c->curl;
+	struct http_client *c = hd->client;
+	CURL *h = hd->curl;
 
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, hd->errbuf);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, c->opts.user_agent);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 			 ms_of(c->opts.connect_timeout_ns));
@@ -246,29 +279,29 @@ static void set_fixed(struct http_client *c)
 	curl_easy_setopt(h, CURLOPT_PROXY, "");
 	curl_easy_setopt(h, CURLOPT_NOPROXY, "");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, hd);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, hd);
 }
 
 /* The header lines of req behind "Expect:" (no 100-continue round trip
  * before a body): the list libcurl has when they are the same as last
  * time, which they mostly are. Returns -1 out of memory. */
-static int set_headers(struct http_client *c, const struct http_request *req)
+static int set_headers(struct http_handle *h, const struct http_request *req)
 {
-	struct curl_slist *list = c->headers, *l;
+	struct curl_slist *list = h->headers, *l;
 	size_t i = 0;
 
-	if (list && c->nheaders == req->nheaders) {
+	if (list && h->nheaders == req->nheaders) {
 		for (l = list->next; l && i < req->nheaders; l = l->next, i++)
 			if (strcmp(l->data, req->headers[i]))
 				break;
 		if (i == req->nheaders)
 			return 0;
 	}
-	curl_slist_free_all(c->headers);
-	c->headers = NULL;
-	c->nheaders = 0;
+	curl_slist_free_all(h->headers);
+	h->headers = NULL;
+	h->nheaders = 0;
 	list = curl_slist_append(NULL, "Expect:");
 	for (i = 0; list && i < req->nheaders; i++) {
 		l = curl_slist_append(list, req->headers[i]);
@@ -276,11 +309,11 @@ static int set_headers(struct http_client *c, const struct http_request *req)
 			curl_slist_free_all(list);
 		list = l;
 	}
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, list);
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, list);
 	if (!list)
 		return -1;
-	c->headers = list;
-	c->nheaders = req->nheaders;
+	h->headers = list;
+	h->nheaders = req->nheaders;
 	return 0;
 }
 
@@ -288,35 +321,34 @@ static int set_headers(struct http_client *c, const struct http_request *req)
  * would parse the text again for every request), with the flags libcurl
  * uses for a URL given as text. Returns -1 with *cause set when it is not
  * a URL. */
-static int set_url(struct http_client *c, const struct http_request *req,
+static int set_url(struct http_handle *h, const struct http_request *req,
 		   char **cause)
 {
 	CURLUcode uc;
 
-	if (c->url.len && !strcmp(c->url.buf, req->url))
+	if (h->url.len && !strcmp(h->url.buf, req->url))
 		return 0;
-	strbuf_reset(&c->url);
-	uc = curl_url_set(c->curlu, CURLUPART_URL, req->url,
+	strbuf_reset(&h->url);
+	uc = curl_url_set(h->curlu, CURLUPART_URL, req->url,
 			  CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME);
 	if (uc != CURLUE_OK) {
 		if (cause)
-			*cause = xasprintf("%s %s: %s",
-					   req->method ? req->method : "GET",
-					   req->url, curl_url_strerror(uc));
+			*cause = xasprintf("%s %s: %s", h->method.buf, req->url,
+					   curl_url_strerror(uc));
 		return -1;
 	}
-	curl_easy_setopt(c->curl, CURLOPT_CURLU, c->curlu);
-	strbuf_addstr(&c->url, req->url);
+	curl_easy_setopt(h->curl, CURLOPT_CURLU, h->curlu);
+	strbuf_addstr(&h->url, req->url);
 	return 0;
 }
 
-static int set_request(struct http_client *c, const struct http_request *req,
+static int set_request(struct http_handle *hd, const struct http_request *req,
 		       char **cause)
 {
-	CURL *h = c->curl;
-	const char *method = req->method ? req->method : "GET";
+	CURL *h = hd->curl;
+	const char *method = hd->method.buf;
 
-	if (set_url(c, req, cause) < 0)
+	if (set_url(hd, req, cause) < 0)
 		return -1;
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
 			 req->timeout_ns ? ms_of(req->timeout_ns) : 0L);
@@ -343,7 +375,7 @@ static int set_request(struct http_client *c, const struct http_request *req,
 	} else if (strcmp(method, "GET")) {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	}
-	if (set_headers(c, req) < 0) {
+	if (set_headers(hd, req) < 0) {
 		if (cause)
 			*cause = xstrdup("out of memory for request headers");
 		return -1;
@@ -351,25 +383,125 @@ static int set_request(struct http_client *c, const struct http_request *req,
 	return 0;
 }
 
-static bool stopped(const struct http_client *c)
+int http_handle_start(struct http_handle *h, const struct http_request *req,
+		      struct http_response *res, char **cause)
 {
-	return c->opts.stop &&
-	       atomic_load_explicit(c->opts.stop, memory_order_relaxed);
+	CURLMcode mc;
+
+	strbuf_reset(&h->method);
+	strbuf_addstr(&h->method, req->method ? req->method : "GET");
+	response_reset(res);
+	h->errbuf[0] = '\0';
+	h->body_too_large = false;
+	h->result = -1;
+	free(h->cause);
+	h->cause = NULL;
+	if (set_request(h, req, cause) < 0)
+		return -1;
+	h->res = res;
+	res->start_ns = time_wall_ns();
+	h->t0 = time_mono_ns();
+	mc = curl_multi_add_handle(h->client->multi, h->curl);
+	if (mc != CURLM_OK) {
+		h->res = NULL;
+		if (cause)
+			*cause = xasprintf("%s %s: %s", h->method.buf,
+					   h->url.buf,
+					   curl_multi_strerror(mc));
+		return -1;
+	}
+	h->busy = true;
+	return 0;
+}
+
+void http_handle_abort(struct http_handle *h)
+{
+	if (!h->busy)
+		return;
+	/* An unfinished transfer's connection is closed. */
+	curl_multi_remove_handle(h->client->multi, h->curl);
+	h->busy = false;
+	h->res = NULL;
+}
+
+int http_handle_result(struct http_handle *h, char **cause)
+{
+	if (cause) {
+		*cause = h->cause;
+		h->cause = NULL;
+	}
+	return h->result;
+}
+
+/* h's transfer is over with rc: the response completed, the outcome set,
+ * then on_done. */
+static void finish(struct http_handle *h, CURLcode rc, uint64_t now)
+{
+	struct http_response *res = h->res;
+	long connects = 0;
+
+	res->dur_ns = now - h->t0;
+	curl_multi_remove_handle(h->client->multi, h->curl);
+	h->busy = false;
+	h->res = NULL;
+	fix_headers(res);
+	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &res->status);
+	curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects);
+	res->new_connection = connects > 0;
+	if (rc == CURLE_OK)
+		h->result = 0;
+	else if (h->body_too_large)
+		h->cause = xasprintf("%s %s: response body larger than %zu "
+				     "bytes",
+				     h->method.buf, h->url.buf,
+				     h->client->opts.max_body);
+	else
+		h->cause = xasprintf("%s %s: %s", h->method.buf, h->url.buf,
+				     h->errbuf[0] ? h->errbuf
+						  : curl_easy_strerror(rc));
+	if (h->on_done)
+		h->on_done(h, h->payload);
+}
+
+/* Finish every transfer libcurl reports done; returns how many. */
+static unsigned reap(struct http_client *c)
+{
+	uint64_t now = 0;
+	unsigned n = 0;
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(c->multi, &left))) {
+		struct http_handle *h = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &h);
+		if (!h || !h->busy)
+			continue;
+		if (!now)
+			now = time_mono_ns();
+		finish(h, msg->data.result, now);
+		n++;
+	}
+	return n;
 }
 
 /* Tell libcurl what the poll found on each socket. The callbacks may
  * change the set meanwhile, so the ready ones are taken first. */
-static CURLMcode act_on_sockets(struct http_client *c)
+static CURLMcode act_on_sockets(struct http_client *c, int nready)
 {
 	struct {
 		curl_socket_t fd;
 		int bits;
-	} ready[8];
+	} stack_ready[16], *ready = stack_ready;
 	size_t n = 0;
 	int running;
 	CURLMcode mc = CURLM_OK;
 
-	for (size_t i = 0; i < c->npfds && n < 8; i++) {
+	if ((size_t)nready > sizeof(stack_ready) / sizeof(stack_ready[0]))
+		ready = xcalloc((size_t)nready, sizeof(*ready));
+	for (size_t i = 0; i < c->npfds && n < (size_t)nready; i++) {
 		short re = c->pfds[i].revents;
 
 		if (!re)
@@ -387,34 +519,23 @@ static CURLMcode act_on_sockets(struct http_client *c)
 	for (size_t i = 0; i < n && mc == CURLM_OK; i++)
 		mc = curl_multi_socket_action(c->multi, ready[i].fd,
 					      ready[i].bits, &running);
+	if (ready != stack_ready)
+		free(ready);
 	return mc;
 }
 
-/* Drive the transfer until it is done (*rc set), the stop flag is up
- * (*aborted) or the multi interface fails. One poll per wait, on the
- * sockets libcurl named, until its timer or the next look at the flag;
- * now is the monotonic time at the start. */
-static CURLMcode run_transfer(struct http_client *c, uint64_t now,
-			      CURLcode *rc, bool *aborted)
+int http_client_wait(struct http_client *c, uint64_t until_mono,
+		     char **cause)
 {
-	CURLMcode mc;
+	CURLMcode mc = CURLM_OK;
+	uint64_t now = time_mono_ns();
 	int running;
 
 	for (;;) {
-		CURLMsg *msg;
-		int msgs, wait = -1, n;
+		uint64_t due = until_mono;
+		struct timespec ts, *tsp = NULL;
+		int n;
 
-		while ((msg = curl_multi_info_read(c->multi, &msgs))) {
-			if (msg->msg == CURLMSG_DONE &&
-			    msg->easy_handle == c->curl) {
-				*rc = msg->data.result;
-				return CURLM_OK;
-			}
-		}
-		if (stopped(c)) {
-			*aborted = true;
-			return CURLM_OK;
-		}
 		if (c->timer_new) {
 			c->timer_new = false;
 			c->timer_due = now + (uint64_t)(c->timer_ms > 0 ?
@@ -428,76 +549,81 @@ static CURLMcode run_transfer(struct http_client *c, uint64_t now,
 					c->multi, CURL_SOCKET_TIMEOUT, 0,
 					&running);
 				if (mc != CURLM_OK)
-					return mc;
+					break;
+				if (reap(c))
+					return 0;
+				now = time_mono_ns();
 				continue;
 			}
-			wait = (int)ms_of(c->timer_due - now);
+			if (!due || c->timer_due < due)
+				due = c->timer_due;
 		}
-		/* Nothing to wait for should not happen: look again soon
-		 * rather than sleep forever. */
-		if ((c->opts.stop || !c->npfds) &&
-		    (wait < 0 || wait > HTTP_STOP_POLL_MS))
-			wait = HTTP_STOP_POLL_MS;
-		n = poll(c->pfds, (nfds_t)c->npfds, wait);
-		if (n < 0 && errno != EINTR)
-			return CURLM_INTERNAL_ERROR;
+		if (due) {
+			uint64_t left = due > now ? due - now : 0;
+
+			ts.tv_sec = (time_t)(left / 1000000000ULL);
+			ts.tv_nsec = (long)(left % 1000000000ULL);
+			tsp = &ts;
+		}
+		n = ppoll(c->pfds, (nfds_t)c->npfds, tsp, NULL);
+		if (n < 0 && errno != EINTR) {
+			if (cause)
+				*cause = xasprintf("cannot wait for HTTP "
+						   "responses: %s",
+						   strerror(errno));
+			return -1;
+		}
 		if (n > 0) {
-			mc = act_on_sockets(c);
+			mc = act_on_sockets(c, n);
 			if (mc != CURLM_OK)
-				return mc;
+				break;
+			if (reap(c))
+				return 0;
 		}
 		now = time_mono_ns();
+		if (until_mono && now >= until_mono)
+			return 0;
 	}
+	if (cause)
+		*cause = xasprintf("cannot drive HTTP requests: %s",
+				   curl_multi_strerror(mc));
+	return -1;
+}
+
+static bool stopped(const struct http_client *c)
+{
+	return c->opts.stop &&
+	       atomic_load_explicit(c->opts.stop, memory_order_relaxed);
 }
 
 int http_client_send(struct http_client *c, const struct http_request *req,
 		     struct http_response *res, char **cause)
 {
-	const char *method = req->method ? req->method : "GET";
-	uint64_t t0;
-	CURLcode rc = CURLE_OK;
-	CURLMcode mc;
-	bool aborted = false;
-	long connects = 0;
+	struct http_handle *h = c->own;
 
-	response_reset(res);
-	c->errbuf[0] = '\0';
-	c->body_too_large = false;
-	c->res = res;
-	if (set_request(c, req, cause) < 0)
+	if (!h) {
+		h = c->own = xcalloc(1, sizeof(*h));
+		if (http_handle_init(h, c, NULL, NULL, cause) < 0)
+			return -1;
+	}
+	if (http_handle_start(h, req, res, cause) < 0)
 		return -1;
+	while (h->busy) {
+		uint64_t until = time_mono_ns() +
+				 HTTP_STOP_POLL_MS * NS_PER_MS;
 
-	res->start_ns = time_wall_ns();
-	t0 = time_mono_ns();
-	mc = curl_multi_add_handle(c->multi, c->curl);
-	if (mc == CURLM_OK)
-		mc = run_transfer(c, t0, &rc, &aborted);
-	res->dur_ns = time_mono_ns() - t0;
-	/* Done or not, the handle leaves; an unfinished transfer's
-	 * connection is closed. */
-	curl_multi_remove_handle(c->multi, c->curl);
-	c->res = NULL;
-	fix_headers(res);
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &res->status);
-	curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects);
-	res->new_connection = connects > 0;
-	if (mc == CURLM_OK && !aborted && rc == CURLE_OK)
-		return 0;
-
-	if (!cause)
-		return -1;
-	if (mc != CURLM_OK)
-		*cause = xasprintf("%s %s: %s", method, req->url,
-				   curl_multi_strerror(mc));
-	else if (aborted)
-		*cause = xasprintf("%s %s: interrupted", method, req->url);
-	else if (c->body_too_large)
-		*cause = xasprintf("%s %s: response body larger than %zu "
-				   "bytes",
-				   method, req->url, c->opts.max_body);
-	else
-		*cause = xasprintf("%s %s: %s", method, req->url,
-				   c->errbuf[0] ? c->errbuf
-						: curl_easy_strerror(rc));
-	return -1;
+		if (stopped(c)) {
+			http_handle_abort(h);
+			res->dur_ns = time_mono_ns() - h->t0;
+			if (cause)
+				*cause = xasprintf("%s %s: interrupted",
+						   h->method.buf, h->url.buf);
+			return -1;
+		}
+		if (http_client_wait(c, c->opts.stop ? until : 0, cause) < 0) {
+			http_handle_abort(h);
+			return -1;
+		}
+	}
+	return http_handle_result(h, cause);
 }

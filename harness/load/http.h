@@ -1,7 +1,7 @@
-/* http.h: the load driver's HTTP client, a thin layer over one libcurl easy
- * handle driven through a multi handle of its own. A worker thread owns one
- * client and sends all its requests through it, so connections stay open
- * between requests. Internal to harness/load. */
+/* http.h: the load driver's HTTP client, a thin layer over libcurl's multi
+ * interface. A worker thread owns one client and has one handle per
+ * request it keeps in flight at once; connections stay open between
+ * requests in the client's cache. Internal to harness/load. */
 #ifndef HARNESS_LOAD_HTTP_H
 #define HARNESS_LOAD_HTTP_H
 
@@ -20,20 +20,22 @@ struct http_client_options {
 	uint64_t connect_timeout_ns;	/* 0: 10s */
 	size_t max_body;		/* 0: HTTP_MAX_BODY_DEFAULT */
 	const char *user_agent;		/* NULL: "harness/VERSION" */
-	/* When set and *stop becomes nonzero, a request in flight is
-	 * aborted (within HTTP_STOP_POLL_MS). */
+	/* When set and *stop becomes nonzero, http_client_send aborts
+	 * its request (within HTTP_STOP_POLL_MS); the caller of
+	 * http_client_wait looks at its own flag. */
 	const atomic_int *stop;
 };
 
-/* How often a client waiting for a response looks at the stop flag. */
+/* How often http_client_send waiting for a response looks at the stop
+ * flag. */
 #define HTTP_STOP_POLL_MS 50
 
+/* One per worker thread: a libcurl multi handle, whose connection and DNS
+ * caches the client's handles share, and the sockets and timer libcurl
+ * asks to have watched. The client waits on them itself (ppoll), so that
+ * libcurl need not poll them again to learn what the wait found. */
 struct http_client {
-	void *curl;		/* CURL * */
-	/* CURLM *, holding the connection and DNS caches between requests;
-	 * the client waits on its sockets itself (poll), so that libcurl
-	 * need not poll them again to learn what the wait found. */
-	void *multi;
+	void *multi;		/* CURLM * */
 	struct pollfd *pfds;	/* the sockets libcurl wants watched */
 	size_t npfds, apfds;
 	/* libcurl's timer: timer_ms as it came (-1: none), made a due time
@@ -41,17 +43,37 @@ struct http_client {
 	long timer_ms;
 	bool timer_new;
 	uint64_t timer_due;
-	/* What libcurl has from the last request, not set again when the
-	 * next one is the same: the URL (text and parsed), the header lines
-	 * ("Expect:" first). */
-	struct strbuf url;
+	struct http_client_options opts;
+	struct http_handle *own;	/* http_client_send's, made at need */
+};
+
+struct http_handle;
+
+/* Called from http_client_wait when h's request has finished, whatever
+ * the outcome (http_handle_result tells). */
+typedef void http_done_fn(struct http_handle *h, void *payload);
+
+/* One request at a time through a client: a libcurl easy handle, and what
+ * libcurl has from the last request, not set again when the next one is
+ * the same (the URL, text and parsed; the header lines, "Expect:" first). */
+struct http_handle {
+	struct http_client *client;
+	void *curl;		/* CURL * */
 	void *curlu;		/* CURLU * */
 	void *headers;		/* struct curl_slist * */
 	size_t nheaders;
-	struct http_client_options opts;
+	struct strbuf url;
+	struct strbuf method;	/* of the request in flight, for messages */
 	char errbuf[256];	/* CURL_ERROR_SIZE */
 	struct http_response *res;	/* of the request in flight */
 	bool body_too_large;
+	bool busy;		/* a request is in flight */
+	uint64_t t0;		/* monotonic, when it began */
+	/* The outcome of the last finished request. */
+	int result;
+	char *cause;
+	http_done_fn *on_done;
+	void *payload;
 };
 
 struct http_header {
@@ -88,16 +110,46 @@ struct http_response {
  * with *cause set (caller frees) when libcurl cannot make a handle. */
 int http_client_init(struct http_client *c,
 		     const struct http_client_options *opts, char **cause);
+/* Release the client; its handles must be released first. */
 void http_client_release(struct http_client *c);
 
-/* Send req and fill res (which the caller has initialised with
- * http_response_init; earlier contents are dropped, its buffers reused).
- * Returns 0 when a
- * response arrived, whatever its status, or -1 with *cause set (caller
- * frees): "cannot connect to 'URL': ...", a timeout, a body larger than
- * the bound, an abort by the stop flag. */
+/* Wait on the client's sockets and libcurl's timer until at least one
+ * request has finished or the monotonic time until_mono has come (0:
+ * until a request finishes), and call the on_done of each request that
+ * finished. Returns 0, or -1 with *cause set (caller frees) when the wait
+ * itself failed. */
+int http_client_wait(struct http_client *c, uint64_t until_mono,
+		     char **cause);
+
+/* Send req and wait for it (a handle of the client's own, one request at
+ * a time); fill res as http_handle_start does. Returns 0 when a response
+ * arrived, whatever its status, or -1 with *cause set (caller frees):
+ * "cannot connect to 'URL': ...", a timeout, a body larger than the
+ * bound, an abort by the stop flag. */
 int http_client_send(struct http_client *c, const struct http_request *req,
 		     struct http_response *res, char **cause);
+
+/* A handle of client c whose finished requests are told to
+ * on_done(h, payload). Returns -1 with *cause set when libcurl cannot
+ * make a handle; release it with http_handle_release either way. */
+int http_handle_init(struct http_handle *h, struct http_client *c,
+		     http_done_fn *on_done, void *payload, char **cause);
+/* Release h, aborting a request in flight. */
+void http_handle_release(struct http_handle *h);
+
+/* Begin sending req (borrowed for the call only) through h, which must
+ * not be busy; res (initialised with http_response_init; earlier contents
+ * are dropped, its buffers reused) is filled as the response comes, and
+ * belongs to the request until it finishes. Returns 0, or -1 with *cause
+ * set when the request cannot begin (not a URL). */
+int http_handle_start(struct http_handle *h, const struct http_request *req,
+		      struct http_response *res, char **cause);
+/* Abort h's request in flight, if any, without calling on_done; its
+ * connection is closed. */
+void http_handle_abort(struct http_handle *h);
+/* The outcome of h's last finished request: 0 when a response arrived,
+ * whatever its status, or -1 with *cause taken over by the caller. */
+int http_handle_result(struct http_handle *h, char **cause);
 
 void http_response_init(struct http_response *res);
 void http_response_release(struct http_response *res);

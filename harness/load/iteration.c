@@ -149,25 +149,52 @@ static void add_expected(struct strbuf *sb, const struct scenario_request *req)
 	}
 }
 
-/* What one step is doing: the iteration's state and the step's outcome. */
-struct step_run {
-	struct load_worker *w;
-	struct scope *scope;
-	const struct scenario_step *step;
+/* Where a task's iteration is, between the events it waits for. */
+enum step_wait {
+	WAIT_NONE,
+	WAIT_REQUEST,		/* a request step's response */
+	WAIT_POLL_RESPONSE,	/* a poll's try's response */
+	WAIT_POLL_NEXT,		/* a poll's next try */
+	WAIT_SLEEP,		/* a sleep step's end */
+	WAIT_DEADLINE,		/* the iteration's deadline, then it fails */
+};
+
+/* A task's iteration as it runs: its scope, the step it is at, the spans
+ * open, and its scratch, reused from one iteration to the next. */
+struct load_task_run {
+	struct load_task *t;
+	struct load *ld;
+	struct scope scope;
+	size_t step;
+	const struct scenario_step *st;
 	const char *name;
+	char namebuf[32];
 	struct load_step_result *res;
+	enum step_wait wait;
+	uint64_t t0;		/* monotonic: the iteration's start */
+	uint64_t intended_mono;
 	uint64_t it_deadline;	/* monotonic */
+	uint64_t s0;		/* monotonic: the step's start */
+	uint64_t poll_deadline;	/* monotonic: the poll step's timeout */
+	uint64_t try_start;	/* monotonic: the poll's try in flight */
+	/* Spans: the iteration, its step, the request in flight. */
+	struct htrace_span *root, *span, *call;
 	struct http_response resp;
 	json_t *json;		/* resp.body parsed, once */
 	bool json_parsed;
 	struct strbuf reason;	/* set when the step failed */
 	bool interrupted;
+	/* Scratch: the request's URL, body (libcurl reads it while the
+	 * request is in flight), header lines, and an extracted value. */
+	struct strbuf url, body, value;
+	char **headers;		/* "Name: value" lines of one request */
+	size_t nheaders, aheaders;
 };
 
-static void fail(struct step_run *r, const char *fmt, ...)
+static void fail(struct load_task_run *r, const char *fmt, ...)
 	HARNESS_PRINTF(2, 3);
 
-static void fail(struct step_run *r, const char *fmt, ...)
+static void fail(struct load_task_run *r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -178,7 +205,7 @@ static void fail(struct step_run *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-static json_t *response_json(struct step_run *r)
+static json_t *response_json(struct load_task_run *r)
 {
 	if (!r->json_parsed) {
 		r->json = json_loadb(r->resp.body.buf, r->resp.body.len,
@@ -188,7 +215,7 @@ static json_t *response_json(struct step_run *r)
 	return r->json;
 }
 
-static void forget_response(struct step_run *r)
+static void forget_response(struct load_task_run *r)
 {
 	json_decref(r->json);
 	r->json = NULL;
@@ -202,9 +229,9 @@ static bool stopped(struct load *ld)
 
 /* When a step ran into the iteration's deadline or the stop flag, that is
  * the reason, rather than the timeout or abort it caused. */
-static bool fail_bounds(struct step_run *r)
+static bool fail_bounds(struct load_task_run *r)
 {
-	struct load *ld = r->w->ld;
+	struct load *ld = r->ld;
 	char buf[32];
 
 	if (stopped(ld)) {
@@ -221,11 +248,11 @@ static bool fail_bounds(struct step_run *r)
 	return false;
 }
 
-static void add_header(struct load_worker *w, const char *name,
+static void add_header(struct load_task_run *r, const char *name,
 		       const char *value)
 {
-	ALLOC_GROW(w->headers, w->nheaders + 1, w->aheaders);
-	w->headers[w->nheaders++] = xasprintf("%s: %s", name, value);
+	ALLOC_GROW(r->headers, r->nheaders + 1, r->aheaders);
+	r->headers[r->nheaders++] = xasprintf("%s: %s", name, value);
 }
 
 static void inject_header(const char *name, const char *value, void *payload)
@@ -233,25 +260,25 @@ static void inject_header(const char *name, const char *value, void *payload)
 	add_header(payload, name, value);
 }
 
-static void clear_headers(struct load_worker *w)
+static void clear_headers(struct load_task_run *r)
 {
-	for (size_t i = 0; i < w->nheaders; i++)
-		free(w->headers[i]);
-	w->nheaders = 0;
+	for (size_t i = 0; i < r->nheaders; i++)
+		free(r->headers[i]);
+	r->nheaders = 0;
 }
 
-static int expand(struct step_run *r, struct strbuf *out, const char *tmpl,
-		  bool json, const char *what)
+static int expand(struct load_task_run *r, struct strbuf *out,
+		  const char *tmpl, bool json, const char *what)
 {
 	char *cause = NULL;
 	int ret;
 
 	strbuf_reset(out);
 	if (json)
-		ret = template_expand_json(out, tmpl, scope_lookup, r->scope,
+		ret = template_expand_json(out, tmpl, scope_lookup, &r->scope,
 					   &cause);
 	else
-		ret = template_expand(out, tmpl, scope_lookup, r->scope,
+		ret = template_expand(out, tmpl, scope_lookup, &r->scope,
 				      &cause);
 	if (ret < 0) {
 		fail(r, "%s: %s", what, cause ? cause : "bad template");
@@ -260,80 +287,121 @@ static int expand(struct step_run *r, struct strbuf *out, const char *tmpl,
 	return ret;
 }
 
-/* Send the step's request once (a poll calls this per try) as one
- * rest.call span named after the step's route (load_route). Returns 0
- * when a response with an expected status came back, -1 with the step
- * failed otherwise. */
-static int send_once(struct step_run *r, uint64_t step_deadline)
+/* A context of span s, for its children and the headers it injects. */
+static const struct htrace_context *context_of(struct htrace_span *s,
+					       struct htrace_context *ctx)
 {
-	struct load_worker *w = r->w;
-	const struct scenario_request *req = &r->step->request;
+	return htrace_span_context(s, ctx) == 0 ? ctx : NULL;
+}
+
+/* Begin sending the step's request once (a poll does so per try) as one
+ * rest.call span named after the step's route (load_route). Returns 0
+ * when it is on its way, -1 with the step failed otherwise. */
+static int send_begin(struct load_task_run *r, uint64_t step_deadline)
+{
+	struct load *ld = r->ld;
+	const struct scenario_request *req = &r->st->request;
 	const char *method = req->method ? req->method : "GET";
 	struct http_request hr = { 0 };
-	struct htrace_span *span = NULL;
+	struct htrace_context ctx;
 	bool has_ctype = false;
 	uint64_t now = time_mono_ns(), end;
 	char *cause = NULL;
-	struct strbuf value = STRBUF_INIT;
-	int ret = -1;
 
 	forget_response(r);
-	clear_headers(w);
-	if (expand(r, &w->url, req->url, false, "url") < 0)
-		goto out;
+	clear_headers(r);
+	if (expand(r, &r->url, req->url, false, "url") < 0)
+		return -1;
 	for (size_t i = 0; i < req->nheaders; i++) {
 		const struct config_kv *h = &req->headers[i];
 
-		if (expand(r, &value, h->value, false, h->key) < 0)
-			goto out;
-		add_header(w, h->key, value.buf);
+		if (expand(r, &r->value, h->value, false, h->key) < 0)
+			return -1;
+		add_header(r, h->key, r->value.buf);
 		if (!strcasecmp(h->key, "Content-Type"))
 			has_ctype = true;
 	}
 	if (req->json) {
-		if (expand(r, &w->body, req->json, true, "json") < 0)
-			goto out;
+		if (expand(r, &r->body, req->json, true, "json") < 0)
+			return -1;
 		if (!has_ctype)
-			add_header(w, "Content-Type", "application/json");
+			add_header(r, "Content-Type", "application/json");
 	} else if (req->body) {
-		if (expand(r, &w->body, req->body, false, "body") < 0)
-			goto out;
+		if (expand(r, &r->body, req->body, false, "body") < 0)
+			return -1;
 	}
 
 	end = step_deadline < r->it_deadline ? step_deadline : r->it_deadline;
 	hr.method = method;
-	hr.url = w->url.buf;
-	hr.body = req->json || req->body ? w->body.buf : NULL;
-	hr.body_len = w->body.len;
+	hr.url = r->url.buf;
+	hr.body = req->json || req->body ? r->body.buf : NULL;
+	hr.body_len = r->body.len;
 	hr.timeout_ns = end > now ? end - now : 1000000;
 
-	if (w->ld->opts.trace) {
+	r->call = NULL;
+	if (r->span) {
 		/* Named after the step's route, not the URL: every iteration
 		 * creates its own server, and a name per server would make
 		 * each call an operation of its own in comparisons. */
-		const char *route = w->ld->routes[r->step - w->ld->sc->steps];
+		const char *route = ld->routes[r->step];
 
-		span = htrace_begin(HTRACE_KIND_REST_CALL, route);
-		htrace_attr_str(span, HTRACE_ATTR_HTTP_REQUEST_METHOD, method);
-		htrace_attr_str(span, HTRACE_ATTR_HTTP_ROUTE,
+		r->call = htrace_begin_detached(context_of(r->span, &ctx),
+						HTRACE_KIND_REST_CALL, route,
+						NULL);
+		htrace_attr_str(r->call, HTRACE_ATTR_HTTP_REQUEST_METHOD,
+				method);
+		htrace_attr_str(r->call, HTRACE_ATTR_HTTP_ROUTE,
 				strchr(route, ' ') + 1);
-		htrace_attr_str(span, HTRACE_ATTR_URL_FULL, hr.url);
-		htrace_inject(inject_header, w);
+		htrace_attr_str(r->call, HTRACE_ATTR_URL_FULL, hr.url);
+		if (context_of(r->call, &ctx))
+			htrace_inject_context(&ctx, inject_header, r);
 	}
-	hr.headers = (const char *const *)w->headers;
-	hr.nheaders = w->nheaders;
+	hr.headers = (const char *const *)r->headers;
+	hr.nheaders = r->nheaders;
 	r->res->requests++;
-	if (http_client_send(&w->http, &hr, &r->resp, &cause) < 0) {
-		if (span)
-			htrace_set_error(span, cause);
-		htrace_http_end(span, 0);
+	if (http_handle_start(&r->t->http, &hr, &r->resp, &cause) < 0) {
+		htrace_set_error(r->call, cause);
+		htrace_http_end(r->call, 0);
+		r->call = NULL;
+		r->res->status = 0;
+		fail(r, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* The request begun by send_begin is over (or, stopped, cut short).
+ * Returns 0 when a response with an expected status came back, -1 with
+ * the step failed otherwise. */
+static int send_end(struct load_task_run *r)
+{
+	const struct scenario_request *req = &r->st->request;
+	struct http_handle *h = &r->t->http;
+	char *cause = NULL;
+
+	if (h->busy) {
+		http_handle_abort(h);
+		htrace_set_error(r->call, "interrupted");
+		htrace_http_end(r->call, 0);
+		r->call = NULL;
+		r->res->status = 0;
+		if (!fail_bounds(r))
+			fail(r, "interrupted");
+		return -1;
+	}
+	if (http_handle_result(h, &cause) < 0) {
+		htrace_set_error(r->call, cause);
+		htrace_http_end(r->call, 0);
+		r->call = NULL;
 		r->res->status = 0;
 		if (!fail_bounds(r))
 			fail(r, "%s", cause);
 		free(cause);
-		goto out;
+		return -1;
 	}
-	htrace_http_end(span, (int)r->resp.status);
+	htrace_http_end(r->call, (int)r->resp.status);
+	r->call = NULL;
 	r->res->status = (int)r->resp.status;
 	if (!status_expected(req, r->resp.status)) {
 		struct strbuf sb = STRBUF_INIT;
@@ -343,18 +411,15 @@ static int send_once(struct step_run *r, uint64_t step_deadline)
 		add_body_excerpt(&sb, &r->resp.body);
 		fail(r, "%s", sb.buf);
 		strbuf_release(&sb);
-		goto out;
+		return -1;
 	}
-	ret = 0;
-out:
-	strbuf_release(&value);
-	return ret;
+	return 0;
 }
 
-static int extract_all(struct step_run *r)
+static int extract_all(struct load_task_run *r)
 {
-	const struct scenario_request *req = &r->step->request;
-	struct strbuf *v = &r->w->value;
+	const struct scenario_request *req = &r->st->request;
+	struct strbuf *v = &r->value;
 
 	for (size_t i = 0; i < req->nextract; i++) {
 		const struct scenario_extract *ex = &req->extract[i];
@@ -370,7 +435,7 @@ static int extract_all(struct step_run *r)
 				     r->resp.status);
 				return -1;
 			}
-			scope_set(r->scope, ex->var, h);
+			scope_set(&r->scope, ex->var, h);
 			continue;
 		}
 		j = extract_json_path(response_json(r), ex->path, &cause);
@@ -385,7 +450,7 @@ static int extract_all(struct step_run *r)
 		}
 		strbuf_reset(v);
 		extract_json_text(v, j);
-		scope_set(r->scope, ex->var, v->buf);
+		scope_set(&r->scope, ex->var, v->buf);
 	}
 	return 0;
 }
@@ -395,80 +460,161 @@ static const char *op_text(enum scenario_cond_op op)
 	return op == COND_EQ ? "==" : "!=";
 }
 
-static int run_request(struct step_run *r)
+static void wait_for(struct load_task_run *r, enum step_wait what,
+		     uint64_t wake_mono)
 {
-	uint64_t timeout = r->step->timeout_ns ? r->step->timeout_ns
-					       : REQUEST_TIMEOUT_DEFAULT;
-
-	if (send_once(r, time_mono_ns() + timeout) < 0)
-		return -1;
-	return extract_all(r);
+	r->wait = what;
+	if (what == WAIT_REQUEST || what == WAIT_POLL_RESPONSE) {
+		r->t->wait = TASK_RESPONSE;
+		r->t->ready = false;
+	} else {
+		r->t->wait = TASK_TIME;
+		r->t->wake_mono = wake_mono;
+	}
 }
 
-static int run_poll(struct step_run *r)
+/* Wait until the iteration's deadline, then fail: a sleep or a poll's
+ * interval that would end after it. */
+static void wait_deadline(struct load_task_run *r)
 {
-	const struct scenario_step *st = r->step;
-	uint64_t timeout = st->timeout_ns ? st->timeout_ns
-					  : POLL_TIMEOUT_DEFAULT;
+	wait_for(r, WAIT_DEADLINE, r->it_deadline);
+}
+
+/* One try of the poll step; 1 when it is on its way, -1 when it failed. */
+static int poll_try(struct load_task_run *r)
+{
+	r->try_start = time_mono_ns();
+	if (send_begin(r, r->poll_deadline) < 0)
+		return -1;
+	wait_for(r, WAIT_POLL_RESPONSE, 0);
+	return 1;
+}
+
+/* A poll's try is back: 0 when the condition holds (the step is done), 1
+ * when it waits for the next try, -1 when it failed. */
+static int poll_response(struct load_task_run *r)
+{
+	const struct scenario_step *st = r->st;
 	uint64_t interval = st->interval_ns ? st->interval_ns
 					    : POLL_INTERVAL_DEFAULT;
-	uint64_t t0 = time_mono_ns(), deadline = t0 + timeout;
-	struct strbuf *v = &r->w->value;
+	uint64_t timeout = st->timeout_ns ? st->timeout_ns
+					  : POLL_TIMEOUT_DEFAULT;
+	struct strbuf *v = &r->value;
+	uint64_t next;
 	char buf[32];
 
-	for (;;) {
-		uint64_t try_start = time_mono_ns(), next;
+	if (send_end(r) < 0)
+		return -1;
+	for (size_t i = 0; i < st->nfail_if; i++) {
+		const struct scenario_cond *c = &st->fail_if[i];
 
-		if (send_once(r, deadline) < 0)
-			return -1;
-		for (size_t i = 0; i < st->nfail_if; i++) {
-			const struct scenario_cond *c = &st->fail_if[i];
-
-			if (extract_cond_holds(response_json(r), c, v)) {
-				fail(r, "fail_if %s %s '%s' held (value '%s')",
-				     c->path, op_text(c->op), c->value,
-				     v->buf);
-				return -1;
-			}
-		}
-		if (!st->until.path ||
-		    extract_cond_holds(response_json(r), &st->until, v))
-			return extract_all(r);
-		next = try_start + interval;
-		if (next >= deadline) {
-			time_format_duration(buf, sizeof(buf), timeout);
-			fail(r, "timed out after %s waiting for %s %s '%s' "
-				"(last status %ld, value '%s')",
-			     buf, st->until.path, op_text(st->until.op),
-			     st->until.value, r->resp.status, v->buf);
-			return -1;
-		}
-		if (next >= r->it_deadline) {
-			load_sleep_until(r->w->ld, r->it_deadline);
-			fail_bounds(r);
-			return -1;
-		}
-		if (!load_sleep_until(r->w->ld, next)) {
-			fail_bounds(r);
+		if (extract_cond_holds(response_json(r), c, v)) {
+			fail(r, "fail_if %s %s '%s' held (value '%s')",
+			     c->path, op_text(c->op), c->value, v->buf);
 			return -1;
 		}
 	}
+	if (!st->until.path ||
+	    extract_cond_holds(response_json(r), &st->until, v))
+		return extract_all(r);
+	next = r->try_start + interval;
+	if (next >= r->poll_deadline) {
+		time_format_duration(buf, sizeof(buf), timeout);
+		fail(r, "timed out after %s waiting for %s %s '%s' "
+			"(last status %ld, value '%s')",
+		     buf, st->until.path, op_text(st->until.op),
+		     st->until.value, r->resp.status, v->buf);
+		return -1;
+	}
+	if (next >= r->it_deadline)
+		wait_deadline(r);
+	else
+		wait_for(r, WAIT_POLL_NEXT, next);
+	return 1;
 }
 
-static int run_sleep(struct step_run *r)
+/* Begin step r->step: 0 when it is done at once, 1 when it waits, -1
+ * when it failed. */
+static int step_begin(struct load_task_run *r)
 {
-	uint64_t until = time_mono_ns() + r->step->sleep_ns;
+	struct load_iteration *it = &r->t->it;
+	const struct scenario_step *st = &r->ld->sc->steps[r->step];
+	struct htrace_context ctx;
+	uint64_t timeout, until;
 
-	if (until > r->it_deadline) {
-		load_sleep_until(r->w->ld, r->it_deadline);
+	if (!st->name)
+		snprintf(r->namebuf, sizeof(r->namebuf), "step %zu",
+			 r->step + 1);
+	r->st = st;
+	r->name = st->name ? st->name : r->namebuf;
+	r->res = &it->steps[it->nsteps++];
+	r->res->name = st->name;
+	r->res->start_ns = time_wall_ns();
+	r->s0 = time_mono_ns();
+	r->span = NULL;
+	if (r->root) {
+		r->span = htrace_begin_detached(context_of(r->root, &ctx),
+						HTRACE_KIND_STEP, r->name,
+						NULL);
+		htrace_attr_str(r->span, HTRACE_ATTR_HARNESS_STEP, r->name);
+	}
+	if (stopped(r->ld) || r->s0 >= r->it_deadline) {
 		fail_bounds(r);
 		return -1;
 	}
-	if (!load_sleep_until(r->w->ld, until)) {
+	switch (st->type) {
+	case STEP_REQUEST:
+		timeout = st->timeout_ns ? st->timeout_ns
+					 : REQUEST_TIMEOUT_DEFAULT;
+		if (send_begin(r, r->s0 + timeout) < 0)
+			return -1;
+		wait_for(r, WAIT_REQUEST, 0);
+		return 1;
+	case STEP_POLL:
+		timeout = st->timeout_ns ? st->timeout_ns
+					 : POLL_TIMEOUT_DEFAULT;
+		r->poll_deadline = r->s0 + timeout;
+		return poll_try(r);
+	case STEP_SLEEP:
+		until = r->s0 + st->sleep_ns;
+		if (until > r->it_deadline)
+			wait_deadline(r);
+		else
+			wait_for(r, WAIT_SLEEP, until);
+		return 1;
+	}
+	return -1;
+}
+
+/* Where the step that waited goes on: as step_begin returns. */
+static int step_resume(struct load_task_run *r)
+{
+	switch (r->wait) {
+	case WAIT_REQUEST:
+		if (send_end(r) < 0)
+			return -1;
+		return extract_all(r);
+	case WAIT_POLL_RESPONSE:
+		return poll_response(r);
+	case WAIT_POLL_NEXT:
+		if (stopped(r->ld)) {
+			fail_bounds(r);
+			return -1;
+		}
+		return poll_try(r);
+	case WAIT_SLEEP:
+		if (stopped(r->ld)) {
+			fail_bounds(r);
+			return -1;
+		}
+		return 0;
+	case WAIT_DEADLINE:
 		fail_bounds(r);
 		return -1;
+	case WAIT_NONE:
+		break;
 	}
-	return 0;
+	return -1;
 }
 
 static void hex_id(char out[33], const uint8_t id[HTRACE_TRACE_ID_SIZE])
@@ -482,102 +628,165 @@ static void hex_id(char out[33], const uint8_t id[HTRACE_TRACE_ID_SIZE])
 	out[32] = '\0';
 }
 
-void load_iteration_run(struct load_worker *w, struct load_iteration *it,
-			uint64_t intended_mono, uint64_t timeout_ns)
+/* The iteration is over: its last step failed (ret < 0) or all went
+ * through. */
+static void iteration_end(struct load_task_run *r)
 {
-	struct load *ld = w->ld;
-	const struct scenario *sc = ld->sc;
-	struct scope scope = { .ld = ld };
-	struct step_run r = { .w = w, .scope = &scope };
-	struct htrace_span *root = NULL;
+	struct load_task *t = r->t;
+	struct load_iteration *it = &t->it;
+
+	it->dur_ns = time_mono_ns() - r->t0;
+	it->latency_ns = it->dur_ns + (r->t0 - r->intended_mono);
+	if (r->root) {
+		if (!it->ok)
+			htrace_set_error(r->root, it->reason);
+		htrace_end(r->root);
+		r->root = NULL;
+	}
+	forget_response(r);
+	clear_headers(r);
+	scope_release(&r->scope);
+	memset(&r->scope, 0, sizeof(r->scope));
+	r->wait = WAIT_NONE;
+	t->wait = TASK_IDLE;
+	t->finished = true;
+}
+
+/* A step has come to its end with ret (0 ok, -1 failed): close it, then
+ * go on with the next steps until one waits or the iteration is over. */
+static void step_end(struct load_task_run *r, int ret)
+{
+	struct load_iteration *it = &r->t->it;
+
+	for (;;) {
+		r->res->dur_ns = time_mono_ns() - r->s0;
+		r->res->ok = ret == 0;
+		if (r->span) {
+			if (!r->res->ok)
+				htrace_set_error(r->span, r->reason.buf);
+			htrace_end(r->span);
+			r->span = NULL;
+		}
+		if (!r->res->ok) {
+			it->ok = false;
+			it->interrupted = r->interrupted;
+			it->reason = strbuf_detach(&r->reason, NULL);
+			break;
+		}
+		if (++r->step == r->ld->sc->nsteps)
+			break;
+		ret = step_begin(r);
+		if (ret > 0)
+			return;
+	}
+	iteration_end(r);
+}
+
+static void on_response(struct http_handle *h, void *payload)
+{
+	struct load_task *t = payload;
+
+	(void)h;
+	t->ready = true;
+	t->w->nready++;
+}
+
+int load_task_init(struct load_task *t, struct load_worker *w, char **cause)
+{
+	struct load_task_run *r = xcalloc(1, sizeof(*r));
+
+	memset(t, 0, sizeof(*t));
+	t->w = w;
+	t->run = r;
+	r->t = t;
+	r->ld = w->ld;
+	http_response_init(&r->resp);
+	strbuf_init(&r->reason);
+	strbuf_init(&r->url);
+	strbuf_init(&r->body);
+	strbuf_init(&r->value);
+	return http_handle_init(&t->http, &w->http, on_response, t, cause);
+}
+
+void load_task_release(struct load_task *t)
+{
+	struct load_task_run *r = t->run;
+
+	http_handle_release(&t->http);
+	if (r) {
+		forget_response(r);
+		clear_headers(r);
+		free(r->headers);
+		scope_release(&r->scope);
+		http_response_release(&r->resp);
+		strbuf_release(&r->reason);
+		strbuf_release(&r->url);
+		strbuf_release(&r->body);
+		strbuf_release(&r->value);
+		free(r);
+	}
+	load_iteration_release(&t->it);
+	memset(t, 0, sizeof(*t));
+}
+
+void load_task_begin(struct load_task *t, uint64_t intended_mono,
+		     uint64_t timeout_ns)
+{
+	struct load_task_run *r = t->run;
+	struct load_iteration *it = &t->it;
+	const struct scenario *sc = r->ld->sc;
 	uint8_t trace_id[HTRACE_TRACE_ID_SIZE];
-	uint64_t t0 = time_mono_ns(), deadline_mono;
-	char namebuf[32];
+	int ret;
 
-	snprintf(scope.seq, sizeof(scope.seq), "%" PRIu64, it->seq);
-	http_response_init(&r.resp);
-	strbuf_init(&r.reason);
-	deadline_mono = t0 + timeout_ns;
-	r.it_deadline = deadline_mono;
+	memset(&r->scope, 0, sizeof(r->scope));
+	r->scope.ld = r->ld;
+	snprintf(r->scope.seq, sizeof(r->scope.seq), "%" PRIu64, it->seq);
+	strbuf_reset(&r->reason);
+	r->interrupted = false;
+	r->step = 0;
+	r->t0 = time_mono_ns();
+	r->it_deadline = r->t0 + timeout_ns;
 
+	t->finished = false;
 	it->start_ns = time_wall_ns();
-	if (!intended_mono || intended_mono > t0)
-		intended_mono = t0;
-	it->intended_ns = it->start_ns - (t0 - intended_mono);
+	if (!intended_mono || intended_mono > r->t0)
+		intended_mono = r->t0;
+	r->intended_mono = intended_mono;
+	it->intended_ns = it->start_ns - (r->t0 - intended_mono);
 	it->trace_id[0] = '\0';
 	it->steps = xcalloc(sc->nsteps ? sc->nsteps : 1, sizeof(*it->steps));
 	it->nsteps = 0;
 	it->ok = true;
-	if (ld->opts.trace) {
-		root = htrace_begin_root(HTRACE_KIND_ITERATION,
-					 sc->name ? sc->name : "iteration",
-					 trace_id);
-		if (root) {
+	r->root = NULL;
+	if (r->ld->opts.trace) {
+		r->root = htrace_begin_detached(NULL, HTRACE_KIND_ITERATION,
+						sc->name ? sc->name
+							 : "iteration",
+						trace_id);
+		if (r->root) {
 			hex_id(it->trace_id, trace_id);
-			htrace_attr_int(root, HTRACE_ATTR_HARNESS_ITERATION,
+			htrace_attr_int(r->root, HTRACE_ATTR_HARNESS_ITERATION,
 					(int64_t)it->seq);
 			if (it->warmup)
-				htrace_attr_bool(root, "harness.warmup", 1);
+				htrace_attr_bool(r->root, "harness.warmup", 1);
 		}
 	}
+	ret = step_begin(r);
+	if (ret <= 0)
+		step_end(r, ret);
+}
 
-	for (size_t i = 0; i < sc->nsteps; i++) {
-		const struct scenario_step *st = &sc->steps[i];
-		struct load_step_result *res = &it->steps[it->nsteps++];
-		struct htrace_span *span = NULL;
-		uint64_t s0;
-		int ret;
+void load_task_resume(struct load_task *t)
+{
+	struct load_task_run *r = t->run;
+	int ret;
 
-		if (!st->name)
-			snprintf(namebuf, sizeof(namebuf), "step %zu", i + 1);
-		r.step = st;
-		r.name = st->name ? st->name : namebuf;
-		r.res = res;
-		res->name = st->name;
-		res->start_ns = time_wall_ns();
-		s0 = time_mono_ns();
-		if (root) {
-			span = htrace_begin(HTRACE_KIND_STEP, r.name);
-			htrace_attr_str(span, HTRACE_ATTR_HARNESS_STEP,
-					r.name);
-		}
-		if (stopped(ld) || s0 >= deadline_mono) {
-			fail_bounds(&r);
-			ret = -1;
-		} else if (st->type == STEP_REQUEST) {
-			ret = run_request(&r);
-		} else if (st->type == STEP_POLL) {
-			ret = run_poll(&r);
-		} else {
-			ret = run_sleep(&r);
-		}
-		res->dur_ns = time_mono_ns() - s0;
-		res->ok = ret == 0;
-		if (span) {
-			if (!res->ok)
-				htrace_set_error(span, r.reason.buf);
-			htrace_end(span);
-		}
-		if (!res->ok) {
-			it->ok = false;
-			it->interrupted = r.interrupted;
-			it->reason = strbuf_detach(&r.reason, NULL);
-			break;
-		}
-	}
-
-	it->dur_ns = time_mono_ns() - t0;
-	it->latency_ns = it->dur_ns + (t0 - intended_mono);
-	if (root) {
-		if (!it->ok)
-			htrace_set_error(root, it->reason);
-		htrace_end(root);
-	}
-	forget_response(&r);
-	http_response_release(&r.resp);
-	strbuf_release(&r.reason);
-	clear_headers(w);
-	scope_release(&scope);
+	if (t->wait == TASK_IDLE || t->wait == TASK_SLOT)
+		return;
+	t->ready = false;
+	ret = step_resume(r);
+	if (ret <= 0)
+		step_end(r, ret);
 }
 
 void load_iteration_release(struct load_iteration *it)

@@ -32,16 +32,37 @@ struct load_phase {
 	uint64_t started;
 };
 
+/* What a task is waiting for. */
+enum load_task_wait {
+	TASK_IDLE,		/* no iteration, or a finished one in it */
+	TASK_SLOT,		/* a claimed rate slot, not begun yet */
+	TASK_RESPONSE,		/* its request's response */
+	TASK_TIME,		/* wake_mono (a sleep, a poll's interval) */
+};
+
+struct load_task_run;
+
+/* One iteration in flight on a worker, between the events it waits for;
+ * a worker has one task per iteration it keeps going at once. */
+struct load_task {
+	struct load_worker *w;
+	enum load_task_wait wait;
+	uint64_t wake_mono;	/* TASK_SLOT, TASK_TIME */
+	bool ready;		/* TASK_RESPONSE: the response is in */
+	bool finished;		/* it is done, for the worker to hand on */
+	struct load_iteration it;
+	struct http_handle http;
+	struct load_task_run *run;	/* iteration.c's state */
+};
+
 struct load_worker {
 	struct load *ld;
 	struct http_client http;
 	pthread_t thread;
 	bool started;
-	/* Scratch reused across iterations, to keep the hot path free of
-	 * allocations where that is easy. */
-	struct strbuf url, body, value;
-	char **headers;		/* "Name: value" lines of one request */
-	size_t nheaders, aheaders;
+	struct load_task *tasks;
+	unsigned ntasks;
+	unsigned nready;	/* tasks whose response came in */
 };
 
 struct load {
@@ -50,6 +71,8 @@ struct load {
 	struct load_var *vars;	/* services.*, then scenario, then config */
 	size_t nvars;
 	atomic_int stop;
+	/* Why a worker could not go on (its wait failed), under lock. */
+	char *error;
 	/* Per step, the route its requests' spans are named after
 	 * (load_route); NULL for a sleep. */
 	char **routes;
@@ -71,16 +94,23 @@ struct load {
 	bool ran;
 };
 
-/* Run one iteration on worker w now and fill *it (whose seq, warmup and
- * late the caller has set). intended_mono is the monotonic time it should
- * have started (0: now), for the latency; timeout_ns bounds it. */
-void load_iteration_run(struct load_worker *w, struct load_iteration *it,
-			uint64_t intended_mono, uint64_t timeout_ns);
-void load_iteration_release(struct load_iteration *it);
+/* A task of worker w, its HTTP handle in w's client. Returns -1 with
+ * *cause set when libcurl cannot make a handle; release it with
+ * load_task_release either way. */
+int load_task_init(struct load_task *t, struct load_worker *w, char **cause);
+void load_task_release(struct load_task *t);
 
-/* Sleep until the monotonic time t, waking early when the load is
- * stopped; returns false when it was. */
-bool load_sleep_until(struct load *ld, uint64_t t);
+/* Begin t's iteration now: t->it has its seq, warmup and late set; the
+ * rest is filled as it runs. intended_mono is the monotonic time it
+ * should have started (0: now), for the latency; timeout_ns bounds it. It
+ * runs until it waits (t->wait) or is finished (t->finished). */
+void load_task_begin(struct load_task *t, uint64_t intended_mono,
+		     uint64_t timeout_ns);
+/* Go on after what t waited for: its response is in, its time has come,
+ * or the load was stopped (then it ends as interrupted at once). */
+void load_task_resume(struct load_task *t);
+
+void load_iteration_release(struct load_iteration *it);
 
 /* Run one phase with n workers, delivering results as they come. */
 int load_phase_run(struct load *ld, struct load_phase *ph, unsigned n,

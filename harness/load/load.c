@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/template.h"
 #include "util/error.h"
@@ -328,25 +329,41 @@ static int by_seq(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* One worker per two CPUs: the stack under test runs on the same machine,
+ * and one event loop keeps thousands of requests a second going. */
+static unsigned default_workers(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return cpus >= 4 ? (unsigned)(cpus / 2) : 1;
+}
+
+/* nworkers workers sharing the concurrency n out between them. */
 static int workers_init(struct load *ld, unsigned n, char **cause)
 {
 	struct http_client_options hopts = {
 		.connect_timeout_ns = ld->opts.connect_timeout_ns,
 		.max_body = ld->opts.max_body,
-		.stop = &ld->stop,
 	};
+	unsigned nw = ld->opts.workers ? ld->opts.workers : default_workers();
 
-	ld->workers = xcalloc(n, sizeof(*ld->workers));
-	for (unsigned i = 0; i < n; i++) {
+	if (nw > n)
+		nw = n;
+	ld->workers = xcalloc(nw, sizeof(*ld->workers));
+	for (unsigned i = 0; i < nw; i++) {
 		struct load_worker *w = &ld->workers[i];
+		unsigned ntasks = n / nw + (i < n % nw);
 
 		w->ld = ld;
-		strbuf_init(&w->url);
-		strbuf_init(&w->body);
-		strbuf_init(&w->value);
+		ld->nworkers++;
 		if (http_client_init(&w->http, &hopts, cause) < 0)
 			return -1;
-		ld->nworkers++;
+		w->tasks = xcalloc(ntasks, sizeof(*w->tasks));
+		for (unsigned j = 0; j < ntasks; j++) {
+			w->ntasks++;
+			if (load_task_init(&w->tasks[j], w, cause) < 0)
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -356,13 +373,10 @@ static void workers_release(struct load *ld)
 	for (unsigned i = 0; i < ld->nworkers; i++) {
 		struct load_worker *w = &ld->workers[i];
 
+		for (unsigned j = 0; j < w->ntasks; j++)
+			load_task_release(&w->tasks[j]);
+		free(w->tasks);
 		http_client_release(&w->http);
-		strbuf_release(&w->url);
-		strbuf_release(&w->body);
-		strbuf_release(&w->value);
-		for (size_t j = 0; j < w->nheaders; j++)
-			free(w->headers[j]);
-		free(w->headers);
 	}
 	free(ld->workers);
 	ld->workers = NULL;
@@ -390,7 +404,7 @@ int load_run(struct load *ld, struct load_summary *summary, char **cause)
 		warm.type = RUNNER_CONSTANT;
 		warm.warmup = true;
 		warm.count = r->warmup;
-		if (load_phase_run(ld, &warm, n, cause) < 0)
+		if (load_phase_run(ld, &warm, ld->nworkers, cause) < 0)
 			goto out;
 	}
 
@@ -422,7 +436,7 @@ int load_run(struct load *ld, struct load_summary *summary, char **cause)
 
 		if (r->type == RUNNER_DURATION)
 			measured.deadline_mono = start + r->duration_ns;
-		if (load_phase_run(ld, &measured, n, cause) < 0)
+		if (load_phase_run(ld, &measured, ld->nworkers, cause) < 0)
 			goto out;
 		summary->elapsed_ns = time_mono_ns() - start;
 	}
@@ -436,6 +450,14 @@ int load_run(struct load *ld, struct load_summary *summary, char **cause)
 		summary->achieved_rate =
 			(double)(measured.started - 1) * NS_PER_SEC /
 			(double)(measured.last_start_mono - measured.first_start_mono);
+	if (ld->error) {
+		if (cause)
+			*cause = ld->error;
+		else
+			free(ld->error);
+		ld->error = NULL;
+		goto out;
+	}
 	ret = 0;
 out:
 	summary->stopped = atomic_load(&ld->stop) != 0;
@@ -462,6 +484,7 @@ void load_free(struct load *ld)
 	for (size_t i = 0; i < ld->nqueue; i++)
 		load_iteration_release(&ld->queue[i]);
 	free(ld->queue);
+	free(ld->error);
 	pthread_mutex_destroy(&ld->lock);
 	pthread_cond_destroy(&ld->cond);
 	free(ld);

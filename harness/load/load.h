@@ -86,6 +86,10 @@ struct load_options {
 	/* Rate runner: a start later than slot + this is late. 0: 10ms. */
 	uint64_t late_tolerance_ns;
 	uint64_t connect_timeout_ns;	/* 0: 10s */
+	/* Threads that drive the iterations, each keeping its share of
+	 * the concurrency in flight at once over one event loop. 0: one per
+	 * two CPUs online, at most the concurrency. */
+	unsigned workers;
 	size_t max_body;		/* 0: 16 MiB */
 	/* Record spans with libhtrace (the caller has initialised it with
 	 * htrace_init_with, service name "harness") and inject trace

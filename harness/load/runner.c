@@ -1,7 +1,7 @@
 /* runner.c: the three runners. Closed loops (constant, duration) hand the
- * next iteration to whichever worker is free; the open loop (rate) gives
- * iteration k the slot t0 + k/rate, and a slot that no worker could take
- * in time is started late and counted, never dropped. */
+ * next iteration to whichever task of a worker is free; the open loop
+ * (rate) gives iteration k the slot t0 + k/rate, and a slot that no task
+ * could take in time is started late and counted, never dropped. */
 #include "load/load-int.h"
 
 #include <errno.h>
@@ -13,30 +13,11 @@
 #include "util/timeutil.h"
 
 #define NS_PER_SEC 1000000000ULL
-/* How often a sleeping worker looks at the stop flag: load_stop may come
- * from a signal handler, which cannot signal a condition variable. */
+/* How often a waiting worker looks at the stop flag: load_stop may come
+ * from a signal handler, which cannot wake a worker itself. */
 #define STOP_POLL_NS (20 * 1000000ULL)
 /* How often finished iterations are handed to the caller. */
 #define DELIVER_NS (20 * 1000000ULL)
-
-bool load_sleep_until(struct load *ld, uint64_t t)
-{
-	for (;;) {
-		uint64_t now = time_mono_ns(), until;
-		struct timespec ts;
-
-		if (atomic_load(&ld->stop))
-			return false;
-		if (now >= t)
-			return true;
-		until = t - now > STOP_POLL_NS ? now + STOP_POLL_NS : t;
-		ts.tv_sec = (time_t)(until / NS_PER_SEC);
-		ts.tv_nsec = (long)(until % NS_PER_SEC);
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
-				       NULL) == EINTR)
-			;
-	}
-}
 
 /* Take the next slot of the phase (the load's lock held), or return
  * false when there is none left. *slot_mono is when it is due (0: now, for
@@ -80,8 +61,78 @@ static void leave_locked(struct load *ld, struct load_phase *ph)
 	pthread_cond_signal(&ld->cond);
 }
 
-/* One lock an iteration: a worker hands over its last result and takes
- * the next slot together. */
+/* Under one lock: hand over the iterations that finished and claim slots
+ * for the tasks that are free, while there are any (*more). Returns how
+ * many tasks still have an iteration, begun or not; with none and no more
+ * slots, the worker has left the phase. */
+static unsigned exchange(struct load_worker *w, struct load_phase *ph,
+			 bool *more)
+{
+	struct load *ld = w->ld;
+	unsigned busy = 0;
+
+	pthread_mutex_lock(&ld->lock);
+	for (unsigned i = 0; i < w->ntasks; i++) {
+		struct load_task *t = &w->tasks[i];
+		uint64_t slot;
+
+		if (t->finished) {
+			/* The results go with it. */
+			queue_locked(ld, &t->it);
+			memset(&t->it, 0, sizeof(t->it));
+			t->finished = false;
+		}
+		if (t->wait == TASK_IDLE && *more) {
+			memset(&t->it, 0, sizeof(t->it));
+			if (claim_locked(ld, ph, &t->it, &slot)) {
+				t->wait = TASK_SLOT;
+				t->wake_mono = slot;
+			} else {
+				*more = false;
+			}
+		}
+		if (t->wait != TASK_IDLE)
+			busy++;
+	}
+	if (!busy && !*more)
+		leave_locked(ld, ph);
+	pthread_mutex_unlock(&ld->lock);
+	return busy;
+}
+
+/* The load was stopped: slots not begun are dropped (nothing ran), the
+ * iterations in flight end as interrupted at once. */
+static void stop_tasks(struct load_worker *w)
+{
+	for (unsigned i = 0; i < w->ntasks; i++) {
+		struct load_task *t = &w->tasks[i];
+
+		if (t->wait == TASK_SLOT)
+			t->wait = TASK_IDLE;
+		else if (t->wait != TASK_IDLE)
+			load_task_resume(t);
+	}
+	w->nready = 0;
+}
+
+/* The first failure of a worker's wait ends the run: the load stops, and
+ * load_run reports it. */
+static void worker_failed(struct load *ld, char *cause)
+{
+	pthread_mutex_lock(&ld->lock);
+	if (!ld->error)
+		ld->error = cause;
+	else
+		free(cause);
+	pthread_mutex_unlock(&ld->lock);
+	load_stop(ld);
+}
+
+/* A worker: an event loop over its tasks, each an iteration in flight.
+ * It begins the slots that are due, resumes the iterations whose response
+ * came in or whose time has come, hands over those that finished and
+ * claims new slots for free tasks in one lock, and waits on its HTTP
+ * client for the next of these. */
 static void *worker_main(void *p)
 {
 	struct load_worker *w = p;
@@ -89,37 +140,60 @@ static void *worker_main(void *p)
 	struct load_phase *ph = ld->phase;
 	uint64_t timeout = ld->sc->runner.iteration_timeout_ns;
 	uint64_t tolerance = ld->opts.late_tolerance_ns;
-	struct load_iteration it;
-	bool have = false;
+	bool more = true, swap = true;
 
 	if (!timeout)
 		timeout = 60 * NS_PER_SEC;
 	for (;;) {
-		uint64_t slot;
-		bool ok;
+		uint64_t now, until;
+		char *cause = NULL;
 
-		pthread_mutex_lock(&ld->lock);
-		if (have)
-			queue_locked(ld, &it);
-		memset(&it, 0, sizeof(it));
-		ok = claim_locked(ld, ph, &it, &slot);
-		if (!ok)
-			leave_locked(ld, ph);
-		pthread_mutex_unlock(&ld->lock);
-		if (!ok)
+		if (swap && !exchange(w, ph, &more))
 			break;
-		if (slot) {
-			if (!load_sleep_until(ld, slot)) {
-				/* Stopped before it began: nothing ran. */
-				pthread_mutex_lock(&ld->lock);
-				leave_locked(ld, ph);
-				pthread_mutex_unlock(&ld->lock);
-				break;
-			}
-			it.late = time_mono_ns() > slot + tolerance;
+		swap = false;
+		if (atomic_load(&ld->stop)) {
+			stop_tasks(w);
+			more = false;
+			swap = true;
+			continue;
 		}
-		load_iteration_run(w, &it, slot, timeout);
-		have = true;
+		now = time_mono_ns();
+		until = now + STOP_POLL_NS;
+		for (unsigned i = 0; i < w->ntasks; i++) {
+			struct load_task *t = &w->tasks[i];
+
+			if (t->wait == TASK_SLOT && t->wake_mono <= now) {
+				t->it.late = t->wake_mono &&
+					     now > t->wake_mono + tolerance;
+				load_task_begin(t, t->wake_mono, timeout);
+			} else if (t->wait == TASK_TIME &&
+				   t->wake_mono <= now) {
+				load_task_resume(t);
+			}
+			if (t->finished)
+				swap = true;
+			else if ((t->wait == TASK_SLOT ||
+				  t->wait == TASK_TIME) &&
+				 t->wake_mono < until)
+				until = t->wake_mono;
+		}
+		if (swap)
+			continue;
+		if (http_client_wait(&w->http, until, &cause) < 0) {
+			worker_failed(ld, cause);
+			continue;
+		}
+		if (!w->nready)
+			continue;
+		w->nready = 0;
+		for (unsigned i = 0; i < w->ntasks; i++) {
+			struct load_task *t = &w->tasks[i];
+
+			if (t->wait == TASK_RESPONSE && t->ready)
+				load_task_resume(t);
+			if (t->finished)
+				swap = true;
+		}
 	}
 	return NULL;
 }

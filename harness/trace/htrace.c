@@ -62,6 +62,8 @@ struct htrace_span {
 	struct tstate *owner;
 	unsigned gen;
 	atomic_int ended_elsewhere;
+	/* Begun by htrace_begin_detached: on no thread's stack. */
+	int detached;
 	uint8_t trace_id[HTRACE_TRACE_ID_SIZE];
 	uint64_t span_id;
 	uint64_t parent_id;
@@ -1256,11 +1258,21 @@ static void pop_ended(struct tstate *ts)
 }
 
 static struct htrace_span *span_start(struct tstate *ts, unsigned kind,
-				      const char *name, const void *caller)
+				      const char *name, const void *caller,
+				      int detached)
 {
 	struct htrace_span *s;
 	size_t n;
 
+	if (HTRACE_UNLIKELY(detached)) {
+		s = span_alloc(ts);
+		if (!s) {
+			count_dropped(1);
+			return NULL;
+		}
+		s->detached = 1;
+		goto fill;
+	}
 	if (HTRACE_UNLIKELY(ts->depth >= MAX_DEPTH)) {
 		pop_ended(ts);
 		if (ts->depth >= MAX_DEPTH) {
@@ -1276,6 +1288,8 @@ static struct htrace_span *span_start(struct tstate *ts, unsigned kind,
 	/* On the stack at once: a fork in another thread then finds every
 	 * span of this one in its pool or on its stack. */
 	ts->stack[ts->depth++] = s;
+	s->detached = 0;
+fill:
 	s->owner = ts;
 	s->gen = g_gen;
 	atomic_store_explicit(&s->ended_elsewhere, 0, memory_order_relaxed);
@@ -1327,7 +1341,7 @@ static struct htrace_span *begin(enum htrace_kind kind, const char *name,
 		parent = ts->depth ? ts->stack[ts->depth - 1] : NULL;
 	}
 	if (parent) {
-		s = span_start(ts, kind, name, caller);
+		s = span_start(ts, kind, name, caller, 0);
 		if (s) {
 			memcpy(s->trace_id, parent->trace_id, 16);
 			s->parent_id = parent->span_id;
@@ -1336,7 +1350,7 @@ static struct htrace_span *begin(enum htrace_kind kind, const char *name,
 	}
 	if (!tls_has_attached)
 		return NULL;
-	s = span_start(ts, kind, name, caller);
+	s = span_start(ts, kind, name, caller, 0);
 	if (s) {
 		memcpy(s->trace_id, tls_attached.trace_id, 16);
 		s->parent_id = tls_attached.span_id;
@@ -1351,30 +1365,23 @@ struct htrace_span *htrace_begin(enum htrace_kind kind, const char *name)
 	return begin(kind, name, HTRACE_CALLER());
 }
 
-struct htrace_span *htrace_begin_root(enum htrace_kind kind, const char *name,
-				      uint8_t trace_id[HTRACE_TRACE_ID_SIZE])
+/* Whether a new trace is recorded, by the sample rate. */
+static int sample_root(void)
 {
-	struct tstate *ts;
-	struct htrace_span *s;
+	double u;
+
+	if (htrace_config_.sample_rate >= 1.0)
+		return 1;
+	u = (double)(htrace_random_() >> 11) * 0x1.0p-53;
+	return u < htrace_config_.sample_rate;
+}
+
+/* A new random trace id for root span s. */
+static void new_trace(struct tstate *ts, struct htrace_span *s,
+		      uint8_t trace_id[HTRACE_TRACE_ID_SIZE])
+{
 	uint64_t hi, lo;
 
-	if (!htrace_on_)
-		return NULL;
-	/* Decided before the state is made: a thread whose roots are all
-	 * sampled out needs none. */
-	if (htrace_config_.sample_rate < 1.0) {
-		double u = (double)(htrace_random_() >> 11) * 0x1.0p-53;
-		if (u >= htrace_config_.sample_rate)
-			return NULL;
-	}
-	ts = get_ts();
-	if (!ts) {
-		count_dropped(1);
-		return NULL;
-	}
-	s = span_start(ts, kind, name, HTRACE_CALLER());
-	if (!s)
-		return NULL;
 	do {
 		hi = splitmix(&ts->rng);
 		lo = splitmix(&ts->rng);
@@ -1386,6 +1393,59 @@ struct htrace_span *htrace_begin_root(enum htrace_kind kind, const char *name,
 	s->parent_id = 0;
 	if (trace_id)
 		memcpy(trace_id, s->trace_id, 16);
+}
+
+struct htrace_span *htrace_begin_root(enum htrace_kind kind, const char *name,
+				      uint8_t trace_id[HTRACE_TRACE_ID_SIZE])
+{
+	struct tstate *ts;
+	struct htrace_span *s;
+
+	/* Decided before the state is made: a thread whose roots are all
+	 * sampled out needs none. */
+	if (!htrace_on_ || !sample_root())
+		return NULL;
+	ts = get_ts();
+	if (!ts) {
+		count_dropped(1);
+		return NULL;
+	}
+	s = span_start(ts, kind, name, HTRACE_CALLER(), 0);
+	if (s)
+		new_trace(ts, s, trace_id);
+	return s;
+}
+
+static int context_valid(const struct htrace_context *ctx);
+
+struct htrace_span *htrace_begin_detached(const struct htrace_context *parent,
+					  enum htrace_kind kind,
+					  const char *name,
+					  uint8_t trace_id[HTRACE_TRACE_ID_SIZE])
+{
+	struct tstate *ts;
+	struct htrace_span *s;
+
+	if (!htrace_on_)
+		return NULL;
+	if (parent ? !context_valid(parent) ||
+			     !(parent->flags & HTRACE_FLAG_SAMPLED)
+		   : !sample_root())
+		return NULL;
+	ts = get_ts();
+	if (!ts) {
+		count_dropped(1);
+		return NULL;
+	}
+	s = span_start(ts, kind, name, HTRACE_CALLER(), 1);
+	if (!s)
+		return NULL;
+	if (parent) {
+		memcpy(s->trace_id, parent->trace_id, 16);
+		s->parent_id = parent->span_id;
+	} else {
+		new_trace(ts, s, trace_id);
+	}
 	return s;
 }
 
@@ -1514,6 +1574,22 @@ void htrace_end(struct htrace_span *s)
 		return;
 	end = htrace_ticks_();
 	ts = tls_ts;
+	if (HTRACE_UNLIKELY(s->detached)) {
+		/* On no stack: recorded and freed by whichever thread ends
+		 * it, or only freed when tracing went away meanwhile. */
+		if (!ts) {
+			free(s->message);
+			free(s);
+			return;
+		}
+		/* Its thread's state may be gone: the record names the
+		 * thread that ends it. */
+		s->owner = ts;
+		if (htrace_on_ && s->gen == g_gen && ts->gen == g_gen)
+			record(ts, s, end);
+		span_free(ts, s);
+		return;
+	}
 	if (HTRACE_UNLIKELY(!htrace_on_ || !ts)) {
 		/* Tracing was shut down (or this thread has no state) while
 		 * the span was open; its memory went with its thread. */

@@ -193,6 +193,42 @@ static void test_load_runner__duration(void **state)
 	load_free(ld);
 }
 
+/* One worker keeps its whole share of the concurrency in flight at once:
+ * four slow iterations at a time, not one after the other, each on a
+ * connection of its own. */
+static void test_load_runner__one_worker_in_flight(void **state)
+{
+	struct scenario sc;
+	struct seen seen;
+	struct load_summary sum;
+	struct load_options opts = { .scenario = &sc, .workers = 1 };
+	struct load *ld = NULL;
+	char *cause = NULL;
+	unsigned conns = test_server_get(&server, &server.connections);
+	uint64_t t0, el;
+
+	(void)state;
+	memset(&seen, 0, sizeof(seen));
+	server.sleep_ms = 100;
+	scenario_of(&sc, sleep_url, RUNNER_CONSTANT);
+	sc.runner.iterations = 8;
+	sc.runner.concurrency = 4;
+	if (load_new(&ld, &opts, &cause) < 0)
+		fail_msg("load_new: %s", cause);
+	t0 = time_mono_ns();
+	assert_int_equal(load_run(ld, &sum, NULL), 0);
+	el = time_mono_ns() - t0;
+	server.sleep_ms = 0;
+	assert_int_equal(sum.iterations, 8);
+	assert_int_equal(sum.failed, 0);
+	/* Two rounds of four (200ms), where one at a time takes 800ms. */
+	assert_true(el >= 195 * MS);
+	assert_true(el < 600 * MS);
+	assert_int_equal(test_server_get(&server, &server.connections) - conns,
+			 4);
+	load_free(ld);
+}
+
 static void test_load_runner__rate_holds(void **state)
 {
 	struct scenario sc;
@@ -321,6 +357,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_runner__constant),
 		cmocka_unit_test(test_load_runner__duration),
+		cmocka_unit_test(test_load_runner__one_worker_in_flight),
 		cmocka_unit_test(test_load_runner__rate_holds),
 		cmocka_unit_test(test_load_runner__rate_late),
 		cmocka_unit_test(test_load_runner__stop),

@@ -854,6 +854,97 @@ static void test_load__trace(void **state)
 	assert_int_equal(remove_tree(dir), 0);
 }
 
+/* One worker interleaves three iterations, yet every span lands in its
+ * own iteration's trace, under its own step. */
+static void test_load__trace_interleaved(void **state)
+{
+	struct scenario_step steps[] = {
+		{ .name = S("slow"), .type = STEP_REQUEST,
+		  .request = { .url = url("/sleep") } },
+		{ .name = S("fast"), .type = STEP_REQUEST,
+		  .request = { .url = url("/ok") } },
+	};
+	struct scenario sc;
+	struct load_options opts = { .scenario = &sc, .workers = 1,
+				     .trace = true };
+	struct load *ld = NULL;
+	struct load_summary sum;
+	const struct load_iteration *its;
+	struct htrace_options o;
+	char dir[] = "/tmp/test-load-XXXXXX";
+	struct seen_span spans[64];
+	char *cause = NULL;
+	size_t n, nits;
+	bool overlap = false;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	htrace_options_init(&o);
+	o.service = "harness";
+	o.spool_dir = dir;
+	assert_int_equal(htrace_init_with(&o), 0);
+
+	scenario_of(&sc, steps, 2);
+	sc.runner.iterations = 6;
+	sc.runner.concurrency = 3;
+	server.sleep_ms = 50;
+	if (load_new(&ld, &opts, &cause) < 0)
+		fail_msg("load_new: %s", cause);
+	assert_int_equal(load_run(ld, &sum, &cause), 0);
+	server.sleep_ms = 0;
+	its = load_results(ld, &nits);
+	assert_int_equal(nits, 6);
+	for (size_t i = 0; i < nits; i++) {
+		assert_true(its[i].ok);
+		for (size_t j = 0; j < nits; j++)
+			if (i != j && its[j].start_ns >= its[i].start_ns &&
+			    its[j].start_ns < its[i].start_ns + its[i].dur_ns)
+				overlap = true;
+	}
+	assert_true(overlap);
+	htrace_shutdown();
+
+	n = read_spans(dir, spans, 64);
+	assert_int_equal(n, 6 * 5);
+	for (size_t i = 0; i < nits; i++) {
+		const struct seen_span *root = NULL;
+		size_t nsteps = 0, ncalls = 0;
+
+		for (size_t j = 0; j < n; j++)
+			if (!strcmp(spans[j].trace, its[i].trace_id) &&
+			    spans[j].kind == HTRACE_KIND_ITERATION)
+				root = &spans[j];
+		assert_non_null(root);
+		assert_int_equal(root->parent_id, 0);
+		for (size_t j = 0; j < n; j++) {
+			const struct seen_span *s = &spans[j];
+
+			if (strcmp(s->trace, its[i].trace_id) ||
+			    s->kind != HTRACE_KIND_STEP)
+				continue;
+			nsteps++;
+			assert_int_equal(s->parent_id, root->span_id);
+			/* Its one call, named after its step's request. */
+			for (size_t k = 0; k < n; k++) {
+				if (spans[k].parent_id != s->span_id)
+					continue;
+				assert_string_equal(spans[k].trace, s->trace);
+				assert_int_equal(spans[k].kind,
+						 HTRACE_KIND_REST_CALL);
+				assert_string_equal(spans[k].name,
+						    !strcmp(s->name, "slow")
+							    ? "GET /sleep"
+							    : "GET /ok");
+				ncalls++;
+			}
+		}
+		assert_int_equal(nsteps, 2);
+		assert_int_equal(ncalls, 2);
+	}
+	load_free(ld);
+	assert_int_equal(remove_tree(dir), 0);
+}
+
 static void test_load__route(void **state)
 {
 	static const struct {
@@ -979,6 +1070,7 @@ int main(void)
 		cmocka_unit_test(test_load__undefined_names),
 		cmocka_unit_test(test_load__connection_reuse),
 		cmocka_unit_test(test_load__trace),
+		cmocka_unit_test(test_load__trace_interleaved),
 		cmocka_unit_test(test_load__route),
 		cmocka_unit_test(test_load__trace_route_names),
 	};
