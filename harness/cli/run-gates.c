@@ -12,30 +12,6 @@
 #include "util/error.h"
 #include "util/strbuf.h"
 
-/* Whether the scalar written at POS starts with a quote, in which case the
- * expression's first character is one column further right. */
-static bool scalar_quoted(const struct config_pos *pos)
-{
-	FILE *f = pos->file ? fopen(pos->file, "r") : NULL;
-	unsigned line = 1, col = 1;
-	int c;
-
-	if (!f)
-		return false;
-	while ((c = getc(f)) != EOF) {
-		if (line == pos->line && col == pos->column)
-			break;
-		if (c == '\n') {
-			line++;
-			col = 1;
-		} else {
-			col++;
-		}
-	}
-	fclose(f);
-	return c == '"' || c == '\'';
-}
-
 int run_gates_parse(struct run_gates *out, const struct scenario *sc,
 		    char **cause)
 {
@@ -50,8 +26,9 @@ int run_gates_parse(struct run_gates *out, const struct scenario *sc,
 			       &why) < 0) {
 			const char *file = sg->pos.file ? sg->pos.file
 							: sc->path;
+			/* A quote before the expression moves it right. */
 			unsigned at = sg->pos.column + col - 1 +
-				      (scalar_quoted(&sg->pos) ? 1 : 0);
+				      (sg->quoted ? 1 : 0);
 
 			*cause = xasprintf("%s:%u:%u: bad gate '%s': %s", file,
 					   sg->pos.line, at, sg->expr,

@@ -166,6 +166,7 @@ struct scenario_step {
 struct scenario_gate {
 	char *expr;
 	struct config_pos pos;
+	bool quoted;	/* written in quotes: expr starts at pos.column + 1 */
 };
 
 /* Regression limits against the baseline. */

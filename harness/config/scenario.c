@@ -714,6 +714,8 @@ static int load_gates(struct yfile *f, struct scenario *s,
 		if (yget_str(f, seq->items[i], "gates", &g->expr))
 			return -1;
 		g->pos = pos_of(f, seq->items[i]);
+		g->quoted = seq->items[i]->style == YSTYLE_SINGLE_QUOTED ||
+		            seq->items[i]->style == YSTYLE_DOUBLE_QUOTED;
 		s->ngates++;
 		if (!*g->expr)
 			return yerror(f, seq->items[i],

@@ -296,6 +296,22 @@ static struct ynode *new_node(struct builder *b, enum ynode_kind kind,
 	return n;
 }
 
+static enum yscalar_style scalar_style(yaml_scalar_style_t style)
+{
+	switch (style) {
+	case YAML_SINGLE_QUOTED_SCALAR_STYLE:
+		return YSTYLE_SINGLE_QUOTED;
+	case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
+		return YSTYLE_DOUBLE_QUOTED;
+	case YAML_LITERAL_SCALAR_STYLE:
+		return YSTYLE_LITERAL;
+	case YAML_FOLDED_SCALAR_STYLE:
+		return YSTYLE_FOLDED;
+	default:
+		return YSTYLE_PLAIN;
+	}
+}
+
 static struct ynode *copy_node(struct builder *b, const struct ynode *src)
 {
 	struct ynode *n;
@@ -307,6 +323,7 @@ static struct ynode *copy_node(struct builder *b, const struct ynode *src)
 	if (!n)
 		return NULL;
 	n->type = src->type;
+	n->style = src->style;
 	if (src->text)
 		n->text = xstrdup(src->text);
 	if (src->n) {
@@ -385,6 +402,7 @@ static int on_event(struct builder *b, yaml_event_t *ev, int *docs)
 		if (!n)
 			return -1;
 		n->text = xstrdup(value);
+		n->style = scalar_style(ev->data.scalar.style);
 		if (ev->data.scalar.plain_implicit && !tag)
 			n->type = resolve_plain(value);
 		else

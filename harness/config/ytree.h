@@ -30,12 +30,24 @@ enum yscalar_type {
 	YSCALAR_STRING,
 };
 
+/* How a scalar was written, as libyaml reports it. The node's column is
+ * that of its quote when quoted (of its anchor or tag when it has one),
+ * so a quoted scalar's text starts a column further right. */
+enum yscalar_style {
+	YSTYLE_PLAIN,
+	YSTYLE_SINGLE_QUOTED,
+	YSTYLE_DOUBLE_QUOTED,
+	YSTYLE_LITERAL, /* | */
+	YSTYLE_FOLDED,  /* > */
+};
+
 struct ynode {
 	enum ynode_kind kind;
-	unsigned line;          /* 1-based */
-	unsigned column;        /* 1-based */
-	char *text;             /* scalar: its value */
-	enum yscalar_type type; /* scalar: its resolved type */
+	unsigned line;            /* 1-based */
+	unsigned column;          /* 1-based */
+	char *text;               /* scalar: its value */
+	enum yscalar_type type;   /* scalar: its resolved type */
+	enum yscalar_style style; /* scalar: how it was written */
 	/* Sequence: the items. Mapping: key, value, key, value... */
 	struct ynode **items;
 	size_t n;

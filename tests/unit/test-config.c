@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "config/template.h"
+#include "config/ytree.h"
 
 static char tmpdir[1024];
 
@@ -900,6 +901,77 @@ static void test_config__aliases_and_json(void **state)
 	expect_scenario_error(NULL, path, "too many YAML nodes");
 }
 
+/* Each scalar remembers how it was written, aliases included; a gate
+ * remembers whether it was quoted, which moves its text a column right. */
+static void test_config__scalar_style(void **state)
+{
+	static const struct {
+		const char *key, *text;
+		enum yscalar_style style;
+		unsigned line, column;
+	} want[] = {
+	    {"plain", "a b", YSTYLE_PLAIN, 1, 8},
+	    {"single", "a 'b'", YSTYLE_SINGLE_QUOTED, 2, 9},
+	    {"double", "a\tb", YSTYLE_DOUBLE_QUOTED, 3, 9},
+	    {"literal", "a\nb\n", YSTYLE_LITERAL, 4, 10},
+	    {"folded", "a b\n", YSTYLE_FOLDED, 7, 9},
+	    {"alias", "a\tb", YSTYLE_DOUBLE_QUOTED, 3, 9},
+	    {"number", "5", YSTYLE_PLAIN, 11, 9},
+	};
+	struct yfile f;
+	struct scenario *sc = NULL;
+	char *cause = NULL;
+	const char *path;
+
+	(void)state;
+	path = write_tmp_str("style.yaml", "plain: a b\n"
+	                                   "single: 'a ''b'''\n"
+	                                   "double: &d \"a\\tb\"\n"
+	                                   "literal: |\n"
+	                                   "  a\n"
+	                                   "  b\n"
+	                                   "folded: >\n"
+	                                   "  a\n"
+	                                   "  b\n"
+	                                   "alias: *d\n"
+	                                   "number: 5\n");
+	if (yfile_load(&f, path, &cause) < 0)
+		fail_msg("%s", cause);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct ynode *n = ymap_get(f.root, want[i].key);
+
+		assert_non_null(n);
+		assert_string_equal(n->text, want[i].text);
+		assert_int_equal(n->style, want[i].style);
+		assert_int_equal(n->line, want[i].line);
+		assert_int_equal(n->column, want[i].column);
+	}
+	assert_int_equal(ymap_get(f.root, "number")->type, YSCALAR_INT);
+	yfile_release(&f);
+
+	path = write_tmp_str("gates.yaml", "steps:\n"
+	                                   "  - request: {url: \"http://h/\"}\n"
+	                                   "gates:\n"
+	                                   "  - failure_rate < 1%\n"
+	                                   "  - \"iteration.p95 < 800ms\"\n"
+	                                   "  - 'iteration.p50 < 1s'\n"
+	                                   "  - >-\n"
+	                                   "    iteration.max < 2s\n");
+	if (scenario_load(&sc, path, NULL, &cause) < 0)
+		fail_msg("%s", cause);
+	assert_int_equal(sc->ngates, 4);
+	assert_false(sc->gates[0].quoted);
+	assert_true(sc->gates[1].quoted);
+	assert_true(sc->gates[2].quoted);
+	assert_false(sc->gates[3].quoted);
+	for (size_t i = 0; i < sc->ngates; i++) {
+		assert_int_equal(sc->gates[i].pos.line, 4 + i);
+		assert_int_equal(sc->gates[i].pos.column, 5);
+	}
+	assert_string_equal(sc->gates[2].expr, "iteration.p50 < 1s");
+	scenario_free(sc);
+}
+
 /* Read a data file into a strbuf. */
 static void read_data(struct strbuf *sb, const char *name)
 {
@@ -1052,6 +1124,7 @@ int main(void)
 	    cmocka_unit_test(test_config__hash),
 	    cmocka_unit_test(test_config__tracing_enabled),
 	    cmocka_unit_test(test_config__aliases_and_json),
+	    cmocka_unit_test(test_config__scalar_style),
 	    cmocka_unit_test(test_config__mutations),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
