@@ -4,6 +4,7 @@
 #include "cli/cmd.h"
 #include "cli/run.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -39,6 +40,11 @@ static const char run_usage[] =
 	"every configured project, each iteration and its steps, and every\n"
 	"span. <scenario> is a name (boot-vm: boot-vm.yaml beside the config,\n"
 	"in $HARNESS_SCENARIOS_DIR or among the shipped scenarios) or a path.\n"
+	"Spans are written to <spool>/run-<id> first (with --no-stack, the\n"
+	"services' to <spool>); a good run, once they are stored, removes\n"
+	"that directory. A run that failed or was interrupted, or whose\n"
+	"spool was not read to the end, keeps it for a look or for 'harness\n"
+	"ingest', and its summary says where.\n"
 	"\n"
 	"  -c, --config <file>     the harness.yaml (default:\n"
 	"                          $HARNESS_CONFIG, ./harness.yaml, then the\n"
@@ -61,6 +67,9 @@ static const char run_usage[] =
 	"                          does, with the newest ok run at the\n"
 	"                          merge-base of <ref> and HEAD (first\n"
 	"                          project); its verdict decides the exit\n"
+	"  --keep-spool            keep <spool>/run-<id> after a good run too\n"
+	"                          (the config's keep_spool: true does the\n"
+	"                          same)\n"
 	"\n"
 	"Exit status: 0 every iteration passed and no gate broke; 1 a\n"
 	"regression against the baseline; 2 a gate of the scenario broke;\n"
@@ -90,6 +99,7 @@ struct run_args {
 	uint64_t duration_ns;	/* 0: as the scenario says */
 	double rate;		/* 0: as the scenario says */
 	bool no_stack;
+	bool keep_spool;
 };
 
 struct run {
@@ -115,6 +125,10 @@ struct run {
 	const struct load_iteration *its;
 	size_t nits;
 	struct store_ingest_stats ingest;
+	/* What reading spool_dir left unread: when nothing, every span of
+	 * it is in the store. */
+	int64_t spool_corrupt, spool_torn, spool_pending;
+	bool spool_read;		/* ingested without an error */
 	int64_t dropped, corrupt;
 	bool tty;
 	bool progress_shown;
@@ -227,6 +241,7 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 	enum {
 		OPT_ITERATIONS = 256, OPT_CONCURRENCY, OPT_DURATION, OPT_RATE,
 		OPT_WARMUP, OPT_LABEL, OPT_STORE, OPT_NO_STACK, OPT_BASELINE,
+		OPT_KEEP_SPOOL,
 	};
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -239,6 +254,7 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "no-stack", no_argument, NULL, OPT_NO_STACK },
 		{ "baseline", required_argument, NULL, OPT_BASELINE },
+		{ "keep-spool", no_argument, NULL, OPT_KEEP_SPOOL },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cmd_entry *e = &cmd_run_entry;
@@ -290,6 +306,9 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 			break;
 		case OPT_BASELINE:
 			a->baseline = optarg;
+			break;
+		case OPT_KEEP_SPOOL:
+			a->keep_spool = true;
 			break;
 		case ':':
 			return cmd_usage_error(e, "option '%s' needs a value",
@@ -851,7 +870,7 @@ out:
 
 /* ---- after the load --------------------------------------------------- */
 
-static void ingest_dir(struct run *r, const char *dir)
+static int ingest_dir(struct run *r, const char *dir)
 {
 	char *cause = NULL;
 
@@ -860,16 +879,24 @@ static void ingest_dir(struct run *r, const char *dir)
 		run_fail(r, HARNESS_EXIT_RUNTIME, "cannot ingest '%s': %s",
 			 dir, cause);
 		free(cause);
+		return -1;
 	}
+	return 0;
 }
 
 static void ingest_spans(struct run *r)
 {
+	struct store_ingest_stats before = r->ingest;
 	struct stat sb;
 	char *cause = NULL;
 
-	if (r->spool_dir)
-		ingest_dir(r, r->spool_dir);
+	if (r->spool_dir) {
+		r->spool_read = !ingest_dir(r, r->spool_dir);
+		r->spool_corrupt = r->ingest.corrupt - before.corrupt;
+		r->spool_torn = r->ingest.torn - before.torn;
+		r->spool_pending = r->ingest.files_pending -
+				   before.files_pending;
+	}
 	/* Services this run did not start (--no-stack, manage: false)
 	 * write where the config says; they were not stopped, so give them
 	 * a flush interval first. */
@@ -1044,12 +1071,107 @@ static int compare_baseline(struct run *r)
 	return ret;
 }
 
+/* ---- the spool directory --------------------------------------------- */
+
+/* A run's spool directory holds files only (spool files, stack.json):
+ * remove them, then it. */
+static int remove_spool_dir(const char *dir, char **cause)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int ret = -1;
+
+	if (!d) {
+		*cause = xasprintf("cannot open '%s': %s", dir,
+				   strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) < 0) {
+			*cause = xasprintf("cannot remove '%s/%s': %s", dir,
+					   e->d_name, strerror(errno));
+			goto out;
+		}
+	}
+	if (rmdir(dir) < 0) {
+		*cause = xasprintf("cannot remove '%s': %s", dir,
+				   strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	closedir(d);
+	return ret;
+}
+
+static void add_count(struct strbuf *sb, int64_t n, const char *one,
+		      const char *many)
+{
+	if (n)
+		strbuf_addf(sb, "%s%lld %s", sb->len ? ", " : "", (long long)n,
+			    n == 1 ? one : many);
+}
+
+/* Why the run's spool directory stays, or NULL when it goes: a run stored
+ * ok and complete, every record of its spool read, needs its raw spans no
+ * more, unless asked to keep them. Any other run may need them looked at
+ * or ingested again. */
+static char *spool_keep_reason(const struct run *r,
+			       enum store_run_status status, bool finished)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (status == STORE_RUN_INTERRUPTED)
+		return xstrdup("the run was interrupted");
+	if (status != STORE_RUN_OK)
+		return xstrdup("the run failed");
+	if (!finished || !r->spool_read)
+		return xstrdup("the run is not stored complete");
+	add_count(&sb, r->spool_corrupt, "corrupt record skipped",
+		  "corrupt records skipped");
+	add_count(&sb, r->spool_torn, "file ends in a torn record",
+		  "files end in a torn record");
+	add_count(&sb, r->spool_pending, "file without a whole header",
+		  "files without a whole header");
+	if (sb.len)
+		return strbuf_detach(&sb, NULL);
+	strbuf_release(&sb);
+	if (r->a.keep_spool)
+		return xstrdup("--keep-spool");
+	if (r->cfg->keep_spool)
+		return xasprintf("keep_spool in %s", r->cfg->path);
+	return NULL;
+}
+
+/* A good run's spool directory goes once the run is stored; one that
+ * stays is named in the summary. */
+static void settle_spool(struct run *r, enum store_run_status status,
+			 bool finished)
+{
+	char *why, *cause = NULL;
+
+	if (!r->spool_dir)
+		return;
+	why = spool_keep_reason(r, status, finished);
+	if (!why && remove_spool_dir(r->spool_dir, &cause) < 0) {
+		warning("%s", cause);
+		free(cause);
+		why = xstrdup("it could not be removed");
+	}
+	if (why)
+		printf("%-12s kept in %s (%s)\n", "spool", r->spool_dir, why);
+	free(why);
+}
+
 static int finish(struct run *r)
 {
 	enum store_run_status status;
 	struct run_totals t = { 0 };
 	char *reason = NULL, *cause = NULL;
 	size_t broken = 0;
+	bool finished = true;
 	int code = decide(r, &status, &reason);
 
 	if (store_run_finish(r->store, r->run_id, status, reason,
@@ -1058,6 +1180,7 @@ static int finish(struct run *r)
 		      cause);
 		free(cause);
 		cause = NULL;
+		finished = false;
 		if (!code)
 			code = HARNESS_EXIT_RUNTIME;
 	}
@@ -1096,6 +1219,7 @@ static int finish(struct run *r)
 		if (cmp != HARNESS_EXIT_OK || !code)
 			code = cmp;
 	}
+	settle_spool(r, status, finished);
 	printf("stored as run %lld in %s\n", (long long)r->run_id,
 	       r->store_path);
 	fflush(stdout);

@@ -619,8 +619,8 @@ out:
 static int load_root(struct yfile *f, struct config *cfg)
 {
 	static const char *const keys[] = {
-	    "version", "store",     "spool",    "manage", "projects",
-	    "tracing", "variables", "services", NULL,
+	    "version",  "store",   "spool",     "keep_spool", "manage",
+	    "projects", "tracing", "variables", "services",   NULL,
 	};
 	const struct ynode *root = f->root, *v;
 	long long version;
@@ -653,6 +653,9 @@ static int load_root(struct yfile *f, struct config *cfg)
 		if (!*cfg->spool_dir)
 			return yerror(f, v, "'spool': must not be empty");
 	}
+	if ((v = ymap_get(root, "keep_spool")) &&
+	    yget_bool(f, v, "keep_spool", &cfg->keep_spool))
+		return -1;
 	if ((v = ymap_get(root, "manage")) &&
 	    yget_bool(f, v, "manage", &cfg->manage))
 		return -1;
@@ -673,8 +676,13 @@ static void compute_hash(struct config *cfg)
 	struct strbuf sb = STRBUF_INIT;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
+	bool keep_spool = cfg->keep_spool;
 
+	/* Keeping the spool changes what stays on disk, not what is
+	 * measured: runs with and without it compare. */
+	cfg->keep_spool = false;
 	config_dump(cfg, &sb);
+	cfg->keep_spool = keep_spool;
 	if (!EVP_Digest(sb.buf, sb.len, md, &len, EVP_sha256(), NULL))
 		die("cannot compute SHA-256");
 	for (unsigned i = 0; i < len && i < 32; i++)
@@ -794,6 +802,10 @@ void config_dump(const struct config *cfg, struct strbuf *out)
 	strbuf_addstr(out, "\nspool: ");
 	ydump_str(out, cfg->spool_dir);
 	strbuf_addch(out, '\n');
+	/* Written only when on, and left out of the hash: every config
+	 * dumps and hashes as it did before the key existed. */
+	if (cfg->keep_spool)
+		dump_bool(out, "", "keep_spool", true);
 	dump_bool(out, "", "manage", cfg->manage);
 	strbuf_addf(out, "projects:%s\n", cfg->nprojects ? "" : " []");
 	for (size_t i = 0; i < cfg->nprojects; i++) {

@@ -76,6 +76,8 @@ struct config {
 	char *store;		/* default "harness.db", as written: relative
 				 * to dir (see config_resolve) */
 	char *spool_dir;	/* default "spool", as written, like store */
+	bool keep_spool;	/* harness run keeps a good run's spool
+				 * directory; default false; not hashed */
 	bool manage;		/* harness starts and stops the stack; default true */
 	struct config_project *projects;
 	size_t nprojects;

@@ -2,9 +2,11 @@
 # run-boot.sh: `harness run boot-vm --iterations 10` on the reference stack
 # stores one ok run with ten ok iterations, each one trace that reaches all
 # six services; the commit of the project (dirty) is recorded; no service
-# is left. Then a short --rate run through the CLI, and a run on a stack
-# that `harness stack up` started (--no-stack), and runs compared with a
-# baseline (--baseline).
+# is left; its spool directory is removed once the spans are stored. Then
+# a short --rate run through the CLI that keeps its spool (--keep-spool),
+# a run on a stack that `harness stack up` started (--no-stack), and runs
+# compared with a baseline (--baseline), the last with keep_spool: true in
+# its config, which keeps the spool and leaves the config's hash alone.
 # Arguments: the harness binary, the harness-refstack binary (built first).
 # `say` always succeeds, so A && say || bad is an if-then-else here.
 # shellcheck disable=SC2015
@@ -94,12 +96,29 @@ grep -q 'failure_rate = 0%, limit < 1%: pass' "$out" ||
 	bad "the scenario's gate was not evaluated"
 # Not a terminal: no progress line.
 if grep -q "$(printf '\r')" "$out"; then bad "progress written to a pipe"; fi
+# Every span is in the store: the raw ones are not kept.
+[ -d "$tmp/spool" ] && [ ! -e "$tmp/spool/run-1" ] &&
+	say "the spool directory of a good run is removed" ||
+	bad "spool of a good run: $(ls -d "$tmp"/spool/run-1* 2>&1)"
+if grep -q '^spool ' "$out"; then bad "a removed spool is named"; fi
 
-# The rate runner through the CLI: 10 iterations at 40/s.
+# The rate runner through the CLI: 10 iterations at 40/s; --keep-spool
+# keeps the run's spool files, and the summary says where: ingesting
+# them again stores nothing twice.
 "$harness" run boot-vm -c "$cfg" --rate 40 --iterations 10 --warmup 0 \
-	--concurrency 4 >"$out" 2>&1
+	--concurrency 4 --keep-spool >"$out" 2>&1
 check_exit "run --rate" 0 $?
 check_no_leftover "run --rate"
+n=$(find "$tmp/spool/run-2" -name '*.htspool' 2>/dev/null | wc -l)
+[ "$n" = 7 ] && say "--keep-spool keeps the spool files" ||
+	bad "--keep-spool: $n spool files in $tmp/spool/run-2, want 7"
+grep -qxF "spool        kept in $tmp/spool/run-2 (--keep-spool)" "$out" ||
+	{ bad "kept spool not named:"; sed 's/^/    /' "$out"; }
+spans=$(q "SELECT count(*) FROM spans WHERE run_id = 2")
+"$harness" ingest --store "$db" --run 2 "$tmp/spool/run-2" >"$out" 2>&1
+check_exit "ingest the kept spool" 0 $?
+n=$(q "SELECT count(*) FROM spans WHERE run_id = 2")
+[ "$n" = "$spans" ] || bad "ingest again: $n spans of run 2, was $spans"
 runner=$(q "SELECT runner FROM runs WHERE id = 2")
 echo "$runner" | grep -q '"type": "rate".*"rate": 40' ||
 	bad "rate runner not stored: $runner"
@@ -127,10 +146,16 @@ n=$(q "SELECT count(*) FROM iterations WHERE run_id = 3 AND ok = 1")
 n=$(q "SELECT count(DISTINCT service_id) FROM spans WHERE run_id = 3")
 [ "$n" = 7 ] && say "run --no-stack: spans of every service stored" ||
 	bad "run --no-stack: spans of $n services, want 7"
+# Its own directory goes; the services' files in the spool stay.
+[ ! -e "$tmp/spool/run-3" ] || bad "run --no-stack: spool directory left"
+n=$(find "$tmp/spool" -maxdepth 1 -name '*.htspool' | wc -l)
+[ "$n" -ge 6 ] || bad "run --no-stack: $n service spool files left, want 6"
 
 # --baseline: after a new commit, HEAD has no run yet: inconclusive (3).
 # The first commit has runs: the newest ok one (run 3) is compared with
-# through `harness compare`, whose verdict decides the exit.
+# through `harness compare`, whose verdict decides the exit. That run's
+# config says keep_spool: true, which is not part of the config's hash
+# (run 3 is found all the same).
 echo two >"$repo/file"
 git -C "$repo" -c user.name=test -c user.email=test@example.com \
 	commit -q -a -m "second commit"
@@ -139,7 +164,8 @@ git -C "$repo" -c user.name=test -c user.email=test@example.com \
 check_exit "run --baseline without a baseline run" 3 $?
 grep -q "^baseline .*no ok run of boot-vm there" "$out" ||
 	bad "no baseline run is not said"
-"$harness" run boot-vm -c "$cfg" --iterations 5 --warmup 0 \
+{ cat "$cfg" && echo "keep_spool: true"; } >"$tmp/keep.yaml"
+"$harness" run boot-vm -c "$tmp/keep.yaml" --iterations 5 --warmup 0 \
 	--baseline HEAD~1 >"$out" 2>&1
 rc=$?
 case $rc in
@@ -148,5 +174,9 @@ case $rc in
 esac
 grep -q "^baseline .*: run 3$" "$out" || bad "baseline run 3 not found"
 grep -q "^verdict: " "$out" || bad "no verdict from the comparison"
+grep -qxF "spool        kept in $tmp/spool/run-5 (keep_spool in \
+$tmp/keep.yaml)" "$out" && [ -d "$tmp/spool/run-5" ] &&
+	say "keep_spool: true keeps the spool" ||
+	bad "keep_spool: true: $(ls -d "$tmp"/spool/run-5 2>&1)"
 check_no_leftover "run --baseline"
 exit $fail

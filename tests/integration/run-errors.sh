@@ -3,7 +3,8 @@
 # (bad scenarios name file:line:column and exit 78 with no service started
 # and no run stored; a project that is not a git repository; bad options),
 # and a scenario whose expectation fails stores failed iterations with
-# their reason and exits 70.
+# their reason and exits 70, keeping its spool directory (named in the
+# summary); a run that only breaks a gate removes it.
 # Arguments: the harness binary, the harness-refstack binary (built first).
 # `say` always succeeds, so A && say || bad is an if-then-else here.
 # shellcheck disable=SC2015
@@ -110,6 +111,12 @@ grep -q '^failures  *3 x step .create-server.: expected' "$out" ||
 	bad "no failures line in the table"
 grep -q 'failure_rate = 100%, limit < 1%: FAIL' "$out" ||
 	bad "the gate is not shown broken"
+# The raw spans of a failed run stay, for a look or another ingest.
+n=$(find "$tmp/spool/run-1" -name '*.htspool' 2>/dev/null | wc -l)
+[ "$n" -ge 7 ] && say "a failed run keeps its spool ($n files)" ||
+	bad "failed run: $n spool files in $tmp/spool/run-1, want 7 or more"
+grep -qxF "spool        kept in $tmp/spool/run-1 (the run failed)" "$out" ||
+	{ bad "the kept spool is not named:"; sed 's/^/    /' "$out"; }
 
 # Every iteration passes but an absolute limit breaks: exit 2, the run
 # itself stored as ok.
@@ -123,4 +130,6 @@ grep -q 'gates  *iteration.p50 = .*, limit < 1us: FAIL' "$out" ||
 	{ bad "the broken gate is not shown"; sed 's/^/    /' "$out"; }
 row=$(q "SELECT status FROM runs WHERE scenario = 'boot-gate'")
 [ "$row" = ok ] || bad "run with a broken gate stored as '$row'"
+# Stored ok and whole: its spool goes, as a passing run's does.
+[ ! -e "$tmp/spool/run-2" ] || bad "a run with a broken gate kept its spool"
 exit $fail

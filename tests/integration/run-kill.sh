@@ -2,6 +2,7 @@
 # run-kill.sh: a run whose scheduler is killed (kill -9) in the middle ends
 # at once, is stored as interrupted with what was collected, exits 75 and
 # leaves no process; a run stopped with SIGINT (Ctrl-C) does the same.
+# Both keep their spool directory and say where.
 # Arguments: the harness binary, the harness-refstack binary (built first).
 # `say` always succeeds, so A && say || bad is an if-then-else here.
 # shellcheck disable=SC2015
@@ -87,6 +88,9 @@ if start_run 1; then
 	grep -q "error: service 'scheduler'" "$out" ||
 		bad "the death is not reported"
 	grep -q '^stored as run 1 in ' "$out" || bad "no 'stored as' line"
+	grep -qxF "spool        kept in $tmp/spool/run-1 (the run was \
+interrupted)" "$out" && [ -s "$state" ] &&
+		say "the spool is kept" || bad "the spool is not kept"
 fi
 
 if start_run 2; then
@@ -101,5 +105,7 @@ if start_run 2; then
 	[ "$n" -gt 0 ] || bad "no ok iteration stored"
 	n=$(q "SELECT count(*) FROM spans WHERE run_id = 2")
 	[ "$n" -gt 0 ] || bad "no span stored"
+	grep -qxF "spool        kept in $tmp/spool/run-2 (the run was \
+interrupted)" "$out" && [ -s "$state" ] || bad "SIGINT: the spool is not kept"
 fi
 exit $fail
