@@ -441,6 +441,7 @@ int load_run(struct load *ld, struct load_summary *summary, char **cause)
 		summary->elapsed_ns = time_mono_ns() - start;
 	}
 
+	summary->workers = ld->nworkers;
 	summary->warmup = warm.done;
 	summary->iterations = measured.done - measured.interrupted;
 	summary->failed = measured.failed;

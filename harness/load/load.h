@@ -108,6 +108,7 @@ struct load_summary {
 	 * the rate runner's achieved rate. */
 	double achieved_rate;
 	bool stopped;		/* load_stop was called */
+	unsigned workers;	/* threads that drove the iterations */
 };
 
 /*

@@ -5,22 +5,24 @@
  * second). The server runs in a child process so that its CPU time is
  * counted for neither.
  *
- * usage: bench-load [-s SECONDS] [-t WRK_THREADS] [-o driver|traced|wrk]
- *                   [connections] [rounds]
- * -o runs that one alone for every round (for perf and strace).
+ * usage: bench-load [-s SECONDS] [-t WRK_THREADS] [-w WORKERS]
+ *                   [-o driver|traced|curl|wrk] [connections] [rounds]
+ * -w sets the driver's worker threads (default: its own choice, one per
+ * two CPUs); wrk gets as many threads unless -t says otherwise. -o runs
+ * that one alone for every round (for perf and strace).
  *
  * Where the floor is (2 cores shared by client and server): wrk spends
- * about 15us of CPU a request, 90% of it in the kernel; the driver about
- * 33us, half in the kernel (5 system calls a request: libcurl's dead-
- * connection and after-send polls, send, the wait, recv) and half in user
- * space, nearly all of it libcurl's per-transfer work (connection lookup,
- * URL, request and header handling): a bare loop of curl_easy_perform on
- * one connection costs 22-24us itself. With the server's 14-16us a
- * request on the same cores, the driver reaches about 0.6x wrk's rate
- * when the cores are the limit; more needs fewer threads than
- * connections (one multi handle driving several iterations), not a
- * cheaper request. */
+ * about 15us of CPU a request, 90% of it in the kernel. The driver's
+ * workers keep all their connections' requests in flight through one
+ * libcurl multi handle and one ppoll, so a request costs it no context
+ * switch; what is left is libcurl's own per-transfer work (connection
+ * lookup with its liveness poll, request formatting, status and header
+ * parsing: a bare libcurl multi loop on the same server costs about
+ * 17us a request) and a few us of the driver's (templates, results,
+ * clocks). Traced, every request also carries signed trace headers. */
+#include <curl/curl.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <getopt.h>
 #include <signal.h>
 #include <spawn.h>
@@ -43,9 +45,10 @@
 
 extern char **environ;
 
-enum who { WRK, DRIVER, TRACED, NWHO };
+enum who { WRK, LIBCURL, DRIVER, TRACED, NWHO };
 
-static const char *const who_names[NWHO] = { "wrk", "harness load",
+static const char *const who_names[NWHO] = { "wrk", "libcurl multi loop",
+					     "harness load",
 					     "harness load, traced" };
 
 struct figures {
@@ -61,6 +64,7 @@ struct bench {
 	const char *url;
 	unsigned conns;
 	unsigned wrk_threads;
+	unsigned workers;	/* the driver's; 0: its own choice */
 	unsigned secs;
 };
 
@@ -213,8 +217,10 @@ static int run_wrk(const struct bench *b, struct figures *out)
 }
 
 /* The driver's CPU time is its whole process's (the workers and, traced,
- * libhtrace's writer): the server is another process. */
-static int run_driver(const struct bench *b, bool trace, struct figures *out)
+ * libhtrace's writer): the server is another process. *workers gets the
+ * number of worker threads it ran. */
+static int run_driver(const struct bench *b, bool trace, struct figures *out,
+		      unsigned *workers)
 {
 	struct scenario_step step = {
 		.name = "get",
@@ -232,7 +238,8 @@ static int run_driver(const struct bench *b, bool trace, struct figures *out)
 			.iteration_timeout_ns = 10 * NS_PER_SEC,
 		},
 	};
-	struct load_options opts = { .scenario = &sc, .trace = trace };
+	struct load_options opts = { .scenario = &sc, .trace = trace,
+				     .workers = b->workers };
 	struct load_summary sum;
 	struct rusage r0, r1;
 	struct load *ld;
@@ -252,6 +259,7 @@ static int run_driver(const struct bench *b, bool trace, struct figures *out)
 	}
 	getrusage(RUSAGE_SELF, &r1);
 	load_free(ld);
+	*workers = sum.workers;
 	if (sum.failed || !sum.iterations || !sum.elapsed_ns) {
 		fprintf(stderr, "bench-load: %llu of %llu iterations failed\n",
 			(unsigned long long)sum.failed,
@@ -261,6 +269,109 @@ static int run_driver(const struct bench *b, bool trace, struct figures *out)
 	out->requests = sum.iterations;
 	out->rps = (double)sum.iterations * NS_PER_SEC /
 		   (double)sum.elapsed_ns;
+	set_cpu(out, &r0, &r1);
+	return 0;
+}
+
+/* The floor libcurl sets: as many threads as the driver has workers,
+ * each keeping its share of the connections busy with GETs through one
+ * multi handle and curl_multi_poll, nothing else (no templates, results,
+ * timeouts or header parsing). */
+struct curl_loop {
+	const struct bench *b;
+	unsigned handles;
+	uint64_t end_mono;
+	unsigned long long requests;
+	bool failed;
+};
+
+static size_t discard(char *data, size_t size, size_t nmemb, void *p)
+{
+	(void)data;
+	(void)p;
+	return size * nmemb;
+}
+
+static void *curl_loop_main(void *p)
+{
+	struct curl_loop *l = p;
+	CURLM *m = curl_multi_init();
+	CURL *h[64];
+	CURLU *u = curl_url();
+	unsigned n = l->handles < 64 ? l->handles : 64;
+	int running = 1;
+	bool more = true;
+
+	curl_url_set(u, CURLUPART_URL, l->b->url, 0);
+	for (unsigned i = 0; i < n; i++) {
+		h[i] = curl_easy_init();
+		curl_easy_setopt(h[i], CURLOPT_CURLU, u);
+		curl_easy_setopt(h[i], CURLOPT_WRITEFUNCTION, discard);
+		curl_easy_setopt(h[i], CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(h[i], CURLOPT_PROXY, "");
+		curl_multi_add_handle(m, h[i]);
+	}
+	while (more || running) {
+		CURLMsg *msg;
+		int left;
+
+		curl_multi_perform(m, &running);
+		more = more && time_mono_ns() < l->end_mono;
+		while ((msg = curl_multi_info_read(m, &left))) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			if (msg->data.result != CURLE_OK)
+				l->failed = true;
+			l->requests++;
+			curl_multi_remove_handle(m, msg->easy_handle);
+			if (more)
+				curl_multi_add_handle(m, msg->easy_handle);
+		}
+		if (more || running)
+			curl_multi_poll(m, NULL, 0, 100, NULL);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		curl_multi_remove_handle(m, h[i]);
+		curl_easy_cleanup(h[i]);
+	}
+	curl_multi_cleanup(m);
+	curl_url_cleanup(u);
+	return NULL;
+}
+
+static int run_curl(const struct bench *b, unsigned threads,
+		    struct figures *out)
+{
+	struct curl_loop l[64];
+	pthread_t t[64];
+	struct rusage r0, r1;
+	uint64_t t0;
+	unsigned n = threads ? threads : 1;
+
+	if (n > 64)
+		n = 64;
+	getrusage(RUSAGE_SELF, &r0);
+	t0 = time_mono_ns();
+	for (unsigned i = 0; i < n; i++) {
+		l[i] = (struct curl_loop){
+			.b = b,
+			.handles = b->conns / n + (i < b->conns % n),
+			.end_mono = t0 + b->secs * NS_PER_SEC,
+		};
+		pthread_create(&t[i], NULL, curl_loop_main, &l[i]);
+	}
+	out->requests = 0;
+	for (unsigned i = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+		out->requests += l[i].requests;
+		if (l[i].failed) {
+			fprintf(stderr, "bench-load: a libcurl request failed\n");
+			return -1;
+		}
+	}
+	out->rps = (double)out->requests * NS_PER_SEC /
+		   (double)(time_mono_ns() - t0);
+	getrusage(RUSAGE_SELF, &r1);
 	set_cpu(out, &r0, &r1);
 	return 0;
 }
@@ -344,7 +455,8 @@ static void print_ratio(const char *what, const struct figures *a,
 static int usage(void)
 {
 	fprintf(stderr, "usage: bench-load [-s SECONDS] [-t WRK_THREADS] "
-			"[-o driver|traced|wrk] [connections] [rounds]\n");
+			"[-w WORKERS] [-o driver|traced|curl|wrk] [connections] "
+			"[rounds]\n");
 	return 2;
 }
 
@@ -357,18 +469,22 @@ int main(int argc, char **argv)
 	struct bench b = { .secs = 1 };
 	struct htrace_options o;
 	char url[64], dir[] = "/tmp/bench-load-XXXXXX";
-	unsigned rounds, nruns;
+	unsigned rounds, nruns, workers = 0;
 	int port, ret = 1, opt, only = -1;
 	double med;
 	pid_t server;
 
-	while ((opt = getopt(argc, argv, "s:t:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:t:w:o:")) != -1) {
 		if (opt == 's')
 			b.secs = (unsigned)atoi(optarg);
+		else if (opt == 'w')
+			b.workers = (unsigned)atoi(optarg);
 		else if (opt == 't')
 			b.wrk_threads = (unsigned)atoi(optarg);
 		else if (opt == 'o' && !strcmp(optarg, "wrk"))
 			only = WRK;
+		else if (opt == 'o' && !strcmp(optarg, "curl"))
+			only = LIBCURL;
 		else if (opt == 'o' && !strcmp(optarg, "driver"))
 			only = DRIVER;
 		else if (opt == 'o' && !strcmp(optarg, "traced"))
@@ -378,9 +494,6 @@ int main(int argc, char **argv)
 	}
 	b.conns = optind < argc ? (unsigned)atoi(argv[optind]) : 4;
 	rounds = optind + 1 < argc ? (unsigned)atoi(argv[optind + 1]) : 9;
-	/* The driver runs one thread per connection: so does wrk. */
-	if (!b.wrk_threads)
-		b.wrk_threads = b.conns;
 	if (!b.conns || !rounds || rounds > MAX_ROUNDS || !b.secs ||
 	    b.wrk_threads > b.conns)
 		return usage();
@@ -401,6 +514,18 @@ int main(int argc, char **argv)
 	if (htrace_init_with(&o) != 0)
 		goto out;
 
+	/* A short run first: it warms the server up and tells how many
+	 * threads the driver uses, which wrk then gets too. */
+	{
+		struct bench warm = b;
+		struct figures f;
+
+		warm.secs = 1;
+		if (run_driver(&warm, false, &f, &workers) < 0)
+			goto out;
+		if (!b.wrk_threads)
+			b.wrk_threads = workers;
+	}
 	nruns = only >= 0 ? 1 : NWHO;
 	for (unsigned i = 0; i < rounds; i++) {
 		for (unsigned j = 0; j < nruns; j++) {
@@ -409,7 +534,9 @@ int main(int argc, char **argv)
 			double s0 = server_cpu_us(server);
 
 			if (w == WRK ? run_wrk(&b, f) < 0
-				     : run_driver(&b, w == TRACED, f) < 0)
+			    : w == LIBCURL ? run_curl(&b, workers, f) < 0
+					: run_driver(&b, w == TRACED, f,
+						     &workers) < 0)
 				goto out;
 			f->server_us = (server_cpu_us(server) - s0) /
 				       (double)f->requests;
@@ -418,7 +545,7 @@ int main(int argc, char **argv)
 
 	printf("GET %s: %u connections; driver %u worker threads, wrk -t %u "
 	       "-c %u; %u rounds of %us each, runs alternating\n",
-	       url, b.conns, b.conns, b.wrk_threads, b.conns, rounds, b.secs);
+	       url, b.conns, workers, b.wrk_threads, b.conns, rounds, b.secs);
 	printf("median [min-max] over the rounds; CPU per request of the "
 	       "client (its kernel share and context switches per request, "
 	       "medians), then of the server in us\n");
@@ -431,6 +558,12 @@ int main(int argc, char **argv)
 	}
 	print_ratio("traced, requests/s of wrk's", fig[TRACED], fig[WRK],
 		    rounds, false, &med);
+	print_ratio("libcurl loop, requests/s of wrk's", fig[LIBCURL], fig[WRK],
+		    rounds, false, &med);
+	print_ratio("requests/s of the libcurl loop's", fig[DRIVER],
+		    fig[LIBCURL], rounds, false, &med);
+	print_ratio("CPU per request, libcurl loop's times", fig[DRIVER],
+		    fig[LIBCURL], rounds, true, &med);
 	print_ratio("CPU per request, wrk's times", fig[DRIVER], fig[WRK],
 		    rounds, true, &med);
 	print_ratio("requests/s of wrk's (target >= 0.80)", fig[DRIVER],
