@@ -1577,6 +1577,7 @@ void htrace_end(struct htrace_span *s)
 	if (HTRACE_UNLIKELY(s->detached)) {
 		/* On no stack: recorded and freed by whichever thread ends
 		 * it, or only freed when tracing went away meanwhile. */
+		ts = !htrace_on_ ? NULL : ts ? ts : get_ts();
 		if (!ts) {
 			free(s->message);
 			free(s);
@@ -1585,7 +1586,7 @@ void htrace_end(struct htrace_span *s)
 		/* Its thread's state may be gone: the record names the
 		 * thread that ends it. */
 		s->owner = ts;
-		if (htrace_on_ && s->gen == g_gen && ts->gen == g_gen)
+		if (s->gen == g_gen && ts->gen == g_gen)
 			record(ts, s, end);
 		span_free(ts, s);
 		return;

@@ -16,6 +16,7 @@ int main(void)
 	htrace_db_end(htrace_db_begin("sqlite", "SELECT 1"), 1);
 	htrace_http_end(htrace_http_client_begin("GET", "/"), 200);
 	htrace_end(htrace_begin_root(HTRACE_KIND_ITERATION, "i", 0));
+	htrace_end(htrace_begin_detached(&ctx, HTRACE_KIND_STEP, "d", 0));
 	return htrace_kind_name(HTRACE_KIND_FUNC) == 0 && ctx.flags != 0 &&
 	       htrace_enabled();
 }

@@ -296,6 +296,78 @@ static void test_htrace__thread_pair(void **state)
 			    by_name("root")->s.trace_id, 16);
 }
 
+static void *end_elsewhere(void *p)
+{
+	htrace_end(p);
+	return NULL;
+}
+
+/* Detached spans: two traces interleaved on one thread, each span under
+ * the parent named, none of them the thread's current span; one ended on
+ * another thread; none under an unsampled or invalid parent. */
+static void test_htrace__detached(void **state)
+{
+	struct htrace_span *a, *b, *a1, *b1, *a2, *cur, *other;
+	struct htrace_context ca, cb, ca1, bad;
+	uint8_t trace_a[16];
+	pthread_t t;
+
+	(void)state;
+	start(0, 1.0);
+	a = htrace_begin_detached(NULL, HTRACE_KIND_ITERATION, "a", trace_a);
+	b = htrace_begin_detached(NULL, HTRACE_KIND_ITERATION, "b", NULL);
+	assert_non_null(a);
+	assert_non_null(b);
+	/* Not the thread's current span: no current context, no child. */
+	assert_int_equal(htrace_current(&bad), -1);
+	assert_null(htrace_begin(HTRACE_KIND_FUNC, "orphan"));
+	assert_int_equal(htrace_span_context(a, &ca), 0);
+	assert_int_equal(htrace_span_context(b, &cb), 0);
+	assert_memory_equal(ca.trace_id, trace_a, 16);
+	a1 = htrace_begin_detached(&ca, HTRACE_KIND_STEP, "a1", NULL);
+	b1 = htrace_begin_detached(&cb, HTRACE_KIND_STEP, "b1", NULL);
+	assert_int_equal(htrace_span_context(a1, &ca1), 0);
+	a2 = htrace_begin_detached(&ca1, HTRACE_KIND_REST_CALL, "a2", NULL);
+	/* A span on the thread's stack meanwhile nests as before. */
+	cur = htrace_begin_root(HTRACE_KIND_ITERATION, "stacked", NULL);
+	htrace_end(htrace_begin(HTRACE_KIND_FUNC, "stacked child"));
+	/* Ends in any order, one of them on another thread. */
+	htrace_end(a1);
+	assert_int_equal(pthread_create(&t, NULL, end_elsewhere, b1), 0);
+	pthread_join(t, NULL);
+	htrace_end(a2);
+	htrace_end(cur);
+	htrace_end(b);
+	htrace_end(a);
+	/* Unsampled, invalid: nothing begins. */
+	ca.flags = 0;
+	assert_null(htrace_begin_detached(&ca, HTRACE_KIND_FUNC, "x", NULL));
+	memset(&bad, 0, sizeof(bad));
+	bad.flags = HTRACE_FLAG_SAMPLED;
+	assert_null(htrace_begin_detached(&bad, HTRACE_KIND_FUNC, "x", NULL));
+	/* Open when tracing shuts down: freed, not recorded. */
+	other = htrace_begin_detached(NULL, HTRACE_KIND_ITERATION, "late",
+				      NULL);
+	finish();
+	htrace_end(other);
+
+	assert_int_equal(G.n, 7);
+	assert_int_equal(by_name("a")->s.parent_id, 0);
+	assert_int_equal(by_name("b")->s.parent_id, 0);
+	assert_memory_not_equal(by_name("a")->s.trace_id,
+				by_name("b")->s.trace_id, 16);
+	assert_true(by_name("a1")->s.parent_id == by_name("a")->s.span_id);
+	assert_true(by_name("b1")->s.parent_id == by_name("b")->s.span_id);
+	assert_true(by_name("a2")->s.parent_id == by_name("a1")->s.span_id);
+	assert_memory_equal(by_name("a2")->s.trace_id, trace_a, 16);
+	assert_memory_equal(by_name("b1")->s.trace_id,
+			    by_name("b")->s.trace_id, 16);
+	assert_true(by_name("stacked child")->s.parent_id ==
+		    by_name("stacked")->s.span_id);
+	/* Recorded by the thread that ended it. */
+	assert_true(by_name("b1")->s.tid != by_name("a1")->s.tid);
+}
+
 static void test_htrace__exec_child(void **state)
 {
 	struct htrace_span *root, *ex;
@@ -558,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_htrace__disabled_is_inert),
 		cmocka_unit_test(test_htrace__tree_and_attributes),
 		cmocka_unit_test(test_htrace__thread_pair),
+		cmocka_unit_test(test_htrace__detached),
 		cmocka_unit_test(test_htrace__exec_child),
 		cmocka_unit_test(test_htrace__stacks),
 		cmocka_unit_test(test_htrace__drops_are_recorded),
