@@ -8,7 +8,11 @@
 
 #include <stdint.h>
 
-/* Opaque; caches each module it has opened (or failed to open). */
+/* Opaque; one per ingest pass. The modules it reads, and the frames it
+ * resolves in them, are kept for the whole process and shared by every
+ * symbolizer (a module is read again when its file changes), so a pass
+ * after the first pays only for frames no pass has seen. Safe to use
+ * from several threads, one symbolizer each. */
 struct symbolizer;
 
 /* NULL when out of memory. */
@@ -23,5 +27,11 @@ void symbolizer_free(struct symbolizer *sym);
  * address (*func and *file NULL, *line 0). */
 int symbolize_frame(struct symbolizer *sym, const char *module,
 		    uint64_t offset, char **func, char **file, int *line);
+
+/* Drop the modules the process keeps (one still in use by a symbolizer
+ * goes with that symbolizer): the next frame of each is read afresh, as
+ * a new process would. For benchmarks of a first pass, and for tools
+ * that check for leaks at exit. */
+void symbolizer_forget_modules(void);
 
 #endif
