@@ -216,7 +216,8 @@ static int absolute_gates(struct verdict *v, const struct scenario *sc,
 					   sg->pos.file ? sg->pos.file
 							: sc->path,
 					   sg->pos.line,
-					   sg->pos.column + column - 1,
+					   sg->pos.column + column - 1 +
+						   (sg->quoted ? 1 : 0),
 					   sg->expr, why);
 			free(why);
 			return VERDICT_ECONFIG;

@@ -21,11 +21,12 @@
  * enough that an interrupted ingest redoes little. */
 #define INGEST_BATCH 2000
 
-/* Frames and stacks met in one pass, each symbolised once: libdw finds a
- * symbol by a walk over the module's symbol table, far too slow to do for
- * every frame of every span. A frame is known by its module, dladdr's
- * symbol and its offset (module and symbol as small ids), a stack by its
- * frames' ids. */
+/* Frames and stacks met in one pass, each interned once, so that a
+ * frame met in every span costs one lookup here rather than one in the
+ * symbolizer (which itself keeps each module's symbol index and resolved
+ * frames for the life of the process). A frame is known by its module,
+ * dladdr's symbol and its offset (module and symbol as small ids), a
+ * stack by its frames' ids. */
 struct frame_slot {
 	uint64_t offset;
 	uint32_t module, symbol;

@@ -650,7 +650,17 @@ static void test_compare__scenario_gates_and_bad_ones(void **state)
 	verdict_init(&v);
 	assert_int_equal(verdict_for_runs(&v, f->st, a, b, &sc, &opt, &cause),
 			 VERDICT_ECONFIG);
-	assert_non_null(strstr(cause, "syn.yaml:7:"));
+	/* At "fast": the scalar's column plus its offset in the gate. */
+	assert_non_null(strstr(cause, "syn.yaml:7:32: bad gate"));
+	free(cause);
+	verdict_release(&v);
+
+	/* Written in quotes, the expression starts one column later. */
+	gates[1].quoted = true;
+	verdict_init(&v);
+	assert_int_equal(verdict_for_runs(&v, f->st, a, b, &sc, &opt, &cause),
+			 VERDICT_ECONFIG);
+	assert_non_null(strstr(cause, "syn.yaml:7:33: bad gate"));
 	free(cause);
 	verdict_release(&v);
 }
