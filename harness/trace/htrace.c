@@ -992,6 +992,7 @@ static void config_release(struct htrace_config *c)
 	for (size_t i = 0; i < c->n_keys; i++)
 		free(c->keys[i]);
 	memset(c, 0, sizeof(*c));
+	htrace_hmac_reset_();
 }
 
 static int parse_keys(struct htrace_config *c, const char *list)

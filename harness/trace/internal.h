@@ -105,6 +105,10 @@ uint64_t htrace_random_(void);
  * function, a pc in the application's code that called libhtrace. */
 #define HTRACE_CALLER() __builtin_return_address(0)
 
+/* Forgets the keyed HMAC contexts of propagate.c: called whenever
+ * htrace_config_'s keys are released, so that none outlives its key. */
+void htrace_hmac_reset_(void);
+
 /* Stack capture (stack.c): up to max return addresses into pcs, from
  * caller (HTRACE_CALLER() of the public function that begins the span)
  * outwards, so that no frame of libhtrace is in them however the compiler

@@ -1,11 +1,12 @@
 /* propagate.c: trace contexts in text: W3C traceparent, OSprofiler's
  * signed X-Trace-Info / X-Trace-HMAC pair, and TRACEPARENT for children. */
-#include <stdio.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include "trace/internal.h"
 
@@ -25,25 +26,53 @@ static void u64_bytes(uint8_t out[8], uint64_t v)
 		out[i] = (uint8_t)(v >> (56 - 8 * i));
 }
 
-/* Lowercase hex only, as W3C Trace Context requires. */
-static int hex_val(char c)
+/* Tables of byte values, made by the compiler: m(c, x) is the entry of
+ * byte c. Ids are random digits, and branches on their class (digit or
+ * letter) mispredict; lookups do not. */
+#define TABLE4(m, c, x) m(c, x), m((c) + 1, x), m((c) + 2, x), m((c) + 3, x)
+#define TABLE16(m, c, x)                                                    \
+	TABLE4(m, c, x), TABLE4(m, (c) + 4, x), TABLE4(m, (c) + 8, x),      \
+		TABLE4(m, (c) + 12, x)
+#define TABLE256(m, x)                                                      \
+	TABLE16(m, 0, x), TABLE16(m, 16, x), TABLE16(m, 32, x),             \
+		TABLE16(m, 48, x), TABLE16(m, 64, x), TABLE16(m, 80, x),    \
+		TABLE16(m, 96, x), TABLE16(m, 112, x), TABLE16(m, 128, x),  \
+		TABLE16(m, 144, x), TABLE16(m, 160, x), TABLE16(m, 176, x), \
+		TABLE16(m, 192, x), TABLE16(m, 208, x), TABLE16(m, 224, x), \
+		TABLE16(m, 240, x)
+
+/* A hex digit's value, -1 for other bytes; A-F only when upper. */
+#define HEX_VAL(c, upper)                                                   \
+	((c) >= '0' && (c) <= '9'              ? (c) - '0'                   \
+	 : (c) >= 'a' && (c) <= 'f'            ? (c) - 'a' + 10              \
+	 : (upper) && (c) >= 'A' && (c) <= 'F' ? (c) - 'A' + 10              \
+					       : -1)
+
+/* Lowercase hex only, as W3C Trace Context requires; UUIDs take both. */
+static const signed char hex_lower[256] = { TABLE256(HEX_VAL, 0) };
+static const signed char hex_any[256] = { TABLE256(HEX_VAL, 1) };
+
+/* n bytes from the 2n hex digits at s, by vals; -1 when one is not a
+ * digit (out then holds garbage). All 2n characters are read: the caller
+ * has checked that they are there. */
+static int hex_bytes(const signed char *vals, const char *s, uint8_t *out,
+		     size_t n)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	int bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int hi = vals[(unsigned char)s[2 * i]];
+		int lo = vals[(unsigned char)s[2 * i + 1]];
+
+		bad |= hi | lo;
+		out[i] = (uint8_t)((unsigned)hi << 4 | (unsigned)lo);
+	}
+	return bad < 0 ? -1 : 0;
 }
 
 static int get_hex(const char *s, uint8_t *out, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		int hi = hex_val(s[2 * i]), lo = hex_val(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return hex_bytes(hex_lower, s, out, n);
 }
 
 static int all_zero(const uint8_t *p, size_t n)
@@ -129,39 +158,57 @@ static size_t b64_encode(char *out, const unsigned char *in, size_t n)
 	return o;
 }
 
-static int b64_val(char c)
-{
-	const char *p = c ? strchr(b64url, c) : NULL;
+/* The index of each byte in b64url, -1 for bytes not in it. */
+#define B64_VAL(c, unused)                                                  \
+	((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                              \
+	 : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                         \
+	 : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52                         \
+	 : (c) == '-'               ? 62                                     \
+	 : (c) == '_'               ? 63                                     \
+				    : -1)
+static const signed char b64_vals[256] = { TABLE256(B64_VAL, 0) };
 
-	return p ? (int)(p - b64url) : -1;
+/* Up to four characters of base64 as one number (the first in the high
+ * bits of 24), -1 when one is not base64. */
+static long b64_quad(const char *in, size_t n)
+{
+	int v[4] = { 0, 0, 0, 0 };
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = b64_vals[(unsigned char)in[i]];
+	if ((v[0] | v[1] | v[2] | v[3]) < 0)
+		return -1;
+	return (long)v[0] << 18 | (long)v[1] << 12 | (long)v[2] << 6 | v[3];
 }
 
-/* Decode base64url with or without padding; -1 when malformed. */
+/* Decode base64url with or without padding; -1 when malformed. Four
+ * characters at a time, since this runs on every signed request. */
 static long b64_decode(unsigned char *out, size_t size, const char *in)
 {
-	size_t n = strlen(in), o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
+	size_t len = strlen(in), n = len, o = 0, i;
+	long v;
 
 	while (n && in[n - 1] == '=')
 		n--;
-	if (strlen(in) - n > 2)
+	/* One character left over holds no whole byte. */
+	if (len - n > 2 || n % 4 == 1)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64_val(in[i]);
-		if (v < 0)
+	if (n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > size)
+		return -1;
+	for (i = 0; i + 4 <= n; i += 4) {
+		if ((v = b64_quad(in + i, 4)) < 0)
 			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= size)
-				return -1;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
+		out[o++] = (unsigned char)(v >> 16);
+		out[o++] = (unsigned char)(v >> 8);
+		out[o++] = (unsigned char)v;
 	}
-	if (bits >= 6)
-		return -1;
+	if (i < n) {
+		if ((v = b64_quad(in + i, n - i)) < 0)
+			return -1;
+		out[o++] = (unsigned char)(v >> 16);
+		if (n - i == 3)
+			out[o++] = (unsigned char)(v >> 8);
+	}
 	return (long)o;
 }
 
@@ -182,33 +229,30 @@ static void format_uuid(char out[37], const uint8_t b[16])
  * with or without the four dashes. */
 static int parse_uuid(const char *s, size_t len, uint8_t out[16])
 {
-	char digits[32];
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (c == '-' && (i == 8 || i == 13 || i == 18 || i == 23) &&
-		    len == 36)
-			continue;
-		if (n == 32)
-			return -1;
-		if (c >= 'A' && c <= 'F')
-			c = (char)(c - 'A' + 'a');
-		digits[n++] = c;
-	}
-	if (n != 32)
+	if (len == 32)
+		return hex_bytes(hex_any, s, out, 16);
+	if (len != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' ||
+	    s[23] != '-')
 		return -1;
-	return get_hex(digits, out, 16);
+	return hex_bytes(hex_any, s, out, 4) |
+	       hex_bytes(hex_any, s + 9, out + 4, 2) |
+	       hex_bytes(hex_any, s + 14, out + 6, 2) |
+	       hex_bytes(hex_any, s + 19, out + 8, 2) |
+	       hex_bytes(hex_any, s + 24, out + 10, 6);
 }
 
-static void hmac_hex(char out[41], const char *key, size_t key_len,
-		     const char *data)
+/* The hex HMAC-SHA1 of data under key, by the one-shot HMAC(), which
+ * fetches SHA-1 and allocates on every call: the way when no keyed context
+ * is at hand. All zero when it fails. */
+static void hmac_hex_oneshot(char out[41], const char *key, size_t key_len,
+			     const char *data, size_t len)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
 
 	if (!HMAC(EVP_sha1(), key, (int)key_len, (const unsigned char *)data,
-		  strlen(data), md, &md_len) || md_len != 20) {
+		  len, md, &md_len) ||
+	    md_len != 20) {
 		memset(out, 0, 41);
 		return;
 	}
@@ -216,9 +260,166 @@ static void hmac_hex(char out[41], const char *key, size_t key_len,
 	out[40] = '\0';
 }
 
+/* Keyed HMAC contexts, so that a message costs an EVP_MAC_init without a
+ * key (which restarts from the keyed state) and the hashing, not a fetch,
+ * a key schedule and allocations. They live in a few cells, each with one
+ * context per configured key, made at its first use. A thread owns a cell
+ * while it signs or verifies (a flag set by test-and-set), trying its home
+ * cell first and then the others; when all are taken it uses the one-shot
+ * HMAC(). Nothing waits and no lock is held, so a fork cannot find one
+ * held: in the child a cell that another thread had taken at the fork
+ * stays taken, and unused, which costs nothing but that cell. Cells live
+ * in this array and are never freed while taken, so nothing leaks however
+ * threads end.
+ *
+ * Keys change only when htrace_config_ is released (at htrace_shutdown,
+ * and before an init): htrace_hmac_reset_() then starts a new generation
+ * and frees the contexts of the cells not taken; a taken cell is cleared
+ * by whoever takes it next, since its generation is then an old one. */
+#define HMAC_CELLS 16
+
+struct hmac_cell {
+	_Alignas(64) atomic_flag taken;
+	unsigned gen;
+	/* Keys whose context could not be made in this generation: they
+	 * go one-shot without trying again. */
+	unsigned failed;
+	EVP_MAC *mac;
+	EVP_MAC_CTX *ctx[HTRACE_MAX_KEYS];
+};
+
+static struct hmac_cell hmac_cells[HMAC_CELLS] = {
+	[0 ... HMAC_CELLS - 1] = { .taken = ATOMIC_FLAG_INIT },
+};
+static atomic_uint hmac_gen;
+static atomic_uint hmac_homes;
+/* The thread's first cell to try, plus one; 0 until it has one. */
+static __thread unsigned tls_hmac_home
+	__attribute__((tls_model("initial-exec")));
+
+static void hmac_cell_clear(struct hmac_cell *c)
+{
+	for (size_t i = 0; i < HTRACE_MAX_KEYS; i++) {
+		EVP_MAC_CTX_free(c->ctx[i]);
+		c->ctx[i] = NULL;
+	}
+	EVP_MAC_free(c->mac);
+	c->mac = NULL;
+	c->failed = 0;
+}
+
+/* A cell of the current generation, the caller's until hmac_put(); NULL
+ * when all are taken. */
+static struct hmac_cell *hmac_take(void)
+{
+	unsigned gen = atomic_load_explicit(&hmac_gen, memory_order_acquire);
+	unsigned home = tls_hmac_home;
+
+	if (!home) {
+		unsigned n = atomic_fetch_add_explicit(&hmac_homes, 1,
+						       memory_order_relaxed);
+
+		home = tls_hmac_home = n % HMAC_CELLS + 1;
+	}
+	for (unsigned i = 0; i < HMAC_CELLS; i++) {
+		struct hmac_cell *c = &hmac_cells[(home - 1 + i) % HMAC_CELLS];
+
+		if (atomic_flag_test_and_set_explicit(&c->taken,
+						      memory_order_acquire))
+			continue;
+		if (c->gen != gen) {
+			hmac_cell_clear(c);
+			c->gen = gen;
+		}
+		return c;
+	}
+	return NULL;
+}
+
+static void hmac_put(struct hmac_cell *c)
+{
+	if (c)
+		atomic_flag_clear_explicit(&c->taken, memory_order_release);
+}
+
+/* The cell's context for key i, keyed at its first use; NULL when OpenSSL
+ * cannot make one. */
+static EVP_MAC_CTX *hmac_keyed(struct hmac_cell *c, size_t i)
+{
+	OSSL_PARAM params[2];
+	EVP_MAC_CTX *ctx;
+
+	if (c->ctx[i] || c->failed & (1u << i))
+		return c->ctx[i];
+	c->failed |= 1u << i;
+	if (!c->mac && !(c->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)))
+		return NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						     (char *)"SHA1", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	ctx = EVP_MAC_CTX_new(c->mac);
+	if (!ctx || !EVP_MAC_init(ctx,
+				  (const unsigned char *)htrace_config_.keys[i],
+				  htrace_config_.key_lens[i], params)) {
+		EVP_MAC_CTX_free(ctx);
+		return NULL;
+	}
+	c->failed &= ~(1u << i);
+	return c->ctx[i] = ctx;
+}
+
+/* The hex HMAC-SHA1 of data under configured key i: with the cell's keyed
+ * context when there is one that works, else one-shot. All zero when both
+ * fail. */
+static void hmac_hex(char out[41], struct hmac_cell *c, size_t i,
+		     const char *data, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	EVP_MAC_CTX *ctx = c ? hmac_keyed(c, i) : NULL;
+	size_t md_len = 0;
+
+	if (ctx && EVP_MAC_init(ctx, NULL, 0, NULL) &&
+	    EVP_MAC_update(ctx, (const unsigned char *)data, len) &&
+	    EVP_MAC_final(ctx, md, &md_len, sizeof(md)) && md_len == 20) {
+		put_hex(out, md, 20);
+		out[40] = '\0';
+		return;
+	}
+	if (ctx) {
+		/* Not to be trusted again: made afresh at the next use. */
+		EVP_MAC_CTX_free(ctx);
+		c->ctx[i] = NULL;
+	}
+	hmac_hex_oneshot(out, htrace_config_.keys[i],
+			 htrace_config_.key_lens[i], data, len);
+}
+
+void htrace_hmac_reset_(void)
+{
+	atomic_fetch_add_explicit(&hmac_gen, 1, memory_order_release);
+	for (size_t i = 0; i < HMAC_CELLS; i++) {
+		struct hmac_cell *c = &hmac_cells[i];
+
+		if (atomic_flag_test_and_set_explicit(&c->taken,
+						      memory_order_acquire))
+			continue;
+		hmac_cell_clear(c);
+		atomic_flag_clear_explicit(&c->taken, memory_order_release);
+	}
+}
+
 /* Big enough for the JSON of two UUIDs and its base64. */
 #define INFO_JSON_MAX 128
 #define INFO_B64_MAX 192
+
+/* Appends s at json + *n; what inject appends fits in INFO_JSON_MAX. */
+static void append(char *json, size_t *n, const char *s)
+{
+	size_t len = strlen(s);
+
+	memcpy(json + *n, s, len);
+	*n += len;
+}
 
 int htrace_inject_context(const struct htrace_context *ctx,
 			  htrace_header_set_fn *set, void *payload)
@@ -226,8 +427,9 @@ int htrace_inject_context(const struct htrace_context *ctx,
 	char tp[HTRACE_TRACEPARENT_SIZE];
 	char base[37], parent[37], json[INFO_JSON_MAX], info[INFO_B64_MAX];
 	char mac[41];
+	struct hmac_cell *cell;
 	uint8_t pid[16];
-	int n;
+	size_t n, len;
 
 	if (!set || htrace_context_format(ctx, tp) < 0)
 		return 0;
@@ -240,14 +442,17 @@ int htrace_inject_context(const struct htrace_context *ctx,
 	u64_bytes(pid + 8, ctx->span_id);
 	format_uuid(base, ctx->trace_id);
 	format_uuid(parent, pid);
-	n = snprintf(json, sizeof(json),
-		     "{\"base_id\": \"%s\", \"parent_id\": \"%s\"}", base,
-		     parent);
-	if (n < 0 || (size_t)n >= sizeof(json))
-		return 1;
-	b64_encode(info, (const unsigned char *)json, (size_t)n);
-	hmac_hex(mac, htrace_config_.keys[0], htrace_config_.key_lens[0],
-		 info);
+	/* As Python's json.dumps writes it. */
+	n = 0;
+	append(json, &n, "{\"base_id\": \"");
+	append(json, &n, base);
+	append(json, &n, "\", \"parent_id\": \"");
+	append(json, &n, parent);
+	append(json, &n, "\"}");
+	len = b64_encode(info, (const unsigned char *)json, n);
+	cell = hmac_take();
+	hmac_hex(mac, cell, 0, info, len);
+	hmac_put(cell);
 	if (!mac[0])
 		return 1;
 	set("X-Trace-Info", info, payload);
@@ -359,7 +564,8 @@ static int extract_osprofiler(const char *info, const char *mac,
 {
 	char want[41], given[41];
 	unsigned char json[INFO_B64_MAX];
-	size_t mlen;
+	struct hmac_cell *cell;
+	size_t mlen, ilen;
 	long n;
 	int ok = 0;
 
@@ -373,11 +579,13 @@ static int extract_osprofiler(const char *info, const char *mac,
 		return HTRACE_EXTRACT_FORGED;
 	memcpy(given, mac, 40);
 	given[40] = '\0';
+	ilen = strlen(info);
+	cell = hmac_take();
 	for (size_t i = 0; i < htrace_config_.n_keys; i++) {
-		hmac_hex(want, htrace_config_.keys[i],
-			 htrace_config_.key_lens[i], info);
+		hmac_hex(want, cell, i, info, ilen);
 		ok |= want[0] && !CRYPTO_memcmp(want, given, 40);
 	}
+	hmac_put(cell);
 	if (!ok)
 		return HTRACE_EXTRACT_FORGED;
 	n = b64_decode(json, sizeof(json) - 1, info);

@@ -1,7 +1,11 @@
 /* test-propagation.c: trace contexts through HTTP headers: inject/extract
  * round trip, forged and wrongly keyed HMACs, key rotation, every
- * traceparent rule, and the counters. */
+ * traceparent rule, the counters, signing from many threads across changes
+ * of key, and in children forked while other threads sign. */
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -29,6 +36,20 @@ static void set_header(const char *name, const char *value, void *payload)
 	struct headers *h = payload;
 
 	assert_true(h->n < MAX_HEADERS);
+	snprintf(h->name[h->n], sizeof(h->name[0]), "%s", name);
+	snprintf(h->value[h->n], sizeof(h->value[0]), "%s", value);
+	h->n++;
+}
+
+/* For other threads than the test's, where cmocka must not fail: a full
+ * list drops the header, and the count of headers tells. */
+static void set_header_quiet(const char *name, const char *value,
+			     void *payload)
+{
+	struct headers *h = payload;
+
+	if (h->n >= MAX_HEADERS)
+		return;
 	snprintf(h->name[h->n], sizeof(h->name[0]), "%s", name);
 	snprintf(h->value[h->n], sizeof(h->value[0]), "%s", value);
 	h->n++;
@@ -94,8 +115,16 @@ static void test_propagation__round_trip(void **state)
 	assert_string_equal(find(&h, "traceparent"),
 			    "00-00112233445566778899aabbccddeeff-"
 			    "0123456789abcdef-01");
-	assert_non_null(find(&h, "X-Trace-Info"));
-	assert_int_equal(strlen(find(&h, "X-Trace-HMAC")), 40);
+	/* What OSprofiler's Python writes for these ids and key:
+	 * urlsafe_b64encode(json.dumps({"base_id": ..., "parent_id": ...}))
+	 * and hmac.new(b"k1", info, sha1).hexdigest(). */
+	assert_string_equal(find(&h, "X-Trace-Info"),
+			    "eyJiYXNlX2lkIjogIjAwMTEyMjMzLTQ0NTUtNjY3Ny04OD"
+			    "k5LWFhYmJjY2RkZWVmZiIsICJwYXJlbnRfaWQiOiAiMDAx"
+			    "MTIyMzMtNDQ1NS02Njc3LTAxMjMtNDU2Nzg5YWJjZGVmIn"
+			    "0=");
+	assert_string_equal(find(&h, "X-Trace-HMAC"),
+			    "07dab42845d58c0495d25826e15b0b4a5e5bdaa7");
 
 	htrace_stats(&before);
 	memset(&out, 0, sizeof(out));
@@ -322,16 +351,25 @@ static void test_propagation__untrusted_and_absent(void **state)
 	assert_true(after.extract_untraced == before.extract_untraced + 3);
 }
 
-static void sign(const char *key, const char *info, char mac[41])
+/* The hex HMAC-SHA1 of info under key by OpenSSL's one-shot HMAC(), as
+ * libhtrace computed it before it kept keyed contexts; -1 on failure. */
+static int oneshot_mac(const char *key, const char *info, char mac[41])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 
-	assert_non_null(HMAC(EVP_sha1(), key, (int)strlen(key),
-			     (const unsigned char *)info, strlen(info), md,
-			     &len));
+	if (!HMAC(EVP_sha1(), key, (int)strlen(key),
+		  (const unsigned char *)info, strlen(info), md, &len) ||
+	    len != 20)
+		return -1;
 	for (unsigned i = 0; i < len; i++)
 		snprintf(mac + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+static void sign(const char *key, const char *info, char mac[41])
+{
+	assert_int_equal(oneshot_mac(key, info, mac), 0);
 }
 
 /* Signed but not the JSON OSprofiler sends: malformed, not forged. */
@@ -364,6 +402,208 @@ static void test_propagation__signed_garbage(void **state)
 	assert_true(after.extract_malformed == before.extract_malformed + 4);
 }
 
+#define SIGNERS 8
+#define SIGNS 300
+
+/* The key lists of the phases of test_propagation__threads, each signing
+ * with its first key; the headers signed in phase 0 and 1 are kept. */
+static const char *const phase_keys[] = { "alpha", "beta", "gamma,beta" };
+static const char *const phase_signer[] = { "alpha", "beta", "gamma" };
+static struct headers phase_signed[2];
+static pthread_barrier_t phase_barrier;
+
+struct signer {
+	int id;
+	unsigned errors[3];
+};
+
+/* One phase of a signer: sign SIGNS contexts, each checked against the
+ * one-shot HMAC under the phase's first key and verified back; and the
+ * headers of earlier phases accepted or refused as the keys say. */
+static unsigned sign_phase(int id, int phase)
+{
+	const char *key = phase_signer[phase];
+	unsigned errors = 0;
+
+	for (int i = 0; i < SIGNS; i++) {
+		struct htrace_context ctx, out;
+		struct headers h = { 0 };
+		char want[41];
+		const char *mac, *info;
+
+		for (int b = 0; b < 16; b++)
+			ctx.trace_id[b] = (uint8_t)(b * 31 + id * 7 + i + phase);
+		ctx.span_id = (uint64_t)id << 32 | (uint64_t)i << 8 |
+			      ((uint64_t)phase + 1);
+		ctx.flags = HTRACE_FLAG_SAMPLED;
+		if (htrace_inject_context(&ctx, set_header_quiet, &h) != 1 ||
+		    h.n != 3) {
+			errors++;
+			continue;
+		}
+		info = get_header("X-Trace-Info", &h);
+		mac = get_header("X-Trace-HMAC", &h);
+		if (!info || !mac || oneshot_mac(key, info, want) < 0 ||
+		    strcmp(mac, want))
+			errors++;
+		memset(&out, 0, sizeof(out));
+		if (htrace_extract(get_header, &h, &out) != HTRACE_EXTRACT_OK ||
+		    memcmp(out.trace_id, ctx.trace_id, 16) ||
+		    out.span_id != ctx.span_id)
+			errors++;
+		/* alpha is no longer configured after phase 0; beta still is
+		 * in phase 2. */
+		if (phase >= 1 && htrace_extract(get_header, &phase_signed[0],
+						 &out) != HTRACE_EXTRACT_FORGED)
+			errors++;
+		if (phase == 2 && htrace_extract(get_header, &phase_signed[1],
+						 &out) != HTRACE_EXTRACT_OK)
+			errors++;
+	}
+	return errors;
+}
+
+/* The same threads live through every phase: their keyed contexts must
+ * follow the keys of each init. */
+static void *signer_main(void *arg)
+{
+	struct signer *s = arg;
+
+	for (int phase = 0; phase < 3; phase++) {
+		pthread_barrier_wait(&phase_barrier);
+		s->errors[phase] = sign_phase(s->id, phase);
+		pthread_barrier_wait(&phase_barrier);
+	}
+	return NULL;
+}
+
+/* Signing and verifying from many threads at once, with the same
+ * threads across shutdowns and inits with other keys: every signature is
+ * the one-shot HMAC's under the key of the moment. */
+static void test_propagation__threads(void **state)
+{
+	struct signer signers[SIGNERS];
+	pthread_t threads[SIGNERS];
+	struct htrace_context ctx;
+
+	(void)state;
+	sample_context(&ctx);
+	assert_int_equal(pthread_barrier_init(&phase_barrier, NULL,
+					      SIGNERS + 1),
+			 0);
+	for (int i = 0; i < SIGNERS; i++) {
+		signers[i] = (struct signer){ .id = i };
+		assert_int_equal(pthread_create(&threads[i], NULL, signer_main,
+						&signers[i]),
+				 0);
+	}
+	for (int phase = 0; phase < 3; phase++) {
+		start(phase_keys[phase], 0);
+		if (phase < 2) {
+			memset(&phase_signed[phase], 0,
+			       sizeof(phase_signed[phase]));
+			assert_int_equal(htrace_inject_context(
+						 &ctx, set_header,
+						 &phase_signed[phase]),
+					 1);
+		}
+		pthread_barrier_wait(&phase_barrier);
+		pthread_barrier_wait(&phase_barrier);
+	}
+	for (int i = 0; i < SIGNERS; i++)
+		assert_int_equal(pthread_join(threads[i], NULL), 0);
+	pthread_barrier_destroy(&phase_barrier);
+	for (int i = 0; i < SIGNERS; i++)
+		for (int phase = 0; phase < 3; phase++)
+			if (signers[i].errors[phase])
+				fail_msg("signer %d, keys '%s': %u errors", i,
+					 phase_keys[phase],
+					 signers[i].errors[phase]);
+	/* After the threads, alone again, under the last keys. */
+	assert_int_equal(htrace_extract(get_header, &phase_signed[1], &ctx),
+			 HTRACE_EXTRACT_OK);
+}
+
+#define FORKS 20
+
+static atomic_int busy_stop;
+
+/* Signs and verifies until told to stop, so that forks come while other
+ * threads are inside libhtrace and OpenSSL. */
+static void *busy_signer(void *arg)
+{
+	struct htrace_context ctx, out;
+
+	(void)arg;
+	sample_context(&ctx);
+	while (!atomic_load(&busy_stop)) {
+		struct headers h = { 0 };
+
+		htrace_inject_context(&ctx, set_header_quiet, &h);
+		htrace_extract(get_header, &h, &out);
+	}
+	return NULL;
+}
+
+/* In a forked child: sign and verify; the exit status says whether the
+ * headers were right. */
+static int child_signs(void)
+{
+	struct htrace_context ctx, out;
+	struct headers h = { 0 };
+	const char *mac;
+
+	sample_context(&ctx);
+	if (htrace_inject_context(&ctx, set_header_quiet, &h) != 1)
+		return 1;
+	mac = get_header("X-Trace-HMAC", &h);
+	if (!mac || strcmp(mac, "07dab42845d58c0495d25826e15b0b4a5e5bdaa7"))
+		return 2;
+	if (htrace_extract(get_header, &h, &out) != HTRACE_EXTRACT_OK ||
+	    out.span_id != ctx.span_id)
+		return 3;
+	return 0;
+}
+
+/* Services fork while other threads serve requests: the child must sign
+ * and verify at once, whatever the other threads held at the fork. */
+static void test_propagation__fork(void **state)
+{
+	pthread_t threads[2];
+
+	(void)state;
+	start("k1", 0);
+	atomic_store(&busy_stop, 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL, busy_signer,
+						NULL),
+				 0);
+	for (int i = 0; i < FORKS; i++) {
+		struct timespec pause = { 0, 1000000 };
+		int status = 0, waited = 0;
+		pid_t pid = fork(), got;
+
+		assert_true(pid >= 0);
+		if (pid == 0)
+			_exit(child_signs());
+		/* A child that hangs is killed after 10 s, and fails. */
+		while ((got = waitpid(pid, &status, WNOHANG)) == 0 &&
+		       waited++ < 10000)
+			nanosleep(&pause, NULL);
+		if (got == 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			fail_msg("fork %d: the child hung", i);
+		}
+		assert_int_equal(got, pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	atomic_store(&busy_stop, 1);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(threads[i], NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +614,8 @@ int main(void)
 		cmocka_unit_test(test_propagation__traceparent_rules),
 		cmocka_unit_test(test_propagation__untrusted_and_absent),
 		cmocka_unit_test(test_propagation__signed_garbage),
+		cmocka_unit_test(test_propagation__threads),
+		cmocka_unit_test(test_propagation__fork),
 	};
 	int ret = cmocka_run_group_tests(tests, NULL, NULL);
 
