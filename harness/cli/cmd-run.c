@@ -1150,16 +1150,27 @@ static char *spool_keep_reason(const struct run *r,
 static void settle_spool(struct run *r, enum store_run_status status,
 			 bool finished)
 {
-	char *why, *cause = NULL;
+	char *why, *real, *cause = NULL;
 
 	if (!r->spool_dir)
 		return;
 	why = spool_keep_reason(r, status, finished);
+	/* Ingest knows files by their real path. */
+	real = why ? NULL : realpath(r->spool_dir, NULL);
 	if (!why && remove_spool_dir(r->spool_dir, &cause) < 0) {
 		warning("%s", cause);
 		free(cause);
 		why = xstrdup("it could not be removed");
 	}
+	/* Its files are gone: so are the store's notes of how far they
+	 * were read. */
+	if (!why && r->store &&
+	    store_positions_forget(r->store, real ? real : r->spool_dir,
+				   &cause) < 0) {
+		warning("%s", cause);
+		free(cause);
+	}
+	free(real);
 	if (why)
 		printf("%-12s kept in %s (%s)\n", "spool", r->spool_dir, why);
 	free(why);

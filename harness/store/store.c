@@ -1078,6 +1078,20 @@ int store_position_set(struct store *st, const char *path,
 			  cause);
 }
 
+int store_positions_forget(struct store *st, const char *dir, char **cause)
+{
+	char *prefix = xasprintf("%s/", dir);
+	int ret;
+
+	/* A prefix match without LIKE, whose % and _ a path may hold. */
+	ret = write_sql(st,
+			"DELETE FROM ingest_positions WHERE"
+			" substr(path, 1, length(?1)) = ?1",
+			ARGS(A_TEXT(prefix)), cause);
+	free(prefix);
+	return ret;
+}
+
 void store_position_release(struct store_position *pos)
 {
 	free(pos->identity);

@@ -319,6 +319,9 @@ int store_position_get(struct store_position *pos, bool *found,
 int store_position_set(struct store *st, const char *path,
 		       const struct store_position *pos, char **cause);
 void store_position_release(struct store_position *pos);
+/* Forget the positions of every file under directory DIR (which is gone:
+ * its files will not be read again). */
+int store_positions_forget(struct store *st, const char *dir, char **cause);
 
 /* Add to the drop counts of (RUN_ID, SERVICE, PID): spans the writer
  * reported dropped and records ingest found corrupt. The run's

@@ -101,6 +101,10 @@ if grep -q "$(printf '\r')" "$out"; then bad "progress written to a pipe"; fi
 	say "the spool directory of a good run is removed" ||
 	bad "spool of a good run: $(ls -d "$tmp"/spool/run-1* 2>&1)"
 if grep -q '^spool ' "$out"; then bad "a removed spool is named"; fi
+# Nor does the store keep notes on how far it read the files gone.
+[ "$(q "SELECT count(*) FROM ingest_positions WHERE path LIKE '%/run-1/%'")" = 0 ] &&
+	say "no read positions are kept for a removed spool" ||
+	bad "read positions kept for removed files: $(q "SELECT path FROM ingest_positions")"
 
 # The rate runner through the CLI: 10 iterations at 40/s; --keep-spool
 # keeps the run's spool files, and the summary says where: ingesting
