@@ -284,16 +284,20 @@ static void set_fixed(struct http_handle *hd)
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, hd);
 }
 
-/* The header lines of req behind "Expect:" (no 100-continue round trip
- * before a body): the list libcurl has when they are the same as last
- * time, which they mostly are. Returns -1 out of memory. */
+/* The header lines of req, behind "Expect:" when there is a body (no
+ * 100-continue round trip before it): the list libcurl has when they are
+ * the same as last time, which they mostly are. A request with neither
+ * body nor headers has none, which spares libcurl a walk over them.
+ * Returns -1 out of memory. */
 static int set_headers(struct http_handle *h, const struct http_request *req)
 {
 	struct curl_slist *list = h->headers, *l;
+	bool expect = req->body != NULL;
 	size_t i = 0;
 
-	if (list && h->nheaders == req->nheaders) {
-		for (l = list->next; l && i < req->nheaders; l = l->next, i++)
+	if (h->nheaders == req->nheaders && h->expect == expect) {
+		for (l = expect && list ? list->next : list;
+		     l && i < req->nheaders; l = l->next, i++)
 			if (strcmp(l->data, req->headers[i]))
 				break;
 		if (i == req->nheaders)
@@ -302,19 +306,25 @@ static int set_headers(struct http_handle *h, const struct http_request *req)
 	curl_slist_free_all(h->headers);
 	h->headers = NULL;
 	h->nheaders = 0;
-	list = curl_slist_append(NULL, "Expect:");
-	for (i = 0; list && i < req->nheaders; i++) {
+	h->expect = false;
+	list = NULL;
+	if (expect && !(list = curl_slist_append(NULL, "Expect:")))
+		goto fail;
+	for (i = 0; i < req->nheaders; i++) {
 		l = curl_slist_append(list, req->headers[i]);
 		if (!l)
-			curl_slist_free_all(list);
+			goto fail;
 		list = l;
 	}
 	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, list);
-	if (!list)
-		return -1;
 	h->headers = list;
 	h->nheaders = req->nheaders;
+	h->expect = expect;
 	return 0;
+fail:
+	curl_slist_free_all(list);
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+	return -1;
 }
 
 /* The URL, parsed here once for as long as it stays the same (libcurl

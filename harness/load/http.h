@@ -55,13 +55,14 @@ typedef void http_done_fn(struct http_handle *h, void *payload);
 
 /* One request at a time through a client: a libcurl easy handle, and what
  * libcurl has from the last request, not set again when the next one is
- * the same (the URL, text and parsed; the header lines, "Expect:" first). */
+ * the same (the URL, text and parsed; the header lines). */
 struct http_handle {
 	struct http_client *client;
 	void *curl;		/* CURL * */
 	void *curlu;		/* CURLU * */
 	void *headers;		/* struct curl_slist * */
-	size_t nheaders;
+	size_t nheaders;	/* req's lines in it */
+	bool expect;		/* "Expect:" ahead of them */
 	struct strbuf url;
 	struct strbuf method;	/* of the request in flight, for messages */
 	char errbuf[256];	/* CURL_ERROR_SIZE */
