@@ -296,12 +296,22 @@ static int set_headers(struct http_handle *h, const struct http_request *req)
 	size_t i = 0;
 
 	if (h->nheaders == req->nheaders && h->expect == expect) {
+		/* Lines of the same length are written over in place (the
+		 * list is ours; libcurl reads it when a request begins): the
+		 * trace headers change every request, never their length. */
 		for (l = expect && list ? list->next : list;
 		     l && i < req->nheaders; l = l->next, i++)
-			if (strcmp(l->data, req->headers[i]))
+			if (strlen(l->data) != strlen(req->headers[i]))
 				break;
-		if (i == req->nheaders)
+		if (i == req->nheaders) {
+			i = 0;
+			for (l = expect && list ? list->next : list; l;
+			     l = l->next, i++)
+				memcpy(l->data, req->headers[i],
+				       strlen(req->headers[i]));
 			return 0;
+		}
+		i = 0;
 	}
 	curl_slist_free_all(h->headers);
 	h->headers = NULL;

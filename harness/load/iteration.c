@@ -187,8 +187,11 @@ struct load_task_run {
 	/* Scratch: the request's URL, body (libcurl reads it while the
 	 * request is in flight), header lines, and an extracted value. */
 	struct strbuf url, body, value;
-	char **headers;		/* "Name: value" lines of one request */
-	size_t nheaders, aheaders;
+	/* "Name: value" lines of one request, in buffers kept from one
+	 * request to the next, and the lines as libcurl is handed them. */
+	struct strbuf *hlines;
+	const char **headers;
+	size_t nheaders, ahlines, aheaders;
 };
 
 static void fail(struct load_task_run *r, const char *fmt, ...)
@@ -251,8 +254,20 @@ static bool fail_bounds(struct load_task_run *r)
 static void add_header(struct load_task_run *r, const char *name,
 		       const char *value)
 {
-	ALLOC_GROW(r->headers, r->nheaders + 1, r->aheaders);
-	r->headers[r->nheaders++] = xasprintf("%s: %s", name, value);
+	struct strbuf *sb;
+
+	if (r->nheaders == r->ahlines) {
+		size_t old = r->ahlines;
+
+		ALLOC_GROW(r->hlines, r->nheaders + 1, r->ahlines);
+		for (size_t i = old; i < r->ahlines; i++)
+			strbuf_init(&r->hlines[i]);
+	}
+	sb = &r->hlines[r->nheaders++];
+	strbuf_reset(sb);
+	strbuf_addstr(sb, name);
+	strbuf_addstr(sb, ": ");
+	strbuf_addstr(sb, value);
 }
 
 static void inject_header(const char *name, const char *value, void *payload)
@@ -262,8 +277,6 @@ static void inject_header(const char *name, const char *value, void *payload)
 
 static void clear_headers(struct load_task_run *r)
 {
-	for (size_t i = 0; i < r->nheaders; i++)
-		free(r->headers[i]);
 	r->nheaders = 0;
 }
 
@@ -356,7 +369,11 @@ static int send_begin(struct load_task_run *r, uint64_t step_deadline)
 		if (context_of(r->call, &ctx))
 			htrace_inject_context(&ctx, inject_header, r);
 	}
-	hr.headers = (const char *const *)r->headers;
+	/* The buffers have stopped growing: point at them now. */
+	ALLOC_GROW(r->headers, r->nheaders, r->aheaders);
+	for (size_t i = 0; i < r->nheaders; i++)
+		r->headers[i] = r->hlines[i].buf;
+	hr.headers = r->headers;
 	hr.nheaders = r->nheaders;
 	r->res->requests++;
 	if (http_handle_start(&r->t->http, &hr, &r->resp, &cause) < 0) {
@@ -715,7 +732,9 @@ void load_task_release(struct load_task *t)
 	http_handle_release(&t->http);
 	if (r) {
 		forget_response(r);
-		clear_headers(r);
+		for (size_t i = 0; i < r->ahlines; i++)
+			strbuf_release(&r->hlines[i]);
+		free(r->hlines);
 		free(r->headers);
 		scope_release(&r->scope);
 		http_response_release(&r->resp);
