@@ -810,7 +810,7 @@ static void drive_load(struct run *r)
 	struct load_options opts = { 0 };
 	struct watcher w = { 0 };
 	bool watching = false;
-	char *cause = NULL;
+	char *cause = NULL, *ca_file = NULL;
 	int err;
 
 	opts.scenario = r->sc;
@@ -820,6 +820,11 @@ static void drive_load(struct run *r)
 	opts.service_payload = r->stack;
 	opts.on_progress = on_progress;
 	opts.payload = r;
+	/* https:// services: the CAs and checks the health checks used. */
+	if (r->cfg->tls.ca_file)
+		ca_file = config_resolve(r->cfg, r->cfg->tls.ca_file);
+	opts.ca_file = ca_file;
+	opts.insecure = r->cfg->tls.insecure;
 	/* tracing: {enabled: false}: no spans, no trace headers. */
 	opts.trace = r->cfg->tracing.enabled && start_tracing(r);
 	if (load_new(&r->ld, &opts, &cause) < 0) {
@@ -866,6 +871,7 @@ static void drive_load(struct run *r)
 out:
 	if (opts.trace)
 		htrace_shutdown();
+	free(ca_file);
 }
 
 /* ---- after the load --------------------------------------------------- */

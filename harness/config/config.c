@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -194,6 +195,7 @@ void config_free(struct config *cfg)
 	free(cfg->projects);
 	strv_free(cfg->tracing.hmac_keys, cfg->tracing.nhmac_keys);
 	free(cfg->tracing.otlp_listen);
+	free(cfg->tls.ca_file);
 	for (size_t i = 0; i < cfg->nservices; i++)
 		service_release(&cfg->services[i]);
 	free(cfg->services);
@@ -391,6 +393,66 @@ static int load_tracing(struct yfile *f, struct config *cfg,
 			if (load_listen(f, v, &t->otlp_listen))
 				return -1;
 		}
+	}
+	return 0;
+}
+
+/* A CA bundle that is not there or holds no certificate would fail every
+ * https:// request with a less telling message, so it is checked here,
+ * where its line is known. */
+static int check_ca_file(struct yfile *f, const struct config *cfg,
+                         const struct ynode *v)
+{
+	char *path = config_resolve(cfg, cfg->tls.ca_file);
+	struct strbuf sb = STRBUF_INIT;
+	struct stat st;
+	int ret = -1;
+
+	if (stat(path, &st) < 0 ||
+	    (S_ISREG(st.st_mode) && strbuf_read_file(&sb, path) < 0)) {
+		yerror(f, v, "'ca_file': cannot read '%s': %s", path,
+		       strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		yerror(f, v, "'ca_file': '%s' is not a file", path);
+		goto out;
+	}
+	if (!sb.len || !strstr(sb.buf, "-----BEGIN ") ||
+	    !strstr(sb.buf, "CERTIFICATE-----")) {
+		yerror(f, v,
+		       "'ca_file': '%s' holds no PEM certificate "
+		       "(-----BEGIN CERTIFICATE-----)",
+		       path);
+		goto out;
+	}
+	ret = 0;
+out:
+	strbuf_release(&sb);
+	free(path);
+	return ret;
+}
+
+static int load_tls(struct yfile *f, struct config *cfg, const struct ynode *m)
+{
+	static const char *const keys[] = {"ca_file", "verify", NULL};
+	struct config_tls *t = &cfg->tls;
+	const struct ynode *v;
+	bool verify = true;
+
+	if (ymap_check_keys(f, m, keys, "tls"))
+		return -1;
+	if ((v = ymap_get(m, "verify")) && yget_bool(f, v, "verify", &verify))
+		return -1;
+	t->insecure = !verify;
+	if ((v = ymap_get(m, "ca_file"))) {
+		if (yget_str(f, v, "ca_file", &t->ca_file))
+			return -1;
+		t->ca_file_pos = pos_of(f, v);
+		if (!*t->ca_file)
+			return yerror(f, v, "'ca_file': must not be empty");
+		if (check_ca_file(f, cfg, v))
+			return -1;
 	}
 	return 0;
 }
@@ -619,8 +681,8 @@ out:
 static int load_root(struct yfile *f, struct config *cfg)
 {
 	static const char *const keys[] = {
-	    "version",  "store",   "spool",     "keep_spool", "manage",
-	    "projects", "tracing", "variables", "services",   NULL,
+	    "version", "store", "spool",     "keep_spool", "manage", "projects",
+	    "tracing", "tls",   "variables", "services",   NULL,
 	};
 	const struct ynode *root = f->root, *v;
 	long long version;
@@ -663,6 +725,8 @@ static int load_root(struct yfile *f, struct config *cfg)
 		return -1;
 	if ((v = ymap_get(root, "tracing")) && load_tracing(f, cfg, v))
 		return -1;
+	if ((v = ymap_get(root, "tls")) && load_tls(f, cfg, v))
+		return -1;
 	if ((v = ymap_get(root, "variables")) &&
 	    config_load_variables(f, v, &cfg->variables, &cfg->nvariables))
 		return -1;
@@ -677,12 +741,24 @@ static void compute_hash(struct config *cfg)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 	bool keep_spool = cfg->keep_spool;
+	struct config_tls tls = cfg->tls;
 
 	/* Keeping the spool changes what stays on disk, not what is
 	 * measured: runs with and without it compare. */
 	cfg->keep_spool = false;
+	/* Nor is tls, though less plainly so. Whether a request speaks TLS
+	 * at all is in the services' urls, which are hashed. Which CA
+	 * vouches for a certificate is a machine's business (a bundle's
+	 * path differs between a laptop and CI running the same stack).
+	 * verify: false does skip work, the check of the server's
+	 * certificate chain, but once per new connection, and the load
+	 * driver keeps its connections open; and a baseline found before
+	 * a CA was named stays comparable. */
+	cfg->tls.ca_file = NULL;
+	cfg->tls.insecure = false;
 	config_dump(cfg, &sb);
 	cfg->keep_spool = keep_spool;
+	cfg->tls = tls;
 	if (!EVP_Digest(sb.buf, sb.len, md, &len, EVP_sha256(), NULL))
 		die("cannot compute SHA-256");
 	for (unsigned i = 0; i < len && i < 32; i++)
@@ -711,6 +787,8 @@ int config_load(struct config **out, const char *path, char **cause)
 	cfg->tracing.sample_rate = 1.0;
 	cfg->tracing.osprofiler_headers = true;
 	cfg->tracing.otlp_listen = xstrdup("127.0.0.1:4318");
+	/* Before the keys: tls.ca_file is checked against it. */
+	cfg->dir = config_file_dir(cfg->path);
 	if (yfile_load(&f, cfg->path, cause) || load_root(&f, cfg)) {
 		yfile_release(&f);
 		config_free(cfg);
@@ -718,7 +796,6 @@ int config_load(struct config **out, const char *path, char **cause)
 		return -1;
 	}
 	yfile_release(&f);
-	cfg->dir = config_file_dir(cfg->path);
 	compute_hash(cfg);
 	*out = cfg;
 	return 0;
@@ -837,6 +914,18 @@ void config_dump(const struct config *cfg, struct strbuf *out)
 	strbuf_addstr(out, "    listen: ");
 	ydump_str(out, t->otlp_listen);
 	strbuf_addch(out, '\n');
+	/* Written only when not the defaults, and left out of the hash
+	 * (compute_hash says why): every config dumps and hashes as it did
+	 * before the key existed. */
+	if (cfg->tls.ca_file || cfg->tls.insecure) {
+		strbuf_addstr(out, "tls:\n");
+		if (cfg->tls.ca_file) {
+			strbuf_addstr(out, "  ca_file: ");
+			ydump_str(out, cfg->tls.ca_file);
+			strbuf_addch(out, '\n');
+		}
+		dump_bool(out, "  ", "verify", !cfg->tls.insecure);
+	}
 	config_dump_kv(out, "", "variables", cfg->variables, cfg->nvariables);
 	strbuf_addf(out, "services:%s\n", cfg->nservices ? "" : " []");
 	for (size_t i = 0; i < cfg->nservices; i++)

@@ -68,6 +68,22 @@ struct config_tracing {
 	char *otlp_listen;	/* default "127.0.0.1:4318" */
 };
 
+/* How the load driver and the health checks talk to https:// services. */
+struct config_tls {
+	/* PEM CA bundle to trust, as written: relative to dir (see
+	 * config_resolve); NULL: the system's CAs. */
+	char *ca_file;
+	struct config_pos ca_file_pos;
+	/* `verify: false`: no check of certificates or host names. Default
+	 * false, so that a zeroed struct checks them. */
+	bool insecure;
+};
+
+/* What a message about a certificate that could not be verified ends
+ * with: the keys that would fix it. */
+#define CONFIG_TLS_HINT \
+	" (trust its CA with tls.ca_file, or set tls.verify: false)"
+
 struct config {
 	char *path;		/* the file as given */
 	char *dir;		/* its directory, absolute: base of relative
@@ -82,6 +98,7 @@ struct config {
 	struct config_project *projects;
 	size_t nprojects;
 	struct config_tracing tracing;
+	struct config_tls tls;	/* not hashed */
 	struct config_service *services; /* in start order */
 	size_t nservices;
 	struct config_kv *variables;

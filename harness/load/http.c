@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config/config.h"
 #include "util/error.h"
 #include "util/timeutil.h"
 
@@ -282,6 +283,14 @@ static void set_fixed(struct http_handle *hd)
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, hd);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, hd);
+	/* Left at libcurl's defaults (the system's CAs, every check on)
+	 * unless the config says otherwise; libcurl copies the path. */
+	if (c->opts.ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->opts.ca_file);
+	if (c->opts.insecure) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 }
 
 /* The header lines of req, behind "Expect:" when there is a body (no
@@ -476,9 +485,12 @@ static void finish(struct http_handle *h, CURLcode rc, uint64_t now)
 				     h->method.buf, h->url.buf,
 				     h->client->opts.max_body);
 	else
-		h->cause = xasprintf("%s %s: %s", h->method.buf, h->url.buf,
+		h->cause = xasprintf("%s %s: %s%s", h->method.buf, h->url.buf,
 				     h->errbuf[0] ? h->errbuf
-						  : curl_easy_strerror(rc));
+						  : curl_easy_strerror(rc),
+				     rc == CURLE_PEER_FAILED_VERIFICATION
+					     ? CONFIG_TLS_HINT
+					     : "");
 	if (h->on_done)
 		h->on_done(h, h->payload);
 }

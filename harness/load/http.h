@@ -20,6 +20,11 @@ struct http_client_options {
 	uint64_t connect_timeout_ns;	/* 0: 10s */
 	size_t max_body;		/* 0: HTTP_MAX_BODY_DEFAULT */
 	const char *user_agent;		/* NULL: "harness/VERSION" */
+	/* https://: the PEM file of the CAs to trust (borrowed until the
+	 * client's handles are made; NULL: the system's CAs), or no check
+	 * of the certificate and host name at all (insecure). */
+	const char *ca_file;
+	bool insecure;
 	/* When set and *stop becomes nonzero, http_client_send aborts
 	 * its request (within HTTP_STOP_POLL_MS); the caller of
 	 * http_client_wait looks at its own flag. */

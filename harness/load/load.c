@@ -344,6 +344,8 @@ static int workers_init(struct load *ld, unsigned n, char **cause)
 	struct http_client_options hopts = {
 		.connect_timeout_ns = ld->opts.connect_timeout_ns,
 		.max_body = ld->opts.max_body,
+		.ca_file = ld->opts.ca_file,
+		.insecure = ld->opts.insecure,
 	};
 	unsigned nw = ld->opts.workers ? ld->opts.workers : default_workers();
 

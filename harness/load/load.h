@@ -91,6 +91,12 @@ struct load_options {
 	 * two CPUs online, at most the concurrency. */
 	unsigned workers;
 	size_t max_body;		/* 0: 16 MiB */
+	/* https:// requests: a PEM file of the CAs to trust (borrowed,
+	 * until load_run returns; NULL: the system's CAs), and whether to
+	 * check the server's certificate and host name at all. Set once
+	 * per connection handle: they cost an http:// request nothing. */
+	const char *ca_file;
+	bool insecure;
 	/* Record spans with libhtrace (the caller has initialised it with
 	 * htrace_init_with, service name "harness") and inject trace
 	 * headers into every request. */

@@ -1,6 +1,7 @@
 /* health.c: one health request to a service with libcurl: GET the health
  * path and expect 200, with a short reason when it is not. */
 #include "stack/stack-int.h"
+#include "config/config.h"
 #include "util/error.h"
 
 #include <curl/curl.h>
@@ -14,8 +15,8 @@ static size_t discard(char *data, size_t size, size_t n, void *payload)
 	return size * n;
 }
 
-int health_get(const char *base, const char *path, uint64_t timeout_ns,
-	       char **why)
+int health_get(const struct stack *st, const char *base, const char *path,
+	       uint64_t timeout_ns, char **why)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	long ms = (long)(timeout_ns / 1000000u), code = 0;
@@ -39,10 +40,23 @@ int health_get(const char *base, const char *path, uint64_t timeout_ns,
 	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	/* The load driver's settings, so that what passes here passes
+	 * there. */
+	if (st->ca_file)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, st->ca_file);
+	if (st->insecure) {
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	rc = curl_easy_perform(curl);
 	if (rc != CURLE_OK) {
-		*why = xasprintf("GET %s failed: %s", url,
-				 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		*why = xasprintf("GET %s failed: %s%s", url,
+				 errbuf[0] ? errbuf : curl_easy_strerror(rc),
+				 rc == CURLE_PEER_FAILED_VERIFICATION
+					 ? CONFIG_TLS_HINT
+					 : "");
+		if (rc == CURLE_PEER_FAILED_VERIFICATION)
+			ret = HEALTH_UNTRUSTED;
 		goto out;
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);

@@ -32,6 +32,11 @@ struct stack {
 	uint64_t started_ns;
 	char *config_path;	/* may be NULL */
 	char *spool_dir;	/* may be NULL */
+	/* For https:// health checks: the config's tls.ca_file made
+	 * absolute (NULL: the system's CAs), and tls.verify: false. Not in
+	 * the state file: a stack harness started serves http://. */
+	char *ca_file;
+	bool insecure;
 };
 
 /* proc.c */
@@ -58,11 +63,16 @@ void proc_sleep_ns(uint64_t ns);
 
 /* health.c */
 
-/* GET base+path once within timeout_ns: 0 on 200, else STACK_ERROR with
- * a short reason in *why (caller frees) like "returned 500" or
- * "connection refused". */
-int health_get(const char *base, const char *path, uint64_t timeout_ns,
-	       char **why);
+/* What health_get returns for a server certificate that could not be
+ * verified: asking again will not help. */
+#define HEALTH_UNTRUSTED (-100)
+
+/* GET base+path once within timeout_ns, trusting the CAs of st's
+ * ca_file (unless st->insecure): 0 on 200, else STACK_ERROR (or
+ * HEALTH_UNTRUSTED) with a short reason in *why (caller frees) like
+ * "returned 500", "connection refused" or "SSL certificate problem". */
+int health_get(const struct stack *st, const char *base, const char *path,
+	       uint64_t timeout_ns, char **why);
 
 /* stack.c */
 void stack_service_release(struct stack_service *svc);

@@ -236,6 +236,8 @@ static void test_config__defaults(void **state)
 	assert_false(cfg->tracing.trust_traceparent);
 	assert_false(cfg->tracing.otlp);
 	assert_string_equal(cfg->tracing.otlp_listen, "127.0.0.1:4318");
+	assert_null(cfg->tls.ca_file);
+	assert_false(cfg->tls.insecure);
 	assert_int_equal(cfg->nservices, 0);
 	assert_true(cfg->dir[0] == '/');
 	{
@@ -861,6 +863,130 @@ static void test_config__tracing_enabled(void **state)
 	config_free(off);
 }
 
+static struct config *load_ok(const char *name, const char *text)
+{
+	struct config *cfg = NULL;
+	char *cause = NULL;
+
+	if (config_load(&cfg, write_tmp_str(name, text), &cause) < 0)
+		fail_msg("%s: %s", name, cause);
+	return cfg;
+}
+
+static void test_config__tls(void **state)
+{
+	static const char pem[] = "-----BEGIN CERTIFICATE-----\nMIIB\n"
+	                          "-----END CERTIFICATE-----\n";
+	static const struct {
+		const char *text;
+		const char *want;
+	} bad[] = {
+	    {"version: 1\ntls: true\n",
+	     "c.yaml:2:6: tls: expected a mapping, found a boolean"},
+	    {"version: 1\ntls: {verify: maybe}\n",
+	     "c.yaml:2:15: 'verify': expected a boolean (true or false), "
+	     "found a string"},
+	    {"version: 1\ntls: {ca_file: [ca.pem]}\n",
+	     "c.yaml:2:16: 'ca_file': expected a string, found a list"},
+	    {"version: 1\ntls: {ca_file: \"\"}\n",
+	     "c.yaml:2:16: 'ca_file': must not be empty"},
+	    {"version: 1\ntls: {ca_fil: ca.pem}\n",
+	     "c.yaml:2:7: unknown key 'ca_fil' in tls; did you mean "
+	     "'ca_file'?"},
+	    {"version: 1\ntls:\n  verify: false\n  ca_file: none.pem\n",
+	     "c.yaml:4:12: 'ca_file': cannot read '"},
+	    {"version: 1\ntls: {ca_file: .}\n",
+	     "c.yaml:2:16: 'ca_file': '"},
+	    {"version: 1\ntls: {ca_file: key.txt}\n",
+	     "c.yaml:2:16: 'ca_file': '"},
+	};
+	struct config *plain, *both, *again, *off, *ca, *empty;
+	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+	char *cause = NULL, *path;
+
+	(void)state;
+	write_tmp_str("ca.pem", pem);
+	write_tmp_str("key.txt", "not a certificate\n");
+
+	/* Defaults: the system's CAs, every check on, nothing dumped. */
+	plain = load_ok("p.yaml", "version: 1\n");
+	assert_null(plain->tls.ca_file);
+	assert_false(plain->tls.insecure);
+	config_dump(plain, &a);
+	assert_null(strstr(a.buf, "tls"));
+	/* The hash of a config without tls is what it was before the key
+	 * existed (the same text hashed by the harness of then). */
+	assert_string_equal(plain->hash, "662bc06da6e74efcab3b5a1e422083643a"
+	                                 "a8f1d4bc92583c8ff13ec38e1b7ed6");
+	empty = load_ok("e.yaml", "version: 1\ntls: {}\n");
+	strbuf_reset(&b);
+	config_dump(empty, &b);
+	assert_string_equal(a.buf, b.buf);
+	assert_string_equal(empty->hash, plain->hash);
+
+	/* Both keys; the file is relative to the config's folder. */
+	both = load_ok("b.yaml", "version: 1\ntls:\n  ca_file: ca.pem\n"
+	                         "  verify: false\n");
+	assert_string_equal(both->tls.ca_file, "ca.pem");
+	assert_int_equal(both->tls.ca_file_pos.line, 3);
+	assert_int_equal(both->tls.ca_file_pos.column, 12);
+	assert_true(both->tls.insecure);
+	path = config_resolve(both, both->tls.ca_file);
+	assert_string_equal(path + strlen(path) - 7, "/ca.pem");
+	assert_true(path[0] == '/');
+	free(path);
+	/* Not hashed: runs with and without it compare. */
+	assert_string_equal(both->hash, plain->hash);
+	strbuf_reset(&a);
+	config_dump(both, &a);
+	assert_contains(a.buf, "\ntls:\n  ca_file: ca.pem\n  verify: false\n"
+	                       "variables:");
+	/* The dump loads back to the same thing (in the same folder). */
+	if (config_load(&again, write_tmp("again.yaml", a.buf, a.len),
+	                &cause) < 0)
+		fail_msg("%s\n%s", cause, a.buf);
+	strbuf_reset(&b);
+	config_dump(again, &b);
+	assert_string_equal(a.buf, b.buf);
+	assert_string_equal(again->tls.ca_file, "ca.pem");
+	assert_true(again->tls.insecure);
+
+	/* Each key alone: only what differs makes the block appear. */
+	off = load_ok("o.yaml", "version: 1\ntls: {verify: false}\n");
+	assert_null(off->tls.ca_file);
+	assert_true(off->tls.insecure);
+	strbuf_reset(&a);
+	config_dump(off, &a);
+	assert_contains(a.buf, "\ntls:\n  verify: false\nvariables:");
+	ca = load_ok("c2.yaml", "version: 1\ntls: {ca_file: ca.pem, "
+	                        "verify: true}\n");
+	assert_false(ca->tls.insecure);
+	strbuf_reset(&a);
+	config_dump(ca, &a);
+	assert_contains(a.buf, "\ntls:\n  ca_file: ca.pem\n  verify: true\n");
+	assert_string_equal(ca->hash, plain->hash);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_config_error(write_tmp_str("c.yaml", bad[i].text),
+		                    bad[i].want);
+	/* The path, made absolute, and why. */
+	expect_config_error(write_tmp_str("c.yaml", bad[5].text),
+	                    "/none.pem': No such file or directory");
+	expect_config_error(write_tmp_str("c.yaml", bad[6].text),
+	                    "' is not a file");
+	expect_config_error(write_tmp_str("c.yaml", bad[7].text),
+	                    "/key.txt' holds no PEM certificate");
+
+	strbuf_release(&a);
+	strbuf_release(&b);
+	config_free(plain);
+	config_free(empty);
+	config_free(both);
+	config_free(again);
+	config_free(off);
+	config_free(ca);
+}
+
 static void test_config__aliases_and_json(void **state)
 {
 	struct scenario *sc = NULL;
@@ -1123,6 +1249,7 @@ int main(void)
 	    cmocka_unit_test(test_config__default_path),
 	    cmocka_unit_test(test_config__hash),
 	    cmocka_unit_test(test_config__tracing_enabled),
+	    cmocka_unit_test(test_config__tls),
 	    cmocka_unit_test(test_config__aliases_and_json),
 	    cmocka_unit_test(test_config__scalar_style),
 	    cmocka_unit_test(test_config__mutations),

@@ -1,10 +1,15 @@
 /* test-load-server.c: the libmicrohttpd server that the load driver's tests
- * and benchmark send their requests to (routes in test-load-server.h). */
+ * and benchmark send their requests to (routes in test-load-server.h), over
+ * http:// or https://, and the certificate its TLS mode serves. */
 #include "test-load-server.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,13 +241,18 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 	pthread_mutex_unlock(&s->lock);
 }
 
-int test_server_start(struct test_server *s, unsigned threads)
+/* Start the daemon, over TLS when s->tls_key is set. */
+static int start(struct test_server *s, unsigned threads)
 {
 	struct sockaddr_in addr;
 	const union MHD_DaemonInfo *info;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem tls[] = {
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key },
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 
-	memset(s, 0, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
 	s->flip_after = 3;
 	s->big_size = 1024;
@@ -255,9 +265,12 @@ int test_server_start(struct test_server *s, unsigned threads)
 		flags |= MHD_USE_THREAD_PER_CONNECTION;
 	else
 		flags |= MHD_USE_EPOLL;
+	if (s->tls_key)
+		flags |= MHD_USE_TLS;
 	s->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		MHD_OPTION_ARRAY, s->tls_key ? tls : tls + 2,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 		MHD_OPTION_CONNECTION_TIMEOUT, 30u,
@@ -273,7 +286,44 @@ int test_server_start(struct test_server *s, unsigned threads)
 		return -1;
 	}
 	s->port = info->port;
-	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
+	snprintf(s->base, sizeof(s->base), "%s://127.0.0.1:%d",
+		 s->tls_key ? "https" : "http", s->port);
+	return 0;
+}
+
+int test_server_start(struct test_server *s, unsigned threads)
+{
+	memset(s, 0, sizeof(*s));
+	return start(s, threads);
+}
+
+static char *read_file(const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (strbuf_read_file(&sb, path) < 0) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+int test_server_start_tls(struct test_server *s, unsigned threads,
+			  const char *key_file, const char *cert_file)
+{
+	memset(s, 0, sizeof(*s));
+	if (!MHD_is_feature_supported(MHD_FEATURE_TLS))
+		return -1;
+	/* libmicrohttpd reads them as it starts; kept until the stop all
+	 * the same. */
+	s->tls_key = read_file(key_file);
+	s->tls_cert = read_file(cert_file);
+	if (!s->tls_key || !s->tls_cert || start(s, threads) < 0) {
+		free(s->tls_key);
+		free(s->tls_cert);
+		s->tls_key = s->tls_cert = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -282,7 +332,82 @@ void test_server_stop(struct test_server *s)
 	if (s->daemon)
 		MHD_stop_daemon(s->daemon);
 	s->daemon = NULL;
+	free(s->tls_key);
+	free(s->tls_cert);
+	s->tls_key = s->tls_cert = NULL;
 	pthread_mutex_destroy(&s->lock);
+}
+
+static int add_ext(X509 *x, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	int ok;
+
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	if (!ext)
+		return -1;
+	ok = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok ? 0 : -1;
+}
+
+static int write_pem(const char *dir, const char *name, EVP_PKEY *key,
+		     X509 *x)
+{
+	char path[4096];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	ok = key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL)
+		 : PEM_write_X509(f, x);
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+int test_tls_make_cert(const char *dir)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *name;
+	int ret = -1;
+
+	if (!key || !x)
+		goto out;
+	name = X509_get_subject_name(x);
+	if (!X509_set_version(x, 2) ||
+	    !ASN1_INTEGER_set(X509_get_serialNumber(x), (long)time(NULL)) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(x), 86400) ||
+	    !X509_set_pubkey(x, key) ||
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+					(const unsigned char *)"127.0.0.1",
+					-1, -1, 0) ||
+	    !X509_set_issuer_name(x, name))
+		goto out;
+	/* The host name check looks at the subject alternative name; as
+	 * its own CA, the certificate may sign (itself). */
+	if (add_ext(x, NID_subject_alt_name, "IP:127.0.0.1") ||
+	    add_ext(x, NID_basic_constraints, "critical,CA:TRUE") ||
+	    add_ext(x, NID_key_usage,
+		    "critical,digitalSignature,keyCertSign") ||
+	    add_ext(x, NID_subject_key_identifier, "hash") ||
+	    add_ext(x, NID_authority_key_identifier, "keyid:always"))
+		goto out;
+	if (!X509_sign(x, key, EVP_sha256()))
+		goto out;
+	if (write_pem(dir, "key.pem", key, NULL) ||
+	    write_pem(dir, "cert.pem", NULL, x))
+		goto out;
+	ret = 0;
+out:
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return ret;
 }
 
 unsigned test_server_get(struct test_server *s, const unsigned *counter)

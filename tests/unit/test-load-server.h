@@ -18,7 +18,11 @@
  *   GET  /big                200 with big_size bytes of 'x'
  *   GET  /text               200 text/plain "not json"
  *   any  /echo               200 {"method":M,"body":B,"x_test":H,"ct":C}
- * Every other path: 404. */
+ * Every other path: 404.
+ *
+ * In TLS mode (test_server_start_tls) the same routes are served over
+ * https://, with a key and a self-signed certificate for 127.0.0.1 that
+ * test_tls_make_cert made. */
 #ifndef TEST_LOAD_SERVER_H
 #define TEST_LOAD_SERVER_H
 
@@ -30,7 +34,9 @@
 struct test_server {
 	struct MHD_Daemon *daemon;
 	int port;
-	char base[64];		/* "http://127.0.0.1:PORT" */
+	char base[64];		/* "http://127.0.0.1:PORT" or https:// */
+	char *tls_key;		/* PEM, in TLS mode */
+	char *tls_cert;
 	pthread_mutex_t lock;
 	/* Settings, set before the requests. */
 	unsigned flip_after;	/* default 3 */
@@ -62,6 +68,19 @@ struct test_server {
  * pool of that many threads (for the benchmark). Returns 0 or -1. */
 int test_server_start(struct test_server *s, unsigned threads);
 void test_server_stop(struct test_server *s);
+
+/* Make a new EC key and a certificate for 127.0.0.1 (its subject and its
+ * subject alternative name), signed by that key and valid from an hour
+ * ago for a day, and write them as PEM to DIR/key.pem and DIR/cert.pem
+ * (with libcrypto). The certificate is its own CA: a client trusts it by
+ * naming cert.pem as its CA file. Returns 0 or -1. */
+int test_tls_make_cert(const char *dir);
+
+/* As test_server_start, over TLS with the PEM files key_file and
+ * cert_file; base is "https://127.0.0.1:PORT". Returns 0 or -1 (also
+ * when libmicrohttpd was built without TLS). */
+int test_server_start_tls(struct test_server *s, unsigned threads,
+			  const char *key_file, const char *cert_file);
 
 /* Read a counter under the server's lock. */
 unsigned test_server_get(struct test_server *s, const unsigned *counter);

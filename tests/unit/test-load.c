@@ -1055,6 +1055,130 @@ static void test_load__trace_route_names(void **state)
 	assert_int_equal(remove_tree(dir), 0);
 }
 
+/* Run sc once over the TLS server ts with the given CA file and checks;
+ * returns the load for its results. */
+static struct load *run_tls(struct scenario *sc, const char *ca_file,
+			    bool insecure, bool trace)
+{
+	struct load_options opts = {
+		.scenario = sc,
+		.workers = 1,
+		.ca_file = ca_file,
+		.insecure = insecure,
+		.trace = trace,
+	};
+	struct load *ld = NULL;
+	struct load_summary sum;
+	char *cause = NULL;
+
+	if (load_new(&ld, &opts, &cause) < 0)
+		fail_msg("load_new: %s", cause);
+	assert_int_equal(load_run(ld, &sum, &cause), 0);
+	return ld;
+}
+
+/* https:// through the load driver, against a server with a certificate
+ * made for the test: trusted when ca_file names it, refused with a reason
+ * about the certificate when it is not (or another CA is named), let
+ * through unchecked with insecure; traced requests carry their signed
+ * headers, and the connection is reused. */
+static void test_load__https(void **state)
+{
+	char certs[] = "/tmp/test-load-tls-XXXXXX";
+	char other[] = "/tmp/test-load-tls-XXXXXX";
+	char spool[] = "/tmp/test-load-XXXXXX";
+	char key[512], cert[512], other_cert[512], u_ok[128], u_echo[128];
+	struct test_server ts;
+	struct scenario_step steps[] = {
+		{ .name = S("a"), .type = STEP_REQUEST,
+		  .request = { .url = u_ok } },
+		{ .name = S("b"), .type = STEP_REQUEST,
+		  .request = { .method = S("POST"), .url = u_echo,
+			       .json = S("{\"x\":1}") } },
+	};
+	struct scenario sc;
+	struct htrace_options o;
+	struct load *ld;
+	const struct load_iteration *its, *it;
+	char hex[33];
+	size_t n;
+
+	(void)state;
+	assert_non_null(mkdtemp(certs));
+	assert_non_null(mkdtemp(other));
+	assert_non_null(mkdtemp(spool));
+	assert_int_equal(test_tls_make_cert(certs), 0);
+	assert_int_equal(test_tls_make_cert(other), 0);
+	snprintf(key, sizeof(key), "%s/key.pem", certs);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", certs);
+	snprintf(other_cert, sizeof(other_cert), "%s/cert.pem", other);
+	assert_int_equal(test_server_start_tls(&ts, 0, key, cert), 0);
+	assert_int_equal(strncmp(ts.base, "https://127.0.0.1:", 18), 0);
+	snprintf(u_ok, sizeof(u_ok), "%s/ok", ts.base);
+	snprintf(u_echo, sizeof(u_echo), "%s/echo", ts.base);
+
+	/* Trusted: 5 iterations of 2 requests over one connection, each
+	 * with its trace headers, which the server verifies. */
+	htrace_options_init(&o);
+	o.service = "harness";
+	o.spool_dir = spool;
+	o.hmac_keys = "secret";
+	assert_int_equal(htrace_init_with(&o), 0);
+	scenario_of(&sc, steps, 2);
+	sc.runner.iterations = 5;
+	ld = run_tls(&sc, cert, false, true);
+	its = load_results(ld, &n);
+	assert_int_equal(n, 5);
+	for (size_t i = 0; i < n; i++)
+		if (!its[i].ok)
+			fail_msg("iteration %zu: %s", i, its[i].reason);
+	assert_int_equal(its[4].steps[1].status, 200);
+	assert_int_equal(test_server_get(&ts, &ts.requests), 10);
+	assert_int_equal(test_server_get(&ts, &ts.connections), 1);
+	assert_string_equal(ts.last_method, "POST");
+	assert_string_equal(ts.last_body, "{\"x\":1}");
+	assert_string_equal(ts.last_ctype, "application/json");
+	assert_int_equal(ts.last_extract, HTRACE_EXTRACT_OK);
+	for (int i = 0; i < HTRACE_TRACE_ID_SIZE; i++)
+		snprintf(hex + 2 * i, 3, "%02x", ts.last_ctx.trace_id[i]);
+	assert_string_equal(hex, its[4].trace_id);
+	assert_non_null(strstr(ts.last_traceparent, its[4].trace_id));
+	load_free(ld);
+	htrace_shutdown();
+	assert_int_equal(remove_tree(spool), 0);
+
+	/* No CA named: the system's CAs do not know this one. */
+	sc.runner.iterations = 1;
+	ld = run_tls(&sc, NULL, false, false);
+	it = only(ld);
+	assert_false(it->ok);
+	assert_non_null(strstr(it->reason, "step 'a': GET "));
+	assert_non_null(strstr(it->reason, "certificate"));
+	assert_non_null(strstr(it->reason, "tls.ca_file"));
+	assert_int_equal(it->steps[0].status, 0);
+	load_free(ld);
+
+	/* Another CA named: refused too. */
+	ld = run_tls(&sc, other_cert, false, false);
+	it = only(ld);
+	assert_false(it->ok);
+	assert_non_null(strstr(it->reason, "certificate"));
+	load_free(ld);
+	assert_int_equal(test_server_get(&ts, &ts.requests), 10);
+
+	/* Not checked at all. */
+	ld = run_tls(&sc, NULL, true, false);
+	it = only(ld);
+	if (!it->ok)
+		fail_msg("insecure: %s", it->reason);
+	load_free(ld);
+	assert_int_equal(test_server_get(&ts, &ts.requests), 12);
+
+	test_server_stop(&ts);
+	assert_int_equal(remove_tree(certs), 0);
+	assert_int_equal(remove_tree(other), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1073,6 +1197,7 @@ int main(void)
 		cmocka_unit_test(test_load__trace_interleaved),
 		cmocka_unit_test(test_load__route),
 		cmocka_unit_test(test_load__trace_route_names),
+		cmocka_unit_test(test_load__https),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

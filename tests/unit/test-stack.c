@@ -1,6 +1,7 @@
 /* test-stack.c: the stack with real processes: python http.server services
  * on free loopback ports, a command that exits at once, one that never
- * becomes healthy, one that ignores SIGTERM, a service killed while up. */
+ * becomes healthy, one that ignores SIGTERM, a service killed while up;
+ * and an unmanaged service behind https:// (test-load-server.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,7 @@
 
 #include "config/config.h"
 #include "stack/stack.h"
+#include "test-load-server.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 
@@ -570,6 +572,72 @@ static void test_stack__unmanaged(void **state)
 	free_services(&ext);
 }
 
+/* An unmanaged stack behind https:// (the TLS test server, with a
+ * certificate made here): healthy when tls.ca_file names the certificate,
+ * relative to the config's folder; not when no CA is named, at once and
+ * with a reason about the certificate; healthy with verify: false. */
+static void test_stack__unmanaged_https(void **state)
+{
+	struct fixture *fx = *state;
+	struct test_server ts;
+	struct config ext;
+	struct stack *st = NULL;
+	char *cause = NULL, *key, *cert;
+	uint64_t t0;
+
+	assert_int_equal(test_tls_make_cert(fx->dir), 0);
+	key = xasprintf("%s/key.pem", fx->dir);
+	cert = xasprintf("%s/cert.pem", fx->dir);
+	assert_int_equal(test_server_start_tls(&ts, 0, key, cert), 0);
+	memset(&ext, 0, sizeof(ext));
+	ext.dir = fx->dir;
+	ext.path = "ext.yaml";
+	add_service(&ext, "remote", NULL, 2000 * MS);
+	ext.services[0].url = xstrdup(ts.base);
+	free(ext.services[0].health);
+	ext.services[0].health = xstrdup("/ok");
+
+	ext.tls.ca_file = "cert.pem";
+	if (stack_up(&st, &ext, NULL, &cause) < 0)
+		fail_msg("%s", cause);
+	assert_int_equal(stack_service_health(st, 0, NULL), 0);
+	stack_free(st);
+	assert_int_equal(stack_attach(&st, &ext, &cause), 0);
+	assert_int_equal(stack_service_health(st, 0, NULL), 0);
+	stack_free(st);
+	assert_int_equal(test_server_get(&ts, &ts.requests), 3);
+
+	/* A certificate refused is refused again: no wait for the
+	 * start_timeout. */
+	ext.tls.ca_file = NULL;
+	ext.services[0].start_timeout_ns = 10000 * MS;
+	t0 = time_mono_ns();
+	assert_int_equal(stack_up(&st, &ext, NULL, &cause), STACK_ERROR);
+	assert_true(time_mono_ns() - t0 < 5000 * MS);
+	assert_non_null(strstr(cause, "service 'remote' did not become "
+				      "healthy: GET https://127.0.0.1:"));
+	assert_non_null(strstr(cause, "certificate"));
+	assert_non_null(strstr(cause, "tls.ca_file"));
+	free(cause);
+	assert_int_equal(stack_attach(&st, &ext, &cause), 0);
+	assert_int_equal(stack_service_health(st, 0, &cause), STACK_ERROR);
+	assert_non_null(strstr(cause, "certificate"));
+	free(cause);
+	stack_free(st);
+	assert_int_equal(test_server_get(&ts, &ts.requests), 3);
+
+	ext.tls.insecure = true;
+	if (stack_up(&st, &ext, NULL, &cause) < 0)
+		fail_msg("%s", cause);
+	stack_free(st);
+	assert_int_equal(test_server_get(&ts, &ts.requests), 4);
+
+	test_server_stop(&ts);
+	free_services(&ext);
+	free(key);
+	free(cert);
+}
+
 static void test_stack__config_errors(void **state)
 {
 	struct fixture *fx = *state;
@@ -652,6 +720,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stack__unmanaged, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_stack__unmanaged_https,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stack__config_errors,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stack__fixed_port_in_use,
