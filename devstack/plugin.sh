@@ -90,6 +90,11 @@ function write_harness_config {
 		echo "store: $(_harness_yaml_str "$HARNESS_STORE")"
 		echo "spool: $(_harness_yaml_str "$HARNESS_DATA_DIR/spool")"
 		echo "manage: false"
+		# tls-proxy: DevStack's own CA signs the endpoints' certificates.
+		if [[ $proto == https && -r ${SSL_BUNDLE_FILE:-} ]]; then
+			echo "tls:"
+			echo "  ca_file: $(_harness_yaml_str "$SSL_BUNDLE_FILE")"
+		fi
 		echo "projects:"
 		for dir in "$DEST"/*/; do
 			dir=${dir%/}

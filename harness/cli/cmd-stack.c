@@ -77,8 +77,8 @@ static void print_table(struct stack *st, bool check_health, int *unhealthy)
 	       "HEALTH");
 	for (size_t i = 0; i < stack_nservices(st); i++) {
 		struct stack_service_info info;
-		char pid[16] = "-", port[16] = "-", what[160];
-		char *why = NULL;
+		char pid[16] = "-", port[16] = "-";
+		char *why = NULL, *what;
 
 		stack_service_info(st, i, &info);
 		if (info.pid)
@@ -87,18 +87,20 @@ static void print_table(struct stack *st, bool check_health, int *unhealthy)
 			snprintf(port, sizeof(port), "%d", info.port);
 		if (info.state == STACK_SERVICE_EXITED ||
 		    info.state == STACK_SERVICE_GONE) {
-			snprintf(what, sizeof(what), "dead");
+			what = xstrdup("dead");
 			(*unhealthy)++;
 		} else if (!check_health ||
 			   !stack_service_health(st, i, &why)) {
-			snprintf(what, sizeof(what), "ok");
+			what = xstrdup("ok");
 		} else {
-			snprintf(what, sizeof(what), "failing (%s)", why);
+			/* Whole: a TLS failure's reason runs long. */
+			what = xasprintf("failing (%s)", why);
 			(*unhealthy)++;
 		}
 		free(why);
 		printf("%-14s %-8s %-6s %-28s %s\n", info.name, pid, port,
 		       info.endpoint, what);
+		free(what);
 	}
 }
 

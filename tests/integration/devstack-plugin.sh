@@ -145,6 +145,22 @@ else
 	bad "harness config check rejects the written harness.yaml: $out"
 fi
 
+# With tls-proxy, the endpoints are https:// and signed by DevStack's CA:
+# harness trusts the bundle DevStack's clients use.
+( SERVICE_PROTOCOL=https SSL_BUNDLE_FILE=/etc/ssl/certs/ca-certificates.crt
+  KEYSTONE_SERVICE_URI=https://127.0.0.1/identity
+  HARNESS_CONFIG_FILE=$tmp/tls/harness.yaml
+  write_harness_config )
+if grep -q '^  ca_file: "/etc/ssl/certs/ca-certificates.crt"$' "$tmp/tls/harness.yaml" &&
+	grep -q 'url: "https://127.0.0.1/identity"' "$tmp/tls/harness.yaml" &&
+	out=$("$harness_exe" config check -c "$tmp/tls/harness.yaml" 2>&1) &&
+	grep -q 'ca_file: "\?/etc/ssl/certs/ca-certificates.crt' <<< "$out"; then
+	ok "tls-proxy: harness.yaml trusts DevStack's CA bundle"
+else
+	bad "tls-proxy: $(cat "$tmp/tls/harness.yaml") ${out:-}"
+fi
+grep -q '^tls:' "$cfg" && bad "plain http DevStack got a tls: section"
+
 phase stack extra
 grep -q "^run_process harness-collector .*harness collect -c $cfg --listen 127.0.0.1:$HARNESS_OTLP_PORT" "$calls" &&
 	ok "extra: collector started as a DevStack service" || bad "extra: collector not started"
