@@ -1,5 +1,7 @@
 /* iteration.c: one iteration of a scenario: its steps in order with a fresh
- * variable scope, recorded as one trace (iteration > step > rest.call). */
+ * variable scope, recorded as one trace (iteration > step > rest.call), run
+ * as a task that a worker's event loop resumes whenever what it waits for
+ * (a response, a time) has come, so one thread keeps many going. */
 #include "load/load-int.h"
 
 #include <inttypes.h>
