@@ -68,6 +68,21 @@ static const char *service_url(const char *name, void *payload)
 	return !strcmp(name, "api") ? server.base : NULL;
 }
 
+/* Run a load with opts to its end; it must not stop early. */
+static struct load *run_with(const struct load_options *opts)
+{
+	struct load *ld = NULL;
+	struct load_summary sum;
+	char *cause = NULL;
+
+	if (load_new(&ld, opts, &cause) < 0)
+		fail_msg("load_new: %s", cause);
+	if (load_run(ld, &sum, &cause) < 0)
+		fail_msg("load_run: %s", cause);
+	assert_false(sum.stopped);
+	return ld;
+}
+
 /* Run sc once; *out gets a copy of the iteration's reason (or NULL). */
 static struct load *run(struct scenario *sc, const struct config_kv *vars,
 			size_t nvars, bool trace)
@@ -79,15 +94,8 @@ static struct load *run(struct scenario *sc, const struct config_kv *vars,
 		.service_url = service_url,
 		.trace = trace,
 	};
-	struct load *ld = NULL;
-	struct load_summary sum;
-	char *cause = NULL;
 
-	if (load_new(&ld, &opts, &cause) < 0)
-		fail_msg("load_new: %s", cause);
-	assert_int_equal(load_run(ld, &sum, &cause), 0);
-	assert_false(sum.stopped);
-	return ld;
+	return run_with(&opts);
 }
 
 static const struct load_iteration *only(struct load *ld)
@@ -867,13 +875,11 @@ static void test_load__trace_interleaved(void **state)
 	struct scenario sc;
 	struct load_options opts = { .scenario = &sc, .workers = 1,
 				     .trace = true };
-	struct load *ld = NULL;
-	struct load_summary sum;
+	struct load *ld;
 	const struct load_iteration *its;
 	struct htrace_options o;
 	char dir[] = "/tmp/test-load-XXXXXX";
 	struct seen_span spans[64];
-	char *cause = NULL;
 	size_t n, nits;
 	bool overlap = false;
 
@@ -888,9 +894,7 @@ static void test_load__trace_interleaved(void **state)
 	sc.runner.iterations = 6;
 	sc.runner.concurrency = 3;
 	server.sleep_ms = 50;
-	if (load_new(&ld, &opts, &cause) < 0)
-		fail_msg("load_new: %s", cause);
-	assert_int_equal(load_run(ld, &sum, &cause), 0);
+	ld = run_with(&opts);
 	server.sleep_ms = 0;
 	its = load_results(ld, &nits);
 	assert_int_equal(nits, 6);
@@ -1067,14 +1071,8 @@ static struct load *run_tls(struct scenario *sc, const char *ca_file,
 		.insecure = insecure,
 		.trace = trace,
 	};
-	struct load *ld = NULL;
-	struct load_summary sum;
-	char *cause = NULL;
 
-	if (load_new(&ld, &opts, &cause) < 0)
-		fail_msg("load_new: %s", cause);
-	assert_int_equal(load_run(ld, &sum, &cause), 0);
-	return ld;
+	return run_with(&opts);
 }
 
 /* https:// through the load driver, against a server with a certificate
