@@ -96,9 +96,8 @@ struct gate {
 /* Parse EXPR into *out (caller frees with gate_free). On error returns -1,
  * sets *cause (caller frees) to a message such as "expected a duration
  * after '<', found 'fast'" and *column to the 1-based column in EXPR where
- * the problem is, so the caller can point at file:line:column (for a gate
- * written as a plain YAML scalar that is the scalar's column + column - 1;
- * add one for a quoted scalar). column may be NULL. */
+ * the problem is, so the caller can point at file:line:column (a
+ * scenario's gate: scenario_gate_column). column may be NULL. */
 int gate_parse(struct gate **out, const char *expr, unsigned *column,
 	       char **cause);
 void gate_free(struct gate *g);

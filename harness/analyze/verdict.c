@@ -216,8 +216,7 @@ static int absolute_gates(struct verdict *v, const struct scenario *sc,
 					   sg->pos.file ? sg->pos.file
 							: sc->path,
 					   sg->pos.line,
-					   sg->pos.column + column - 1 +
-						   (sg->quoted ? 1 : 0),
+					   scenario_gate_column(sg, column),
 					   sg->expr, why);
 			free(why);
 			return VERDICT_ECONFIG;

@@ -26,9 +26,7 @@ int run_gates_parse(struct run_gates *out, const struct scenario *sc,
 			       &why) < 0) {
 			const char *file = sg->pos.file ? sg->pos.file
 							: sc->path;
-			/* A quote before the expression moves it right. */
-			unsigned at = sg->pos.column + col - 1 +
-				      (sg->quoted ? 1 : 0);
+			unsigned at = scenario_gate_column(sg, col);
 
 			*cause = xasprintf("%s:%u:%u: bad gate '%s': %s", file,
 					   sg->pos.line, at, sg->expr,

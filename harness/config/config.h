@@ -188,6 +188,10 @@ struct scenario_gate {
 	bool quoted;	/* written in quotes: expr starts at pos.column + 1 */
 };
 
+/* The column in the file of character col (1-based) of g's expression,
+ * for a message that points into it. */
+unsigned scenario_gate_column(const struct scenario_gate *g, unsigned col);
+
 /* Regression limits against the baseline. */
 struct scenario_regression {
 	double alpha;		/* false discovery rate, default 0.05 */

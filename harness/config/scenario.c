@@ -702,6 +702,12 @@ static int load_steps(struct yfile *f, struct scenario *s,
 	return 0;
 }
 
+unsigned scenario_gate_column(const struct scenario_gate *g, unsigned col)
+{
+	/* A quote ahead of the expression moves it a column right. */
+	return g->pos.column + (col ? col : 1) - 1 + (g->quoted ? 1 : 0);
+}
+
 static int load_gates(struct yfile *f, struct scenario *s,
                       const struct ynode *seq)
 {

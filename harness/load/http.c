@@ -65,10 +65,6 @@ int http_client_init(struct http_client *c,
 
 void http_client_release(struct http_client *c)
 {
-	if (c->own) {
-		http_handle_release(c->own);
-		free(c->own);
-	}
 	/* The handles are gone: the multi's cache closes the connections. */
 	if (c->multi)
 		curl_multi_cleanup(c->multi);
@@ -620,42 +616,4 @@ int http_client_wait(struct http_client *c, uint64_t until_mono,
 		*cause = xasprintf("cannot drive HTTP requests: %s",
 				   curl_multi_strerror(mc));
 	return -1;
-}
-
-static bool stopped(const struct http_client *c)
-{
-	return c->opts.stop &&
-	       atomic_load_explicit(c->opts.stop, memory_order_relaxed);
-}
-
-int http_client_send(struct http_client *c, const struct http_request *req,
-		     struct http_response *res, char **cause)
-{
-	struct http_handle *h = c->own;
-
-	if (!h) {
-		h = c->own = xcalloc(1, sizeof(*h));
-		if (http_handle_init(h, c, NULL, NULL, cause) < 0)
-			return -1;
-	}
-	if (http_handle_start(h, req, res, cause) < 0)
-		return -1;
-	while (h->busy) {
-		uint64_t until = time_mono_ns() +
-				 HTTP_STOP_POLL_MS * NS_PER_MS;
-
-		if (stopped(c)) {
-			http_handle_abort(h);
-			res->dur_ns = time_mono_ns() - h->t0;
-			if (cause)
-				*cause = xasprintf("%s %s: interrupted",
-						   h->method.buf, h->url.buf);
-			return -1;
-		}
-		if (http_client_wait(c, c->opts.stop ? until : 0, cause) < 0) {
-			http_handle_abort(h);
-			return -1;
-		}
-	}
-	return http_handle_result(h, cause);
 }

@@ -6,7 +6,6 @@
 #define HARNESS_LOAD_HTTP_H
 
 #include <poll.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,15 +24,7 @@ struct http_client_options {
 	 * of the certificate and host name at all (insecure). */
 	const char *ca_file;
 	bool insecure;
-	/* When set and *stop becomes nonzero, http_client_send aborts
-	 * its request (within HTTP_STOP_POLL_MS); the caller of
-	 * http_client_wait looks at its own flag. */
-	const atomic_int *stop;
 };
-
-/* How often http_client_send waiting for a response looks at the stop
- * flag. */
-#define HTTP_STOP_POLL_MS 50
 
 /* One per worker thread: a libcurl multi handle, whose connection and DNS
  * caches the client's handles share, and the sockets and timer libcurl
@@ -49,7 +40,6 @@ struct http_client {
 	bool timer_new;
 	uint64_t timer_due;
 	struct http_client_options opts;
-	struct http_handle *own;	/* http_client_send's, made at need */
 };
 
 struct http_handle;
@@ -126,14 +116,6 @@ void http_client_release(struct http_client *c);
  * itself failed. */
 int http_client_wait(struct http_client *c, uint64_t until_mono,
 		     char **cause);
-
-/* Send req and wait for it (a handle of the client's own, one request at
- * a time); fill res as http_handle_start does. Returns 0 when a response
- * arrived, whatever its status, or -1 with *cause set (caller frees):
- * "cannot connect to 'URL': ...", a timeout, a body larger than the
- * bound, an abort by the stop flag. */
-int http_client_send(struct http_client *c, const struct http_request *req,
-		     struct http_response *res, char **cause);
 
 /* A handle of client c whose finished requests are told to
  * on_done(h, payload). Returns -1 with *cause set when libcurl cannot

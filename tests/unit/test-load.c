@@ -177,9 +177,23 @@ static void test_load__json_paths(void **state)
 	strbuf_release(&sb);
 }
 
+/* Send req through h and wait for it, as a worker's loop would. */
+static int send_wait(struct http_client *c, struct http_handle *h,
+		     const struct http_request *req, struct http_response *res,
+		     char **cause)
+{
+	if (http_handle_start(h, req, res, cause) < 0)
+		return -1;
+	while (h->busy)
+		if (http_client_wait(c, 0, cause) < 0)
+			return -1;
+	return http_handle_result(h, cause);
+}
+
 static void test_load__http_request(void **state)
 {
 	struct http_client c;
+	struct http_handle h;
 	struct http_response res;
 	const char *headers[] = { "X-Test: hello", "Content-Type: text/x" };
 	struct http_request req = {
@@ -195,8 +209,9 @@ static void test_load__http_request(void **state)
 
 	(void)state;
 	assert_int_equal(http_client_init(&c, NULL, &cause), 0);
+	assert_int_equal(http_handle_init(&h, &c, NULL, NULL, &cause), 0);
 	http_response_init(&res);
-	assert_int_equal(http_client_send(&c, &req, &res, &cause), 0);
+	assert_int_equal(send_wait(&c, &h, &req, &res, &cause), 0);
 	assert_int_equal(res.status, 200);
 	assert_string_equal(res.body.buf, "{\"method\":\"PUT\",\"x_test\":"
 					  "\"hello\",\"body\":[1,2]}");
@@ -208,25 +223,28 @@ static void test_load__http_request(void **state)
 	assert_true(res.start_ns > 0);
 
 	/* A body over the bound fails the request. */
+	http_handle_release(&h);
 	http_client_release(&c);
 	struct http_client_options o = { .max_body = 100 };
 	assert_int_equal(http_client_init(&c, &o, &cause), 0);
+	assert_int_equal(http_handle_init(&h, &c, NULL, NULL, &cause), 0);
 	server.big_size = 5000;
 	req.method = "GET";
 	req.url = url("/big");
 	req.body = NULL;
 	req.nheaders = 0;
-	assert_int_equal(http_client_send(&c, &req, &res, &cause), -1);
+	assert_int_equal(send_wait(&c, &h, &req, &res, &cause), -1);
 	assert_non_null(strstr(cause, "response body larger than 100 bytes"));
 	free(cause);
 	cause = NULL;
 
 	/* Nothing listens on port 1. */
 	req.url = "http://127.0.0.1:1/";
-	assert_int_equal(http_client_send(&c, &req, &res, &cause), -1);
+	assert_int_equal(send_wait(&c, &h, &req, &res, &cause), -1);
 	assert_non_null(strstr(cause, "GET http://127.0.0.1:1/: "));
 	free(cause);
 	http_response_release(&res);
+	http_handle_release(&h);
 	http_client_release(&c);
 }
 
