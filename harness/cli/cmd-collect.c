@@ -123,7 +123,9 @@ static int cmd_collect_exec(int argc, char **argv)
 		case 'm':
 			if (parse_size(optarg, &opts.max_body)) {
 				ret = cmd_usage_error(&cmd_collect_entry,
-						      "bad --max-body '%s'",
+						      "bad --max-body '%s': "
+						      "want a number of bytes,"
+						      " 1 or more",
 						      optarg);
 				goto out;
 			}
@@ -139,20 +141,15 @@ static int cmd_collect_exec(int argc, char **argv)
 			    !interval_ns) {
 				ret = cmd_usage_error(&cmd_collect_entry,
 						      "bad --ingest-interval "
-						      "'%s'",
+						      "'%s': want a duration "
+						      "such as 2s or 250ms",
 						      optarg);
 				goto out;
 			}
 			break;
-		case ':':
-			ret = cmd_usage_error(&cmd_collect_entry,
-					      "option '%s' needs a value",
-					      argv[optind - 1]);
-			goto out;
 		default:
-			ret = cmd_usage_error(&cmd_collect_entry,
-					      "unknown option '%s'",
-					      argv[optind - 1]);
+			ret = cmd_option_error(&cmd_collect_entry,
+					       longopts, argv, opt);
 			goto out;
 		}
 	}

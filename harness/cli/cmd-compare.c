@@ -103,7 +103,10 @@ static int parse_formats(unsigned *out, const char *list)
 
 		if (!w || !w->write_compare) {
 			ret = cmd_usage_error(&cmd_compare_entry,
-					      "unknown format '%s'", t);
+					      "bad --format '%s': want a list "
+					      "of terminal, markdown, json, "
+					      "junit, html",
+					      list);
 			break;
 		}
 		for (i = 0; report_writers[i] != w; i++)
@@ -692,15 +695,9 @@ static int cmd_compare_exec(int argc, char **argv)
 		case 'G':
 			flame_path = optarg;
 			break;
-		case ':':
-			ret = cmd_usage_error(&cmd_compare_entry,
-					      "option '%s' needs a value",
-					      argv[optind - 1]);
-			goto out;
 		default:
-			ret = cmd_usage_error(&cmd_compare_entry,
-					      "unknown option '%s'",
-					      argv[optind - 1]);
+			ret = cmd_option_error(&cmd_compare_entry,
+					       opts, argv, opt);
 			goto out;
 		}
 	}

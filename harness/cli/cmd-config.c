@@ -102,18 +102,9 @@ static int cmd_config_exec(int argc, char **argv)
 		case 'c':
 			path = optarg;
 			break;
-		case ':':
-			return cmd_usage_error(&cmd_config_entry,
-			                       "option '%s' needs a value",
-			                       argv[optind - 1]);
 		default:
-			if (optopt)
-				return cmd_usage_error(&cmd_config_entry,
-				                       "unknown option '-%c'",
-				                       optopt);
-			return cmd_usage_error(&cmd_config_entry,
-			                       "unknown option '%s'",
-			                       argv[optind - 1]);
+			return cmd_option_error(&cmd_config_entry,
+						longopts, argv, c);
 		}
 	}
 	if (!path)

@@ -87,17 +87,13 @@ static int cmd_export_exec(int argc, char **argv)
 			if (*optarg < '0' || *optarg > '9' || *end ||
 			    !oopt.batch || oopt.batch > 1000000)
 				return cmd_usage_error(&cmd_export_entry,
-						       "bad --batch '%s'",
+						       "bad --batch '%s': want "
+						       "1 to 1000000 spans",
 						       optarg);
 			break;
-		case ':':
-			return cmd_usage_error(&cmd_export_entry,
-					       "option '%s' needs a value",
-					       argv[optind - 1]);
 		default:
-			return cmd_usage_error(&cmd_export_entry,
-					       "unknown option '%s'",
-					       argv[optind - 1]);
+			return cmd_option_error(&cmd_export_entry,
+						opts, argv, c);
 		}
 	}
 	if (optind >= argc)
@@ -118,7 +114,7 @@ static int cmd_export_exec(int argc, char **argv)
 	if (!otlp && (!w || !w->write_traces || !strcmp(format, "text") ||
 		      !strcmp(format, "html")))
 		return cmd_usage_error(&cmd_export_entry,
-				       "unknown format '%s': want chrome, "
+				       "bad --format '%s': want chrome, "
 				       "json, dot or otlp-json",
 				       format);
 	report_options_init(&ropt);

@@ -171,14 +171,9 @@ static int cmd_ingest_exec(int argc, char **argv)
 						       optarg);
 			osprofiler = !strcmp(optarg, "osprofiler");
 			break;
-		case ':':
-			return cmd_usage_error(&cmd_ingest_entry,
-					       "option '%s' needs a value",
-					       argv[optind - 1]);
 		default:
-			return cmd_usage_error(&cmd_ingest_entry,
-					       "unknown option '%s'",
-					       argv[optind - 1]);
+			return cmd_option_error(&cmd_ingest_entry,
+						opts, argv, c);
 		}
 	}
 	if (optind >= argc)

@@ -73,14 +73,9 @@ static int cmd_report_exec(int argc, char **argv)
 		case 'o':
 			output = optarg;
 			break;
-		case ':':
-			return cmd_usage_error(&cmd_report_entry,
-					       "option '%s' needs a value",
-					       argv[optind - 1]);
 		default:
-			return cmd_usage_error(&cmd_report_entry,
-					       "unknown option '%s'",
-					       argv[optind - 1]);
+			return cmd_option_error(&cmd_report_entry,
+						opts, argv, c);
 		}
 	}
 	if (optind >= argc)
@@ -92,7 +87,7 @@ static int cmd_report_exec(int argc, char **argv)
 	w = report_writer_find(format);
 	if (!w || !w->write_run)
 		return cmd_usage_error(&cmd_report_entry,
-				       "unknown format '%s': want html, text "
+				       "bad --format '%s': want html, text "
 				       "or json",
 				       format);
 

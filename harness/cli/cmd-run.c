@@ -310,12 +310,8 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 		case OPT_KEEP_SPOOL:
 			a->keep_spool = true;
 			break;
-		case ':':
-			return cmd_usage_error(e, "option '%s' needs a value",
-					       argv[optind - 1]);
 		default:
-			return cmd_usage_error(e, "unknown option '%s'",
-					       argv[optind - 1]);
+			return cmd_option_error(e, longopts, argv, c);
 		}
 	}
 	if (optind >= argc)

@@ -159,17 +159,12 @@ static int cmd_runs_exec(int argc, char **argv)
 			if (cmd_parse_limit(optarg, &limit) < 0)
 				return cmd_usage_error(&cmd_runs_entry,
 						       "bad --limit '%s': "
-						       "want a number",
+						       "want a whole number, "
+						       "0 for all",
 						       optarg);
 			break;
-		case ':':
-			return cmd_usage_error(&cmd_runs_entry,
-					       "option '%s' needs a value",
-					       argv[optind - 1]);
 		default:
-			return cmd_usage_error(&cmd_runs_entry,
-					       "unknown option '%s'",
-					       argv[optind - 1]);
+			return cmd_option_error(&cmd_runs_entry, opts, argv, c);
 		}
 	}
 	if (optind < argc)

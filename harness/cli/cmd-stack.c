@@ -279,14 +279,9 @@ static int cmd_stack_exec(int argc, char **argv)
 		case 'c':
 			config_path = optarg;
 			break;
-		case ':':
-			return cmd_usage_error(&cmd_stack_entry,
-					       "option '%s' needs a value",
-					       argv[optind - 1]);
 		default:
-			return cmd_usage_error(&cmd_stack_entry,
-					       "unknown option '%s'",
-					       argv[optind - 1]);
+			return cmd_option_error(&cmd_stack_entry,
+						longopts, argv, c);
 		}
 	}
 	if (optind >= argc)
@@ -300,7 +295,9 @@ static int cmd_stack_exec(int argc, char **argv)
 	if (strcmp(action, "up") && strcmp(action, "status") &&
 	    strcmp(action, "down"))
 		return cmd_usage_error(&cmd_stack_entry,
-				       "unknown action '%s'", action);
+				       "unknown action '%s': want up, "
+				       "status or down",
+				       action);
 	if (!config_path)
 		config_path = config_default_path();
 	if (config_load(&cfg, config_path, &cause) < 0) {

@@ -129,7 +129,7 @@ static int trace_show(const struct trace_opts *o, const char *id)
 	w = report_writer_find(o->format);
 	if (!w || !w->write_traces)
 		return cmd_usage_error(&cmd_trace_entry,
-				       "unknown format '%s': want text, json, "
+				       "bad --format '%s': want text, json, "
 				       "dot, chrome or html",
 				       o->format);
 	report_options_init(&ropt);
@@ -215,7 +215,8 @@ static int cmd_trace_exec(int argc, char **argv)
 			if (cmd_parse_limit(optarg, &o.limit) < 0)
 				return cmd_usage_error(&cmd_trace_entry,
 						       "bad --limit '%s': "
-						       "want a number",
+						       "want a whole number, "
+						       "0 for all",
 						       optarg);
 			break;
 		case 'f':
@@ -227,14 +228,9 @@ static int cmd_trace_exec(int argc, char **argv)
 		case 'o':
 			o.output = optarg;
 			break;
-		case ':':
-			return cmd_usage_error(&cmd_trace_entry,
-					       "option '%s' needs a value",
-					       argv[optind - 1]);
 		default:
-			return cmd_usage_error(&cmd_trace_entry,
-					       "unknown option '%s'",
-					       argv[optind - 1]);
+			return cmd_option_error(&cmd_trace_entry,
+						opts, argv, c);
 		}
 	}
 	if (!strcmp(sub, "list")) {

@@ -14,20 +14,25 @@ struct cmd_entry {
 	/* One line for `harness --help`. */
 	const char *summary;
 	/* The full usage text: synopsis, then options, one per line. Printed
-	 * by `harness CMD --help` and `harness help CMD`, and after a usage
-	 * error. */
+	 * by `harness CMD --help` and `harness help CMD`. */
 	const char *usage;
 	/* Run the command. argv[0] is the command name; getopt_long is reset
 	 * before the call. Returns an enum harness_exit code. */
 	int (*exec)(int argc, char **argv);
 };
 
-/* Print the entry's usage to stdout (help) or stderr (after an error). */
-void cmd_print_usage(const struct cmd_entry *entry, int to_stderr);
-/* Print "harness: error: MSG", then the usage, to stderr; returns
- * HARNESS_EXIT_USAGE so that a command can `return cmd_usage_error(...)`. */
+/* Print one line, "harness: error: MSG; see 'harness CMD --help'", to
+ * stderr; returns HARNESS_EXIT_USAGE so that a command can `return
+ * cmd_usage_error(...)`. MSG names the option and what it wants. */
 int cmd_usage_error(const struct cmd_entry *entry, const char *fmt, ...)
 	HARNESS_PRINTF(2, 3);
+
+struct option;
+/* The usage error for what getopt_long returned as C: ':' (an option
+ * without its value) or '?' (an unknown option, or a prefix of several of
+ * OPTS; a near miss gets a did-you-mean). ARGV is the command's. */
+int cmd_option_error(const struct cmd_entry *entry, const struct option *opts,
+		     char **argv, int c);
 
 /* The store a command works on: STORE_OPT (its --store) when given, else
  * the store of the default config. *out is the caller's to free. Returns

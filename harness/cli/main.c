@@ -2,10 +2,15 @@
  * that every subcommand is reached through. */
 #include "cli/cmd.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "util/strbuf.h"
+#include "util/suggest.h"
 
 static const struct cmd_entry *const commands[] = {
 	&cmd_run_entry,
@@ -50,13 +55,11 @@ static const struct cmd_entry *find_command(const char *name)
 	return NULL;
 }
 
-void cmd_print_usage(const struct cmd_entry *entry, int to_stderr)
+static void print_usage(const struct cmd_entry *entry)
 {
-	FILE *out = to_stderr ? stderr : stdout;
-
-	fputs(entry->usage, out);
+	fputs(entry->usage, stdout);
 	if (entry->usage[0] && entry->usage[strlen(entry->usage) - 1] != '\n')
-		fputc('\n', out);
+		fputc('\n', stdout);
 }
 
 int cmd_usage_error(const struct cmd_entry *entry, const char *fmt, ...)
@@ -67,9 +70,72 @@ int cmd_usage_error(const struct cmd_entry *entry, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	error("%s", buf);
-	cmd_print_usage(entry, 1);
+	/* One line: the whole help after a typo buries the message. */
+	error("%s%s see 'harness %s --help'", buf,
+	      buf[0] && buf[strlen(buf) - 1] == '?' ? "" : ";", entry->name);
 	return HARNESS_EXIT_USAGE;
+}
+
+/* The options of OPTS whose name starts with the LEN bytes of NAME. */
+static size_t options_starting(struct strbuf *sb, const struct option *opts,
+			       const char *name, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; opts[i].name; i++) {
+		if (!strncmp(opts[i].name, name, len)) {
+			strbuf_addf(sb, "%s--%s", n ? ", " : "", opts[i].name);
+			n++;
+		}
+	}
+	return n;
+}
+
+int cmd_option_error(const struct cmd_entry *entry, const struct option *opts,
+		     char **argv, int c)
+{
+	const char *arg = argv[optind - 1], *names[64], *hint;
+	struct strbuf sb = STRBUF_INIT;
+	size_t len, n = 0;
+	char *word;
+	int ret;
+
+	if (c == ':')
+		return cmd_usage_error(entry, "option '%s' needs a value", arg);
+	len = strncmp(arg, "--", 2) ? 0 : strcspn(arg + 2, "=");
+	/* optopt: the unknown letter, or the option given a value that
+	 * takes none (--force=x); 0 for an unknown long option. */
+	if (optopt && !(len && arg[2 + len] == '='))
+		return cmd_usage_error(entry, "unknown option '-%c'",
+				       isprint(optopt) ? optopt : '?');
+	if (!len)
+		return cmd_usage_error(entry, "unknown option '%s'", arg);
+	word = xstrndup(arg + 2, len);
+	if (optopt) {
+		ret = cmd_usage_error(entry, "option '--%s' takes no value",
+				      word);
+		goto out;
+	}
+	/* getopt_long takes any unique prefix; a prefix of several is
+	 * refused. */
+	if (options_starting(&sb, opts, word, len) > 1) {
+		ret = cmd_usage_error(entry, "ambiguous option '--%s': %s?",
+				      word, sb.buf);
+		goto out;
+	}
+	for (size_t i = 0; opts[i].name && n + 1 < ARRAY_SIZE(names); i++)
+		names[n++] = opts[i].name;
+	names[n] = NULL;
+	hint = suggest_closest(word, names);
+	if (hint)
+		ret = cmd_usage_error(entry, "unknown option '--%s'; did you "
+				      "mean '--%s'?", word, hint);
+	else
+		ret = cmd_usage_error(entry, "unknown option '--%s'", word);
+out:
+	strbuf_release(&sb);
+	free(word);
+	return ret;
 }
 
 /* `--help` or `-h` anywhere before `--` asks for the command's help. */
@@ -86,8 +152,7 @@ static int wants_help(int argc, char **argv)
 
 static int unknown_command(const char *name)
 {
-	error("'%s' is not a harness command", name);
-	print_main_help(stderr);
+	error("'%s' is not a harness command; see 'harness --help'", name);
 	return HARNESS_EXIT_USAGE;
 }
 
@@ -102,7 +167,7 @@ static int cmd_help(int argc, char **argv)
 	entry = find_command(argv[1]);
 	if (!entry)
 		return unknown_command(argv[1]);
-	cmd_print_usage(entry, 0);
+	print_usage(entry);
 	return HARNESS_EXIT_OK;
 }
 
@@ -125,15 +190,14 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "help"))
 		return cmd_help(argc - 1, argv + 1);
 	if (argv[1][0] == '-') {
-		error("unknown option '%s'", argv[1]);
-		fputs(main_usage, stderr);
+		error("unknown option '%s'; see 'harness --help'", argv[1]);
 		return HARNESS_EXIT_USAGE;
 	}
 	entry = find_command(argv[1]);
 	if (!entry)
 		return unknown_command(argv[1]);
 	if (wants_help(argc - 1, argv + 1)) {
-		cmd_print_usage(entry, 0);
+		print_usage(entry);
 		return HARNESS_EXIT_OK;
 	}
 	optind = 0; /* glibc: a full reset of getopt for the command */

@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "config/template.h"
 #include "util/strbuf.h"
+#include "util/suggest.h"
 
 /* Nesting deeper than this is not a config file; refusing it keeps every
  * walk over the tree shallow. */
@@ -560,56 +561,6 @@ const char *ynode_describe(const struct ynode *n)
 	}
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	size_t *row, best;
-
-	if (la > 64 || lb > 64)
-		return (size_t)-1;
-	row = xcalloc(lb + 1, sizeof(*row));
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t v = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < v)
-				v = up + 1;
-			if (row[j - 1] + 1 < v)
-				v = row[j - 1] + 1;
-			row[j] = v;
-			diag = up;
-		}
-	}
-	best = row[lb];
-	free(row);
-	return best;
-}
-
-const char *yclosest(const char *word, const char *const *list)
-{
-	const char *best = NULL;
-	size_t best_d = (size_t)-1;
-	size_t limit = strlen(word) / 3 + 1;
-
-	if (limit > 3)
-		limit = 3;
-	for (size_t i = 0; list[i]; i++) {
-		size_t d = edit_distance(word, list[i]);
-
-		if (d < best_d) {
-			best_d = d;
-			best = list[i];
-		}
-	}
-	return best_d <= limit ? best : NULL;
-}
-
 static void list_names(struct strbuf *sb, const char *const *list)
 {
 	for (size_t i = 0; list[i]; i++)
@@ -665,7 +616,7 @@ int ymap_check_keys(struct yfile *f, const struct ynode *map,
 				break;
 		if (keys[j])
 			continue;
-		hint = yclosest(k->text, keys);
+		hint = suggest_closest(k->text, keys);
 		if (hint)
 			return yerror(f, k,
 			              "unknown key '%s' in %s; did you mean "
@@ -830,7 +781,7 @@ int yget_enum(struct yfile *f, const struct ynode *n, const char *key,
 		}
 	}
 	list_names(&sb, names);
-	hint = yclosest(n->text, names);
+	hint = suggest_closest(n->text, names);
 	if (hint)
 		yerror(f, n,
 		       "'%s': unknown value '%s'; did you mean '%s'? "
@@ -1000,8 +951,9 @@ static int check_one(const char *name, size_t offset, void *payload)
 		              "by an earlier step (only by this or a later "
 		              "one)",
 		              c->key, name);
-	hint = yclosest(name, c->defined->v ? (const char *const *)c->defined->v
-	                                    : none);
+	hint = suggest_closest(name, c->defined->v
+	                                     ? (const char *const *)c->defined->v
+	                                     : none);
 	if (hint)
 		return yerror(c->f, c->n,
 		              "'%s': undefined template variable '%s'; did "

@@ -80,10 +80,6 @@ int yerror(struct yfile *f, const struct ynode *n, const char *fmt, ...)
 /* "a string", "an integer", "a mapping"...: for "expected X, found Y". */
 const char *ynode_describe(const struct ynode *n);
 
-/* The entry of list closest to word by edit distance, or NULL when nothing
- * is close enough to be a likely typo. list is NULL-terminated. */
-const char *yclosest(const char *word, const char *const *list);
-
 /* n must be a mapping; `what` names it in messages ("runner"). */
 int ymap_expect(struct yfile *f, const struct ynode *n, const char *what);
 /* Check that every key of map is a string, is unique and is one of keys
@@ -129,7 +125,7 @@ void ydump_duration(struct strbuf *out, uint64_t ns);
 void ydump_number(struct strbuf *out, double v);
 
 /* A set of names (variables, services.NAME, built-ins) that templates may
- * use; NULL-terminated so that yclosest can search it. */
+ * use; NULL-terminated so that suggest_closest can search it. */
 struct ynames {
 	char **v;
 	size_t n, alloc;

@@ -1,4 +1,5 @@
-/* test-util.c: strbuf growth and formatting, duration printing. */
+/* test-util.c: strbuf growth and formatting, duration printing, the
+ * closest name for a did-you-mean. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "util/strbuf.h"
+#include "util/suggest.h"
 #include "util/timeutil.h"
 
 static void test_util__strbuf_grows_and_detaches(void **state)
@@ -47,11 +49,29 @@ static void test_util__duration_format(void **state)
 	assert_string_equal(buf, "2m05s");
 }
 
+static void test_util__suggest_closest(void **state)
+{
+	static const char *const names[] = { "boot-vm", "image-download",
+					     "list-servers", NULL };
+	static const char *const none[] = { NULL };
+
+	(void)state;
+	assert_string_equal(suggest_closest("boot-mv", names), "boot-vm");
+	assert_string_equal(suggest_closest("bootvm", names), "boot-vm");
+	assert_string_equal(suggest_closest("list-server", names),
+			    "list-servers");
+	/* Too far from every name to be a typo of one. */
+	assert_null(suggest_closest("frobnicate", names));
+	assert_null(suggest_closest("x", names));
+	assert_null(suggest_closest("boot-vm", none));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_util__strbuf_grows_and_detaches),
 		cmocka_unit_test(test_util__duration_format),
+		cmocka_unit_test(test_util__suggest_closest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
