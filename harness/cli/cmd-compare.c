@@ -184,18 +184,19 @@ static void side_add(struct side *s, int64_t id)
 	s->ids[s->n++] = id;
 }
 
-/* The project's repository, opened on first use. */
-static int open_repo(struct ctx *c)
+/* The project's repository, opened on first use. On failure *cause
+ * says why, for the caller to report. */
+static int open_repo(struct ctx *c, char **cause)
 {
 	const struct config_project *p = NULL;
-	char *path, *cause = NULL;
+	char *path, *sub = NULL;
 
 	if (c->repo)
 		return HARNESS_EXIT_OK;
 	if (!c->cfg) {
-		error("git revisions need a config with projects: cannot "
-		      "load '%s'",
-		      c->cfg_path);
+		*cause = xasprintf("git revisions need a config with "
+				   "projects: cannot load '%s'",
+				   c->cfg_path);
 		return HARNESS_EXIT_CONFIG;
 	}
 	for (size_t i = 0; i < c->cfg->nprojects; i++)
@@ -205,24 +206,38 @@ static int open_repo(struct ctx *c)
 		}
 	if (!p) {
 		if (c->project)
-			error("no project '%s' in '%s'", c->project,
-			      c->cfg->path);
+			*cause = xasprintf("no project '%s' in '%s'",
+					   c->project, c->cfg->path);
 		else
-			error("'%s' names no project, so git revisions mean "
-			      "nothing; give run ids",
-			      c->cfg->path);
+			*cause = xasprintf("'%s' names no project, so git "
+					   "revisions mean nothing; give run "
+					   "ids",
+					   c->cfg->path);
 		return HARNESS_EXIT_CONFIG;
 	}
 	path = config_resolve(c->cfg, p->path);
-	if (vcs_open(&c->repo, path, &cause) < 0) {
-		error("project '%s': %s", p->name, cause);
-		free(cause);
+	if (vcs_open(&c->repo, path, &sub) < 0) {
+		*cause = xasprintf("project '%s': %s", p->name, sub);
+		free(sub);
 		free(path);
 		return HARNESS_EXIT_CONFIG;
 	}
 	free(path);
 	c->repo_name = p->name;
 	return HARNESS_EXIT_OK;
+}
+
+/* open_repo, reporting why it failed. */
+static int open_repo_or_say(struct ctx *c)
+{
+	char *cause = NULL;
+	int ret = open_repo(c, &cause);
+
+	if (ret) {
+		error("%s", cause);
+		free(cause);
+	}
+	return ret;
 }
 
 /* The commit of run ID in the project's repository, for a merge-base. */
@@ -286,20 +301,34 @@ fail:
 	return HARNESS_EXIT_RUNTIME;
 }
 
+/* SPEC, one item of a side that is not a run id, as a git revision of
+ * the project. Digits only (a run id that is not in the store) stand for
+ * a revision only when one resolves, else for the missing run; anything
+ * else that does not resolve names neither a run nor a revision. Both are
+ * bad input data (65): what the name stands for is not there. */
 static int resolve_ref(char sha[VCS_SHA_BUFSZ], struct ctx *c,
-		       const char *ref)
+		       const char *spec)
 {
+	bool digits = strspn(spec, "0123456789") == strlen(spec);
 	char *cause = NULL;
-	int ret = open_repo(c);
+	int ret = open_repo(c, &cause);
 
-	if (ret)
-		return ret;
-	if (vcs_resolve(sha, c->repo, ref, &cause) < 0) {
-		error("%s", cause);
-		free(cause);
-		return HARNESS_EXIT_USAGE;
+	if (!ret && vcs_resolve(sha, c->repo, spec, &cause) < 0)
+		ret = HARNESS_EXIT_DATA;
+	if (!ret)
+		return HARNESS_EXIT_OK;
+	if (digits) {
+		error("no run %s in '%s'; 'harness runs' lists the runs", spec,
+		      store_path(c->st));
+		ret = HARNESS_EXIT_DATA;
+	} else if (ret == HARNESS_EXIT_DATA) {
+		error("'%s' is neither a run id nor a revision of project "
+		      "'%s': %s", spec, c->repo_name, cause);
+	} else {
+		error("'%s' is not a run id, nor a revision: %s", spec, cause);
 	}
-	return HARNESS_EXIT_OK;
+	free(cause);
+	return ret;
 }
 
 /* Every run like FIRST (the newest comparable run at SHA, run_at): the
@@ -773,7 +802,7 @@ static int cmd_compare_exec(int argc, char **argv)
 
 	/* The base: run ids, revisions like the head, or the merge-base. */
 	if (baseline) {
-		if ((ret = open_repo(&c)) ||
+		if ((ret = open_repo_or_say(&c)) ||
 		    (ret = run_commit(sha, &c, head.ids[0])))
 			goto out;
 		if (vcs_merge_base(mb, c.repo, sha, baseline, &cause) < 0) {

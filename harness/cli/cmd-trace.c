@@ -50,10 +50,8 @@ struct trace_opts {
 
 static int exit_for_store(int rc)
 {
-	if (rc == STORE_ENOTSTORE || rc == STORE_ENEWER)
+	if (rc == STORE_ENOTSTORE || rc == STORE_ENEWER || rc == STORE_ENOENT)
 		return HARNESS_EXIT_DATA;
-	if (rc == STORE_ENOENT || rc == STORE_EAMBIGUOUS)
-		return HARNESS_EXIT_USAGE;
 	return HARNESS_EXIT_RUNTIME;
 }
 
@@ -150,10 +148,10 @@ static int trace_show(const struct trace_opts *o, const char *id)
 			      o->run ? run_id : -1, &cause);
 	if (rc < 0) {
 		error("%s", cause);
-		ret = rc == STORE_ENOENT || rc == STORE_EAMBIGUOUS ||
-				      rc == -1 ?
-			      HARNESS_EXIT_USAGE :
-			      exit_for_store(rc);
+		/* No such trace is bad input, as no such run; a bad or
+		 * ambiguous id is for the user to retype. */
+		ret = rc == STORE_EAMBIGUOUS || rc == -1 ? HARNESS_EXIT_USAGE
+							 : exit_for_store(rc);
 		goto out;
 	}
 	rc = report_trace_load(&t, st, found_run, trace_id, &cause);

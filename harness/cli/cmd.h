@@ -42,9 +42,10 @@ int cmd_store_path(char **out, const char *store_opt);
 struct store;
 /* Open the store (as cmd_store_path finds it; it must exist) and, when
  * RUN_ARG is given, resolve it (a run id or "latest") into *run_id, else
- * 0. Reports failures; returns an enum harness_exit code: 64 for a store
- * or run that does not exist, 65 for a file that is not a harness store or
- * is newer, 70 otherwise. On success *st is the caller's to free.
+ * 0. Reports failures; returns an enum harness_exit code: 64 for a RUN_ARG
+ * that is neither a run id nor "latest"; 65 for a store or run that does
+ * not exist, or a file that is not a harness store or is newer; 70
+ * otherwise. On success *st is the caller's to free.
  * Defined in open-run.c. */
 int cmd_open_store_run(struct store **st, int64_t *run_id,
 		       const char *store_opt, const char *run_arg);

@@ -3,6 +3,7 @@
 #include "cli/cmd.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "report/report.h"
 #include "store/store.h"
@@ -18,20 +19,30 @@ int cmd_open_store_run(struct store **st, int64_t *run_id,
 	ret = cmd_store_path(&path, store_opt);
 	if (ret != HARNESS_EXIT_OK)
 		return ret;
+	/* No store is no run: bad input, as a file that is not a store. */
 	rc = report_store_open(st, path, &cause);
 	if (rc < 0) {
 		error("%s", cause);
-		ret = rc == STORE_ENOENT ? HARNESS_EXIT_USAGE :
-		      rc == STORE_ENOTSTORE || rc == STORE_ENEWER ?
-					   HARNESS_EXIT_DATA :
-					   HARNESS_EXIT_RUNTIME;
+		ret = rc == STORE_ENOENT || rc == STORE_ENOTSTORE ||
+				      rc == STORE_ENEWER ?
+			      HARNESS_EXIT_DATA :
+			      HARNESS_EXIT_RUNTIME;
 		goto out;
 	}
 	if (run_arg) {
 		rc = report_run_resolve(run_id, *st, run_arg, &cause);
-		if (rc < 0) {
+		if (rc == REPORT_EBADRUN) {
 			error("%s", cause);
-			ret = rc == STORE_ENOENT ? HARNESS_EXIT_USAGE :
+			ret = HARNESS_EXIT_USAGE;
+			goto out;
+		}
+		if (rc < 0) {
+			if (rc == STORE_ENOENT && strcmp(run_arg, "latest"))
+				error("%s; 'harness runs' lists the runs",
+				      cause);
+			else
+				error("%s", cause);
+			ret = rc == STORE_ENOENT ? HARNESS_EXIT_DATA :
 						   HARNESS_EXIT_RUNTIME;
 			goto out;
 		}

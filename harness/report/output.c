@@ -52,7 +52,7 @@ int report_run_resolve(int64_t *run_id, struct store *st, const char *arg,
 	if (errno || *end || end == arg || v <= 0) {
 		*cause = xasprintf("bad run '%s': want a run id or 'latest'",
 				   arg);
-		return STORE_ENOENT;
+		return REPORT_EBADRUN;
 	}
 	{
 		struct store_run *run = NULL;

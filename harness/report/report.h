@@ -221,7 +221,8 @@ unsigned report_service_color(const struct report_trace *t,
  * as store_open. */
 int report_store_open(struct store **st, const char *path, char **cause);
 /* The run named ARG: a run id, or "latest" for the newest run.
- * STORE_ENOENT when ARG is neither or names no run. */
+ * REPORT_EBADRUN when ARG is neither, STORE_ENOENT when it names no run. */
+#define REPORT_EBADRUN (-20)
 int report_run_resolve(int64_t *run_id, struct store *st, const char *arg,
 		       char **cause);
 

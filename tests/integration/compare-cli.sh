@@ -170,8 +170,23 @@ expect 64 "one argument" 1
 expect 64 "bad format" --format xml 1 2
 expect 64 "bad alpha" --alpha 2 1 2
 expect 64 "unknown option" --frobnicate 1 2
-expect 64 "unknown revision" 1 nope
 say "usage errors exit 64"
+
+# A run id that is not in the store is no such run (65), on either side
+# and in a list, said as such; so is a name that is neither a run nor a
+# revision.
+expect 65 "no run 99" 1 99
+grep -q "^harness: error: no run 99 in '.*h.db'" err.txt ||
+	bad "no run 99 said: $(cat err.txt)"
+grep -q "ambiguous" err.txt && bad "no run 99 said ambiguous"
+expect 65 "no base run 99" 99 1
+grep -q "no run 99 in" err.txt || bad "no base run 99 said: $(cat err.txt)"
+expect 65 "no run 99 in a list" 1 3,99
+grep -q "no run 99 in" err.txt || bad "list 99 said: $(cat err.txt)"
+expect 65 "unknown revision" 1 nope
+grep -q "'nope' is neither a run id nor a revision of project 'proj'" \
+	err.txt || bad "unknown revision said: $(cat err.txt)"
+say "no such run or revision exits 65 and says so"
 
 # Outputs.
 expect 1 "out dir" --format terminal,markdown,json,junit,html --out rep 1 3

@@ -180,11 +180,11 @@ say "--to where nothing listens: exit 70, $(cut -c1-60 err.txt)..."
 "$harness" export --store h.db 999 --format otlp-json -o x.json \
 	>out.txt 2>err.txt
 status=$?
-[ $status -eq 64 ] || bad "unknown run: exit $status, want 64"
+[ $status -eq 65 ] || bad "unknown run: exit $status, want 65"
 grep -q "no run 999" err.txt || bad "unknown run said: $(cat err.txt)"
 [ -e x.json ] && bad "unknown run left x.json"
 "$harness" export --store h.db 999 --to "$url" >out.txt 2>err.txt
-[ $? -eq 64 ] || bad "unknown run with --to: want 64"
+[ $? -eq 65 ] || bad "unknown run with --to: want 65"
 grep -q "no run 999" err.txt || bad "unknown run --to said: $(cat err.txt)"
 "$harness" export --store h.db "$run" --format chrome --to "$url" \
 	>out.txt 2>err.txt
@@ -193,6 +193,6 @@ grep -q "otlp-json" err.txt || bad "--to --format chrome said: $(cat err.txt)"
 "$harness" export --store h.db "$run" --to "$url" --batch 0 \
 	>out.txt 2>err.txt
 [ $? -eq 64 ] || bad "--batch 0: want 64"
-say "unknown run and bad options: usage errors"
+say "unknown run: 65; bad options: usage errors"
 
 exit $fail

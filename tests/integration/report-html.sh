@@ -135,8 +135,12 @@ $py "$check" html t.html >/dev/null || bad "trace html check"
 grep -q '<details class="span err"' t.html || bad "errors marked"
 say "trace html"
 
-"$harness" report --store h.db 77 >/dev/null 2>&1
-[ $? -eq 64 ] || bad "missing run"
+"$harness" report --store h.db 77 >/dev/null 2>err.txt
+[ $? -eq 65 ] || bad "missing run: want 65"
+grep -q "no run 77 in '.*h.db'; 'harness runs' lists the runs" err.txt ||
+	bad "missing run said: $(cat err.txt)"
+"$harness" report --store h.db x >/dev/null 2>&1
+[ $? -eq 64 ] || bad "run 'x': want 64"
 "$harness" report --store h.db --format dot "$run" >/dev/null 2>&1
 [ $? -eq 64 ] || bad "unknown format"
 "$harness" report --store h.db >/dev/null 2>&1

@@ -51,15 +51,17 @@ rc=$?
 [ "$rc" -eq 64 ] && grep -q ambiguous err.txt || bad "ambiguous: $rc"
 "$harness" trace show --store h.db ff00 >/dev/null 2>err.txt
 rc=$?
-[ "$rc" -eq 64 ] && grep -q "no trace 'ff00'" err.txt || bad "unknown: $rc"
+[ "$rc" -eq 65 ] && grep -q "no trace 'ff00'" err.txt || bad "unknown: $rc"
 "$harness" trace show --store h.db zz >/dev/null 2>&1
 [ $? -eq 64 ] || bad "bad id"
 "$harness" trace show --store h.db --run 99 a505 >/dev/null 2>&1
-[ $? -eq 64 ] || bad "unknown run"
+[ $? -eq 65 ] || bad "unknown run"
+"$harness" trace list --store h.db --run 99 >/dev/null 2>err.txt
+[ $? -eq 65 ] && grep -q "no run 99" err.txt || bad "list: unknown run"
 "$harness" trace show --store h.db --format svg a505 >/dev/null 2>&1
 [ $? -eq 64 ] || bad "unknown format"
 "$harness" trace list --store missing.db >/dev/null 2>&1
-[ $? -eq 64 ] && [ ! -e missing.db ] || bad "missing store"
+[ $? -eq 65 ] && [ ! -e missing.db ] || bad "missing store"
 say "trace show errors"
 
 # json: the documented tree.
@@ -158,7 +160,7 @@ $py "$check" chrome noflow.json >/dev/null &&
 say "checker rejects bad traces"
 
 "$harness" export --store h.db 42 >/dev/null 2>&1
-[ $? -eq 64 ] || bad "export of a missing run"
+[ $? -eq 65 ] || bad "export of a missing run"
 "$harness" export --store h.db latest --format json -o all.json ||
 	bad "export latest json"
 $py -c "import json,sys; assert len(json.load(open('all.json'))) == 12" ||
