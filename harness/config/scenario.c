@@ -4,6 +4,7 @@
 #include "config/config.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "config/internal.h"
 #include "config/template.h"
+#include "util/suggest.h"
 
 #ifndef HARNESS_SCENARIOS_DIR
 #define HARNESS_SCENARIOS_DIR "scenarios"
@@ -874,15 +876,39 @@ static int load_root(struct yfile *f, struct scenario *s,
 	return 0;
 }
 
+/* The scenario names (NAME of NAME.yaml) in DIR into *names, for a
+ * did-you-mean; a config file there is no scenario. */
+static void scenario_names(struct ynames *names, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+
+		if (len <= 5 || strcmp(e->d_name + len - 5, ".yaml") ||
+		    !strcmp(e->d_name, "harness.yaml") || e->d_name[0] == '.')
+			continue;
+		e->d_name[len - 5] = '\0';
+		ynames_add(names, e->d_name);
+	}
+	closedir(d);
+}
+
 /* NAME.yaml in the config's directory, $HARNESS_SCENARIOS_DIR, then the
- * source tree's scenarios/. */
+ * source tree's scenarios/. A folder named twice (the config beside the
+ * shipped scenarios) is searched and named once. */
 static char *find_scenario(const char *name, const struct config *cfg,
                            char **cause)
 {
-	const char *dirs[3];
-	size_t ndirs = 0;
+	const char *dirs[3], *env = getenv("HARNESS_SCENARIOS_DIR"), *hint;
+	char *real[3] = {NULL, NULL, NULL};
+	struct ynames names = YNAMES_INIT;
 	struct strbuf looked = STRBUF_INIT;
-	const char *env = getenv("HARNESS_SCENARIOS_DIR");
+	size_t ndirs = 0, nreal = 0;
+	char *found = NULL;
 
 	if (strchr(name, '/') ||
 	    (strlen(name) > 5 && !strcmp(name + strlen(name) - 5, ".yaml")))
@@ -892,20 +918,44 @@ static char *find_scenario(const char *name, const struct config *cfg,
 	if (env && *env)
 		dirs[ndirs++] = env;
 	dirs[ndirs++] = HARNESS_SCENARIOS_DIR;
-	for (size_t i = 0; i < ndirs; i++) {
-		char *path = xasprintf("%s/%s.yaml", dirs[i], name);
+	for (size_t i = 0; i < ndirs && !found; i++) {
+		char *r = realpath(dirs[i], NULL);
+		bool seen = false;
 
-		if (!access(path, F_OK)) {
-			strbuf_release(&looked);
-			return path;
+		for (size_t k = 0; k < nreal && r; k++)
+			seen |= !strcmp(real[k], r);
+		if (seen) {
+			free(r);
+			continue;
 		}
-		strbuf_addf(&looked, "%s%s", i ? ", " : "", dirs[i]);
-		free(path);
+		if (r)
+			real[nreal++] = r;
+		found = xasprintf("%s/%s.yaml", dirs[i], name);
+		if (access(found, F_OK)) {
+			free(found);
+			found = NULL;
+			strbuf_addf(&looked, "%s%s", looked.len ? ", " : "",
+			            dirs[i]);
+			scenario_names(&names, dirs[i]);
+		}
 	}
-	*cause = xasprintf("scenario '%s' not found: no %s.yaml in %s", name,
-	                   name, looked.buf);
+	if (!found) {
+		static const char *const none[] = {NULL};
+
+		hint = suggest_closest(name, names.v ? (const char *const *)
+		                                             names.v
+		                                     : none);
+		*cause = xasprintf("scenario '%s' not found: no %s.yaml in "
+		                   "%s%s%s%s",
+		                   name, name, looked.buf,
+		                   hint ? "; did you mean '" : "",
+		                   hint ? hint : "", hint ? "'?" : "");
+	}
+	for (size_t k = 0; k < nreal; k++)
+		free(real[k]);
+	ynames_release(&names);
 	strbuf_release(&looked);
-	return NULL;
+	return found;
 }
 
 int scenario_load(struct scenario **out, const char *name_or_path,

@@ -77,6 +77,12 @@ has by-name-near "$tmp/out" "name: near"
 has by-name-far "$tmp/out" "duration: 2s"
 run by-name-missing 78 "$harness" config check -c "$tmp/harness.yaml" gone
 has by-name-missing-why "$tmp/err" "scenario 'gone' not found"
+# A near miss of a shipped scenario: did you mean, and the shipped folder
+# (the config's own, and where harness looks anyway) named once.
+shipped=$HARNESS_SOURCE_ROOT/scenarios
+run by-name-typo 78 "$harness" config check -c "$shipped/harness.yaml" boot-mv
+has by-name-typo-hint "$tmp/err" \
+	"no boot-mv.yaml in $shipped; did you mean 'boot-vm'?"
 
 run path 0 "$harness" config path -c "$tmp/x.yaml"
 has path-text "$tmp/out" "$tmp/x.yaml"

@@ -764,6 +764,28 @@ static void test_config__scenario_lookup(void **state)
 
 	expect_scenario_error(cfg, "nowhere", "scenario 'nowhere' not found");
 	expect_scenario_error(cfg, "nowhere", sub);
+	/* A near miss of a scenario in any folder searched gets a
+	 * did-you-mean, as a mistyped key does; harness.yaml is no
+	 * scenario. */
+	expect_scenario_error(cfg, "neer", "; did you mean 'near'?");
+	expect_scenario_error(cfg, "fra", "; did you mean 'far'?");
+	assert_true(scenario_load(&sc, "harnes", cfg, &cause) < 0);
+	assert_null(strstr(cause, "did you mean 'harness'"));
+	free(cause);
+	cause = NULL;
+	/* The config's folder named again by $HARNESS_SCENARIOS_DIR (as
+	 * the shipped config and scenarios are) is searched and named once. */
+	snprintf(sub, sizeof(sub), "%s/.", tmpdir);
+	setenv("HARNESS_SCENARIOS_DIR", sub, 1);
+	assert_true(scenario_load(&sc, "nowhere", cfg, &cause) < 0);
+	{
+		const char *first = strstr(cause, tmpdir);
+
+		assert_non_null(first);
+		assert_null(strstr(first + strlen(tmpdir), tmpdir));
+	}
+	free(cause);
+	cause = NULL;
 	unsetenv("HARNESS_SCENARIOS_DIR");
 	/* A name with ".yaml" is a path, relative to the working directory,
 	 * not to the config. */
