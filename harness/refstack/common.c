@@ -54,9 +54,20 @@ void rs_uuid(struct refstack *rs, char out[37])
 		 b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-void rs_knob_spend(struct refstack *rs, const char *name)
+void rs_knob_spend(struct refstack *rs, struct htrace_span *span,
+		   enum htrace_kind kind, const char *name)
 {
-	rs_knob_delay_spend(rs_knobs_delay(&rs->knobs, name));
+	const struct rs_knob_delay *d = rs_knobs_delay_in(&rs->knobs, kind,
+							  name);
+
+	if (!d || !d->ns)
+		return;
+	/* A planted delay says so where it is spent: a run's spans show
+	 * which operation was slowed on purpose, and that it was once. */
+	htrace_attr_int(span, d->cpu ? "refstack.knob.cpu_ns"
+				     : "refstack.knob.slow_ns",
+			(int64_t)d->ns);
+	rs_knob_delay_spend(d);
 }
 
 struct htrace_span *rs_begin(struct refstack *rs, enum htrace_kind kind,
@@ -64,7 +75,7 @@ struct htrace_span *rs_begin(struct refstack *rs, enum htrace_kind kind,
 {
 	struct htrace_span *span = htrace_begin(kind, name);
 
-	rs_knob_spend(rs, name);
+	rs_knob_spend(rs, span, kind, name);
 	return span;
 }
 

@@ -337,7 +337,7 @@ static enum MHD_Result dispatch(struct refstack *rs,
 		span = htrace_http_server_begin(method, found ? "{unmatched}" :
 							       route->pattern);
 		htrace_attr_str(span, HTRACE_ATTR_URL_PATH, url);
-		rs_knob_spend(rs, name);
+		rs_knob_spend(rs, span, HTRACE_KIND_REST_DISPATCH, name);
 	}
 	if (found == 404) {
 		rs_reply_error(resp, 404, "the resource could not be found");

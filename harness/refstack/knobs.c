@@ -35,6 +35,8 @@ int rs_parse_duration(const char *s, uint64_t *ns)
 	} units[] = {
 		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 },
 		{ "s", 1e9 }, { "m", 60e9 },
+		/* micro: the micro sign U+00B5 and the Greek mu U+03BC */
+		{ "\xc2\xb5s", 1e3 }, { "\xce\xbcs", 1e3 },
 	};
 	char *end;
 	double v;
@@ -230,6 +232,20 @@ const struct rs_knob_delay *rs_knobs_delay(const struct rs_knobs *k,
 		if (!strcmp(k->delays[i].op, op))
 			return &k->delays[i];
 	return NULL;
+}
+
+const struct rs_knob_delay *rs_knobs_delay_in(const struct rs_knobs *k,
+					      enum htrace_kind kind,
+					      const char *op)
+{
+	switch (kind) {
+	case HTRACE_KIND_RPC_CALL:
+	case HTRACE_KIND_RPC_CAST:
+	case HTRACE_KIND_REST_CALL:
+		return NULL;
+	default:
+		return rs_knobs_delay(k, op);
+	}
 }
 
 static uint64_t clock_ns(clockid_t id)

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "htrace.h"
+
 /* Extra time spent in the operation (span name) op: asleep, or busy on the
  * CPU. */
 struct rs_knob_delay {
@@ -48,10 +50,19 @@ int rs_knobs_load_env(struct rs_knobs *k, char **cause);
 /* The delay configured for op, or NULL. Borrowed from k. */
 const struct rs_knob_delay *rs_knobs_delay(const struct rs_knobs *k,
 					   const char *op);
+/* The delay to spend in a span of KIND named OP, or NULL. A knob names an
+ * operation, and an operation runs once per call: an RPC's in the callee's
+ * rpc.dispatch, so the caller's rpc.call or rpc.cast of the same name (and
+ * an outbound rest.call) spends nothing, or one knob would delay each call
+ * twice. Borrowed from k. */
+const struct rs_knob_delay *rs_knobs_delay_in(const struct rs_knobs *k,
+					      enum htrace_kind kind,
+					      const char *op);
 /* Spend the delay: nanosleep, or spin on the CPU clock of the thread. */
 void rs_knob_delay_spend(const struct rs_knob_delay *d);
 
-/* Parse "20ms", "1.5s", "250us", "100ns", "2m" into ns; -1 if malformed. */
+/* Parse "20ms", "1.5s", "250us" (also "250µs"), "100ns", "2m" into ns; -1
+ * if malformed. */
 int rs_parse_duration(const char *s, uint64_t *ns);
 
 #endif

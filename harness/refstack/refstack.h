@@ -276,8 +276,11 @@ double rs_random(struct refstack *rs);
 /* Begin a span of kind and name, then spend any delay knob for the name. */
 struct htrace_span *rs_begin(struct refstack *rs, enum htrace_kind kind,
 			     const char *name);
-/* Spend any delay knob configured for name (inside the current span). */
-void rs_knob_spend(struct refstack *rs, const char *name);
+/* Spend the delay knob for name in SPAN (of KIND; NULL when untraced), as
+ * rs_knobs_delay_in decides, and mark SPAN with what it spent:
+ * refstack.knob.slow_ns or refstack.knob.cpu_ns. */
+void rs_knob_spend(struct refstack *rs, struct htrace_span *span,
+		   enum htrace_kind kind, const char *name);
 /* ISO 8601 time now + secs, "2026-11-24T22:58:22.000000Z". */
 void rs_iso_time(char *buf, size_t size, int64_t secs);
 /* Make a directory and its parents; -1 with errno. */

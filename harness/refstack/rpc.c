@@ -132,7 +132,9 @@ static int rpc_send(struct refstack *rs, const char *base, const char *service,
 				RPC_SYSTEM, name);
 	htrace_attr_str(span, HTRACE_ATTR_RPC_SERVICE, service);
 	htrace_attr_str(span, HTRACE_ATTR_MESSAGING_DESTINATION_NAME, service);
-	rs_knob_spend(rs, name);
+	/* Spends nothing: the callee's rpc.dispatch of the name does. */
+	rs_knob_spend(rs, span,
+		      reply ? HTRACE_KIND_RPC_CALL : HTRACE_KIND_RPC_CAST, name);
 	if (!base || !*base) {
 		*cause = xasprintf("no URL configured for service '%s'",
 				   service);
@@ -225,7 +227,7 @@ static int rpc_dispatch(struct refstack *rs, const struct rs_rpc_method *m,
 	snprintf(name, sizeof(name), "%s.%s", rs->svc->name, m->name);
 	span = htrace_rpc_begin(HTRACE_KIND_RPC_DISPATCH, RPC_SYSTEM, name);
 	htrace_attr_str(span, HTRACE_ATTR_RPC_SERVICE, rs->svc->name);
-	rs_knob_spend(rs, name);
+	rs_knob_spend(rs, span, HTRACE_KIND_RPC_DISPATCH, name);
 	ret = m->handle(rs, msg, result, cause);
 	if (ret < 0)
 		htrace_set_error(span, *cause);

@@ -260,7 +260,7 @@ static int disk_create(struct build *b, const char *path, char **cause)
 
 	snprintf(size, sizeof(size), "%lldG", (long long)b->disk_gb);
 	span = htrace_exec_begin(argv);
-	rs_knob_spend(b->rs, "truncate");
+	rs_knob_spend(b->rs, span, HTRACE_KIND_EXEC, "truncate");
 	while (environ[n])
 		n++;
 	env = xcalloc(n + 2, sizeof(*env));

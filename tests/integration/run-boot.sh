@@ -108,8 +108,11 @@ if grep -q '^spool ' "$out"; then bad "a removed spool is named"; fi
 
 # The rate runner through the CLI: 10 iterations at 40/s; --keep-spool
 # keeps the run's spool files, and the summary says where: ingesting
-# them again stores nothing twice.
-"$harness" run boot-vm -c "$cfg" --rate 40 --iterations 10 --warmup 0 \
+# them again stores nothing twice. Every service gets the knobs from
+# harness's environment, in µs.
+REFSTACK_SLOW=scheduler.select_destinations=500us \
+REFSTACK_CPU="compute.build_and_run_instance=200µs" \
+	"$harness" run boot-vm -c "$cfg" --rate 40 --iterations 10 --warmup 0 \
 	--concurrency 4 --keep-spool >"$out" 2>&1
 check_exit "run --rate" 0 $?
 check_no_leftover "run --rate"
@@ -133,6 +136,27 @@ span=$(q "SELECT (max(intended_start_ns) - min(intended_start_ns)) / 1000000
 	FROM iterations WHERE run_id = 2")
 [ "$span" -ge 200 ] && [ "$span" -le 250 ] && say "rate schedule kept" ||
 	bad "intended starts span ${span}ms, want 225ms"
+
+# One knob, one delay per call: each knob is spent (and marked on the
+# span) once per iteration, in the callee's rpc.dispatch of the name,
+# never again in the caller's rpc.call or rpc.cast of it.
+knob_spans() { # knob_spans KEY: "kind service name ns" of each marked span
+	q "SELECT k.name, sv.s, n.s, a.value FROM spans sp
+		JOIN span_attrs a ON a.span = sp.id
+		JOIN strings ks ON ks.id = a.key_id AND ks.s = '$1'
+		JOIN kinds k ON k.id = sp.kind
+		JOIN strings sv ON sv.id = sp.service_id
+		JOIN strings n ON n.id = sp.name_id
+		WHERE sp.run_id = 2 AND sp.dur_ns >= a.value"
+}
+slow=$(knob_spans refstack.knob.slow_ns | sort | uniq -c | sed 's/^ *//')
+[ "$slow" = "10 rpc.dispatch|scheduler|scheduler.select_destinations|500000" ] &&
+	say "REFSTACK_SLOW: once per call, in the scheduler's rpc.dispatch" ||
+	bad "REFSTACK_SLOW spent in: $slow"
+cpu=$(knob_spans refstack.knob.cpu_ns | sort | uniq -c | sed 's/^ *//')
+[ "$cpu" = "10 rpc.dispatch|compute|compute.build_and_run_instance|200000" ] &&
+	say "REFSTACK_CPU (in µs): once per cast, in compute's rpc.dispatch" ||
+	bad "REFSTACK_CPU spent in: $cpu"
 
 # --no-stack: the stack `harness stack up` left running; its services'
 # spans (in the config's spool) are stored with the run all the same.
