@@ -24,6 +24,9 @@ void run_data_release(struct run_data *rd)
 		store_run_free(rd->runs[i]);
 	free(rd->runs);
 	aggregate_release(&rd->agg);
+	for (size_t i = 0; i < rd->nruns && rd->blocks; i++)
+		aggregate_release(&rd->blocks[i]);
+	free(rd->blocks);
 	memset(rd, 0, sizeof(*rd));
 }
 
@@ -275,10 +278,19 @@ out:
 	return ret;
 }
 
+/* The pooled aggregate of a side, and its run's own block. */
+struct both_aggregates {
+	struct aggregate *pooled, *block;
+};
+
 static int add_to_aggregate(const struct analyze_span *spans, size_t n,
 			    void *payload, char **cause)
 {
-	return aggregate_add_trace(payload, spans, n, cause);
+	struct both_aggregates *both = payload;
+
+	if (aggregate_add_trace(both->block, spans, n, cause) < 0)
+		return -1;
+	return aggregate_add_trace(both->pooled, spans, n, cause);
 }
 
 int run_data_add(struct run_data *rd, struct store *st, int64_t run_id,
@@ -286,15 +298,21 @@ int run_data_add(struct run_data *rd, struct store *st, int64_t run_id,
 {
 	struct run_traces_counts c;
 	struct store_run *run = NULL;
+	struct both_aggregates both;
 	int ret;
 
 	ret = store_run_get(&run, st, run_id, cause);
 	if (ret < 0)
 		return ret;
 	rd->runs = xrealloc(rd->runs, (rd->nruns + 1) * sizeof(*rd->runs));
+	rd->blocks = xrealloc(rd->blocks,
+			      (rd->nruns + 1) * sizeof(*rd->blocks));
+	aggregate_init(&rd->blocks[rd->nruns]);
+	both.pooled = &rd->agg;
+	both.block = &rd->blocks[rd->nruns];
 	rd->runs[rd->nruns++] = run;
 	rd->run = rd->runs[0];
-	ret = run_traces_each(st, run_id, add_to_aggregate, &rd->agg, &c,
+	ret = run_traces_each(st, run_id, add_to_aggregate, &both, &c,
 			      cause);
 	if (ret < 0)
 		return ret;

@@ -34,6 +34,10 @@ struct run_data {
 					 * owned */
 	size_t nruns;
 	struct aggregate agg;	/* the ok, non-warm-up iterations */
+	/* The same iterations run by run: blocks[i] holds those of runs[i],
+	 * so that a comparison can pair the rounds of ci/gate.sh as blocks
+	 * instead of treating every iteration as independent. Owned. */
+	struct aggregate *blocks;
 	size_t nmeasured;	/* non-warm-up iterations */
 	size_t nfailed;		/* of those, failed */
 	size_t nwarmup;
@@ -41,7 +45,7 @@ struct run_data {
 	size_t nspans;		/* spans that went into agg */
 };
 
-#define RUN_DATA_INIT { NULL, NULL, 0, AGGREGATE_INIT, 0, 0, 0, 0, 0 }
+#define RUN_DATA_INIT { NULL, NULL, 0, AGGREGATE_INIT, NULL, 0, 0, 0, 0, 0 }
 
 /* What run_traces_each saw of a run's iterations. */
 struct run_traces_counts {

@@ -685,3 +685,92 @@ int stats_robust_sd(double *out, const double *x, size_t n)
 	*out = mad > 0 ? 1.4826 * mad : stats_stddev(x, n);
 	return 0;
 }
+
+/* ------------------------------------------------------------------ */
+
+void stats_log_transform(double *y, const double *x, size_t n, double offset)
+{
+	for (size_t i = 0; i < n; i++)
+		y[i] = log(x[i] + offset);
+}
+
+int stats_combine_blocks(struct stats_combined *out, const double *d,
+			 const double *var, size_t k, double alpha)
+{
+	double sw = 0, sw2 = 0, swd = 0, dbar, q = 0, c, tau2 = 0;
+	double sws = 0, swsd = 0, z;
+
+	memset(out, 0, sizeof(*out));
+	if (!k || !(alpha > 0 && alpha < 1)) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (size_t i = 0; i < k; i++) {
+		double w;
+
+		if (!(var[i] > 0)) {
+			errno = EINVAL;
+			return -1;
+		}
+		w = 1 / var[i];
+		sw += w;
+		sw2 += w * w;
+		swd += w * d[i];
+	}
+	dbar = swd / sw;
+	for (size_t i = 0; i < k; i++)
+		q += (d[i] - dbar) * (d[i] - dbar) / var[i];
+	c = sw - sw2 / sw;
+	if (k > 1 && c > 0 && q > (double)(k - 1))
+		tau2 = (q - (double)(k - 1)) / c;
+	for (size_t i = 0; i < k; i++) {
+		double w = 1 / (var[i] + tau2);
+
+		sws += w;
+		swsd += w * d[i];
+	}
+	out->k = k;
+	out->est = swsd / sws;
+	out->se = sqrt(1 / sws);
+	out->tau2 = tau2;
+	out->q = q;
+	z = stats_norm_ppf(1 - alpha / 2);
+	out->lo = out->est - z * out->se;
+	out->hi = out->est + z * out->se;
+	out->z = out->est / out->se;
+	out->p = 2 * stats_norm_sf(fabs(out->z));
+	if (out->p > 1)
+		out->p = 1;
+	return 0;
+}
+
+double stats_hl_se(const struct stats_hl *hl, double floor)
+{
+	double conf = hl->conf, z, se;
+
+	if (!(conf > 0) || conf >= 1)
+		conf = 0.95;
+	z = stats_norm_ppf(1 - (1 - conf) / 2);
+	se = (hl->hi - hl->lo) / (2 * z);
+	return se > floor ? se : floor;
+}
+
+double stats_sign_test(size_t k, size_t n)
+{
+	size_t lo = k < n - k ? k : n - k;
+	double p = 0;
+
+	if (!n)
+		return 1;
+	/* 2 P(X <= min(k, n - k)) for X ~ Binomial(n, 1/2). */
+	for (size_t i = 0; i <= lo; i++)
+		p += exp(lgamma((double)n + 1) - lgamma((double)i + 1) -
+			 lgamma((double)(n - i) + 1) - (double)n * log(2.0));
+	p *= 2;
+	return p > 1 ? 1 : p;
+}
+
+double stats_alpha_at_look(double alpha, unsigned look)
+{
+	return look ? ldexp(alpha, -(int)(look > 1000 ? 1000 : look)) : alpha;
+}

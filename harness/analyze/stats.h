@@ -162,4 +162,51 @@ size_t stats_mwu_sample_size(double sd_a, double sd_b, double effect,
  * standard deviation when the MAD is 0. Allocates n doubles. */
 int stats_robust_sd(double *out, const double *x, size_t n);
 
+/* ------------------------------------------------------------------ */
+/* Shifts on the log scale, and blocks combined. */
+
+/* y[i] = ln(x[i] + offset) for n values (offset > 0 keeps zeros finite).
+ * A shift d of y is a ratio exp(d) of x (for values large against the
+ * offset), so a relative change expm1(d) can never pass -100%. y may
+ * alias x. */
+void stats_log_transform(double *y, const double *x, size_t n,
+			 double offset);
+
+/* One estimate from several blocks (rounds): the random-effects
+ * (DerSimonian-Laird) combination of per-block estimates d[i] with
+ * within-block variances var[i] > 0. The between-block variance tau2 is
+ * estimated from Cochran's Q = sum w (d - dbar)^2, w = 1 / var:
+ * tau2 = max(0, (Q - (k - 1)) / (sum w - sum w^2 / sum w)); then each block
+ * is weighted 1 / (var + tau2). With one block, est = d[0], se =
+ * sqrt(var[0]) and tau2 = 0. The interval is est -/+ z(1 - alpha/2) se,
+ * z = est / se, p two-sided from the normal distribution: a drift that
+ * differs from round to round widens it (tau2), so its coverage holds
+ * when rounds disagree, which pooling the rounds' iterations would hide. */
+struct stats_combined {
+	size_t k;		/* blocks */
+	double est, se, lo, hi, z, p;
+	double tau2;		/* between-block variance */
+	double q;		/* Cochran's Q; 0 for one block */
+};
+
+int stats_combine_blocks(struct stats_combined *out, const double *d,
+			 const double *var, size_t k, double alpha);
+
+/* The standard error of a Hodges-Lehmann shift read back from its
+ * interval: (hi - lo) / (2 z), z the normal quantile of the level the
+ * interval achieved (hl->conf). Never below floor. */
+double stats_hl_se(const struct stats_hl *hl, double floor);
+
+/* Two-sided p-value of a sign test: k of n signs positive, each positive
+ * with probability 1/2 under the null; exact. 1 when n is 0. */
+double stats_sign_test(size_t k, size_t n);
+
+/* Sequential testing: the share of the error rate ALPHA spent at look
+ * LOOK (1, 2, ...): alpha / 2^look. The shares add up to less than alpha
+ * however many looks are made, so a gate that looks again after every
+ * round and stops at the first settled answer keeps its false-alarm rate
+ * below alpha (a Bonferroni bound over the looks). LOOK 0 means "not
+ * sequential": alpha itself. */
+double stats_alpha_at_look(double alpha, unsigned look);
+
 #endif

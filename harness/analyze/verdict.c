@@ -56,6 +56,8 @@ const char *verdict_status_str(enum verdict_status s)
 		return "inconclusive";
 	case VERDICT_NO_BASELINE:
 		return "no-baseline";
+	case VERDICT_MACHINE:
+		return "machine";
 	}
 	return "?";
 }
@@ -69,6 +71,8 @@ int verdict_exit_code(const struct verdict *v)
 		return HARNESS_EXIT_REGRESSION;
 	case VERDICT_LIMIT:
 		return HARNESS_EXIT_LIMIT;
+	case VERDICT_MACHINE:
+		return HARNESS_EXIT_MACHINE;
 	case VERDICT_INCONCLUSIVE:
 	case VERDICT_NO_BASELINE:
 		return v->no_baseline_ok ? HARNESS_EXIT_OK
@@ -273,6 +277,65 @@ static char *row_line(const struct compare_row *r)
 	return xasprintf("%s -> %s, %s, q=%.2g", base, head, change, r->q);
 }
 
+/* The critical-path gate: every operation whose critical-path time grew
+ * by min_effect of the iteration, net of the machine. */
+static void critical_path_gate(struct verdict *v, const char *name)
+{
+	struct strbuf msg = STRBUF_INIT;
+	struct verdict_gate *g;
+	const struct compare_result *c = &v->cmp;
+	char *widest = NULL;
+	size_t nup = 0;
+
+	for (size_t i = 0; i < c->nrows; i++) {
+		const struct compare_row *r = &c->rows[i];
+		char *label;
+
+		if (!r->gated_crit)
+			continue;
+		if (nup++ < 8) {
+			label = verdict_row_label(r);
+			strbuf_addf(&msg, "%s%s %+.2fms [%+.2fms, %+.2fms], "
+				    "q=%.2g", nup > 1 ? "; " : "", label,
+				    r->crit.abs_shift / 1e6,
+				    r->crit.abs_lo / 1e6,
+				    r->crit.abs_hi / 1e6, r->crit.q);
+			free(label);
+		}
+	}
+	g = add_gate(v, VERDICT_GATE_REGRESSION,
+		     xasprintf("regression: %s", name));
+	g->unit = GATE_UNIT_NS;
+	g->limit = c->threshold_ns;
+	g->pass = !nup;
+	if (c->widest != SIZE_MAX) {
+		const struct compare_row *w = &c->rows[c->widest];
+
+		g->observed = w->crit.abs_hi;
+		widest = verdict_row_label(w);
+	}
+	if (nup) {
+		g->message = xasprintf(
+			"%s: %zu operation%s grew on the critical path by "
+			"%.2fms (%.0f%% of the iteration) or more: %s%s",
+			name, nup, nup == 1 ? "" : "s", c->threshold_ns / 1e6,
+			100 * v->min_effect, msg.buf, nup > 8 ? "; ..." : "");
+	} else {
+		g->inconclusive = c->verdict == COMPARE_INCONCLUSIVE &&
+				  !isnan(g->observed) &&
+				  g->observed >= c->threshold_ns;
+		g->message = xasprintf(
+			"%s: every operation's growth at most %+.2fms%s%s%s, "
+			"limit %.2fms: %s",
+			name, isnan(g->observed) ? 0 : g->observed / 1e6,
+			widest ? " (" : "", widest ? widest : "",
+			widest ? ")" : "", c->threshold_ns / 1e6,
+			g->inconclusive ? "inconclusive" : "pass");
+	}
+	free(widest);
+	strbuf_release(&msg);
+}
+
 static void regression_gates(struct verdict *v,
 			     const struct gate_metric *metrics, size_t n)
 {
@@ -280,6 +343,11 @@ static void regression_gates(struct verdict *v,
 		const struct compare_row *row = NULL;
 		struct verdict_gate *g;
 		char *line;
+
+		if (!strcmp(v->metrics[m], "critical-path")) {
+			critical_path_gate(v, v->metrics[m]);
+			continue;
+		}
 
 		for (size_t i = 0; i < v->cmp.nrows && !row; i++)
 			if (row_matches(&metrics[m], &v->cmp.rows[i]))
@@ -290,6 +358,7 @@ static void regression_gates(struct verdict *v,
 		g->unit = GATE_UNIT_NS;
 		g->missing = !row || !row->in_base || !row->in_head;
 		g->pass = !(row && row->regression);
+		g->inconclusive = g->pass && (!row || row->inconclusive);
 		if (!row) {
 			g->message = xasprintf("%s: no data in either run",
 					       v->metrics[m]);
@@ -314,7 +383,10 @@ static void regression_gates(struct verdict *v,
 			const struct compare_row *r = &v->cmp.rows[i];
 			char *label, *line;
 
-			if (r->measure != COMPARE_COUNT || !r->regression)
+			/* Counts that vary follow the times: only an
+			 * exact change gates. */
+			if (r->measure != COMPARE_COUNT || !r->regression ||
+			    !r->exact)
 				continue;
 			if (nup++ < 8) {
 				label = verdict_row_label(r);
@@ -349,7 +421,7 @@ static int parse_metrics(struct verdict *v, struct gate_metric **out,
 			 const struct verdict_options *opt, char **cause)
 {
 	const char *const *names = NULL;
-	static const char *const deflt[] = { "iteration" };
+	static const char *const deflt[] = { "critical-path" };
 	size_t n = 0;
 	struct gate_metric *ms;
 
@@ -368,13 +440,20 @@ static int parse_metrics(struct verdict *v, struct gate_metric **out,
 	for (size_t i = 0; i < n; i++) {
 		char *why = NULL, *s;
 
+		if (!strcmp(names[i], "critical-path")) {
+			/* Not a row: compare gates it (critical_path). */
+			ms[i].subject = GATE_FAILURE_RATE;
+			v->metrics[v->nmetrics++] = xstrdup(names[i]);
+			continue;
+		}
 		if (gate_metric_parse(&ms[i], names[i], NULL, &why) < 0 ||
 		    (ms[i].subject != GATE_ITERATION &&
 		     ms[i].subject != GATE_STEP &&
 		     ms[i].subject != GATE_OP)) {
 			if (!why)
 				why = xstrdup("a regression metric is "
-					      "iteration, step(NAME) or "
+					      "critical-path, iteration, "
+					      "step(NAME) or "
 					      "op(SERVICE, KIND, NAME)");
 			if (opt->metrics && opt->nmetrics)
 				*cause = xasprintf("bad metric '%s': %s",
@@ -438,6 +517,9 @@ static void decide(struct verdict *v, bool gates_only)
 		v->status = VERDICT_NO_BASELINE;
 		strbuf_addf(&sb, "the %s run has no successful iteration",
 			    v->base.agg.niterations ? "head" : "base");
+	} else if (v->cmp.verdict == COMPARE_MACHINE) {
+		v->status = VERDICT_MACHINE;
+		strbuf_addstr(&sb, v->cmp.reason);
 	} else if (v->cmp.verdict == COMPARE_INCONCLUSIVE) {
 		v->status = VERDICT_INCONCLUSIVE;
 		strbuf_addstr(&sb, v->cmp.reason);
@@ -552,14 +634,29 @@ static int verdict_build(struct verdict *v, struct store *st,
 
 	if (v->has_base && v->base.agg.niterations &&
 	    v->head.agg.niterations) {
+		struct gate_metric *rows = xcalloc(v->nmetrics + 1,
+						   sizeof(*rows));
+		bool paired = v->base.nruns == v->head.nruns &&
+			      v->base.nruns > 1;
+
 		compare_options_init(&copt);
 		copt.alpha = v->alpha;
 		copt.min_effect = v->min_effect;
-		copt.gated = metrics;
-		copt.ngated = v->nmetrics;
+		copt.look = opt->look;
+		/* "critical-path" is no row: compare gates it itself. */
+		for (size_t i = 0; i < v->nmetrics; i++)
+			if (!strcmp(v->metrics[i], "critical-path"))
+				copt.critical_path = true;
+			else
+				rows[copt.ngated++] = metrics[i];
+		copt.gated = rows;
 		copt.fail_on_count_increase = v->fail_on_count_increase;
-		if (compare_aggregates(&v->cmp, &v->base.agg, &v->head.agg,
-				       &copt, cause) < 0) {
+		ret = compare_blocks(&v->cmp, &v->base.agg, &v->head.agg,
+				     paired ? v->base.blocks : NULL,
+				     paired ? v->head.blocks : NULL,
+				     paired ? v->base.nruns : 0, &copt, cause);
+		free(rows);
+		if (ret < 0) {
 			ret = -1;
 			goto out;
 		}

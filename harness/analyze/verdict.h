@@ -21,11 +21,22 @@
  *     fact about the head alone, needing no baseline, so it wins over a
  *     regression found in the same comparison; both show in the reports;
  *  2. a regression gate failed: VERDICT_REGRESSION, exit 1;
- *  3. no baseline (none given, none found, or one without a successful
+ *  3. every operation of most services moved together, and none beyond
+ *     that (compare.h, "machine factor"): VERDICT_MACHINE, exit 4. The
+ *     machine ran at another speed for the head than for the base; it is
+ *     no verdict on the code, and a gate should measure again;
+ *  4. no baseline (none given, none found, or one without a successful
  *     iteration), or the comparison could not rule out a regression of
  *     min_effect: VERDICT_NO_BASELINE or VERDICT_INCONCLUSIVE, exit 3 —
  *     exit 0 when no_baseline_ok is set;
- *  4. VERDICT_PASS, exit 0. */
+ *  5. VERDICT_PASS, exit 0.
+ *
+ * Regression metrics: "critical-path" (the default) gates the critical-
+ * path time of every operation (compare.h); "iteration", "step(NAME)" and
+ * "op(S, K, N)" gate that row's total time. Sides of as many runs each
+ * are compared as paired rounds (run i of the base with run i of the
+ * head, as ci/gate.sh makes them); otherwise each side is pooled into
+ * one block. */
 #ifndef HARNESS_ANALYZE_VERDICT_H
 #define HARNESS_ANALYZE_VERDICT_H
 
@@ -57,6 +68,9 @@ struct verdict_options {
 	bool force;
 	/* No baseline and inconclusive comparisons exit 0. */
 	bool no_baseline_ok;
+	/* Sequential testing: this comparison is look N of a gate that adds
+	 * rounds (compare_options.look); 0: not sequential. */
+	unsigned look;
 };
 
 void verdict_options_init(struct verdict_options *opt);
@@ -72,6 +86,10 @@ struct verdict_gate {
 	 * "regression: count". Owned. */
 	char *name;
 	bool pass;
+	/* A regression gate that could neither find nor rule out a
+	 * regression: not failed, and not passed either; writers print it
+	 * as "inconclusive", JUnit as skipped. */
+	bool inconclusive;
 	/* One line: "iteration.p95 = 912ms, limit < 800ms: FAIL", or for a
 	 * regression gate what the row shows. Owned. */
 	char *message;
@@ -90,6 +108,7 @@ enum verdict_status {
 	VERDICT_LIMIT,
 	VERDICT_INCONCLUSIVE,
 	VERDICT_NO_BASELINE,
+	VERDICT_MACHINE,
 };
 
 struct verdict {
@@ -153,7 +172,8 @@ int gates_for_run(struct verdict *v, struct store *st, int64_t run_id,
 /* The exit code for V (util/exitcode.h), by the rules above. */
 int verdict_exit_code(const struct verdict *v);
 
-/* "pass", "regression", "limit", "inconclusive", "no-baseline". */
+/* "pass", "regression", "limit", "inconclusive", "no-baseline",
+ * "machine". */
 const char *verdict_status_str(enum verdict_status s);
 
 /* The number of failed gates of each type. */

@@ -61,6 +61,8 @@ static const char *status_word(const struct verdict *v)
 		return "⚠️ inconclusive";
 	case VERDICT_NO_BASELINE:
 		return "⚠️ no baseline";
+	case VERDICT_MACHINE:
+		return "⚠️ machine-wide shift";
 	}
 	return "?";
 }

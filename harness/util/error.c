@@ -14,6 +14,7 @@ const char *const harness_exit_help[] = {
 	"  1   regression against the baseline",
 	"  2   absolute limit (gate) broken",
 	"  3   inconclusive: too few iterations, or no baseline",
+	"  4   machine-wide shift: every service moved together, not the code",
 	" 64   usage error (bad command line)",
 	" 65   bad input data (not a harness store, corrupt file)",
 	" 70   runtime failure (failed iterations, I/O, a service)",

@@ -8,6 +8,7 @@ enum harness_exit {
 	HARNESS_EXIT_REGRESSION = 1,	/* head regressed against the baseline */
 	HARNESS_EXIT_LIMIT = 2,		/* an absolute limit (gate) was broken */
 	HARNESS_EXIT_INCONCLUSIVE = 3,	/* too little data or no baseline */
+	HARNESS_EXIT_MACHINE = 4,	/* the machine's speed moved, not the code */
 	HARNESS_EXIT_USAGE = 64,	/* bad command line */
 	HARNESS_EXIT_DATA = 65,		/* bad input data: not a store, corrupt file */
 	HARNESS_EXIT_RUNTIME = 70,	/* runtime failure: iterations failed, I/O */

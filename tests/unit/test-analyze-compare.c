@@ -157,8 +157,10 @@ static void test_compare__identical_distributions(void **state)
 	assert_int_equal(res.nfindings, 0);
 	assert_int_equal(res.verdict, COMPARE_PASS);
 	assert_int_equal(res.ncauses, 0);
-	assert_non_null(strstr(res.reason, "no regression of 5% or more in "
-					   "iteration"));
+	assert_non_null(strstr(res.reason, "no regression of 5% or more of "
+					   "the iteration"));
+	assert_false(res.machine.shifted);
+	assert_int_equal(res.noise.nblocks, 1);
 	for (size_t i = 0; i < res.nrows; i++) {
 		const struct compare_row *r = &res.rows[i];
 
@@ -168,7 +170,7 @@ static void test_compare__identical_distributions(void **state)
 			assert_true(r->q == 1);
 		} else {
 			assert_false(r->exact);
-			assert_true(r->q >= r->mwu.p);
+			assert_true(r->q >= r->total.p);
 		}
 	}
 	release(&res);
@@ -271,25 +273,35 @@ static void test_compare__iteration_regression_explained(void **state)
 {
 	struct shape base, head;
 	struct compare_result res;
-	const struct compare_row *it;
+	struct compare_options opt;
+	struct gate_metric gated = { .subject = GATE_ITERATION };
+	const struct compare_row *it, *r;
 
 	(void)state;
 	shape_init(&base, NOPS, 0.03);
 	base.mean[3] = 200;	/* half the iteration */
 	head = base;
-	head.mean[3] *= 1.25;	/* the iteration: about +12% */
-	head.mean[40] *= 1.30;	/* a smaller growth */
+	head.mean[3] *= 1.25;	/* the iteration: about +13% */
+	head.mean[42] *= 1.30;	/* a smaller growth */
 	compare(&res, &base, &head, 25, NULL);
-	it = find_row(&res, "boot-vm", COMPARE_TIME);
-	assert_true(it->gated && it->regression);
-	assert_true(it->hl.rel_shift > 0.10 && it->hl.rel_shift < 0.15);
+	/* By default the critical path is gated: op03 grew by far more
+	 * than 5% of the iteration, op40 (+1.5ms of 371ms) by less. */
 	assert_int_equal(res.verdict, COMPARE_REGRESSION);
-	assert_non_null(strstr(res.reason, "iteration: +1"));
+	assert_non_null(strstr(res.reason, "op(svc3, db, op03): critical "
+					   "path +"));
+	r = find_row(&res, "op03", COMPARE_TIME);
+	assert_true(r->gated_crit && r->role == COMPARE_ROLE_CAUSE);
+	r = find_row(&res, "op42", COMPARE_TIME);
+	assert_true(!r->gated_crit && r->role == COMPARE_ROLE_CAUSE);
+	it = find_row(&res, "boot-vm", COMPARE_TIME);
+	assert_true(it->regression && !it->gated);
+	assert_true(it->hl.rel_shift > 0.10 && it->hl.rel_shift < 0.16);
 	/* Only the two that changed: the other 48 are not blamed. */
 	assert_int_equal(res.ncauses, 2);
 	assert_string_equal(res.rows[res.causes[0].row].name, "op03");
-	assert_true(res.causes[0].share > 0.85 && res.causes[0].share < 1.15);
-	assert_string_equal(res.rows[res.causes[1].row].name, "op40");
+	/* +50ms of a 371ms iteration. */
+	assert_true(res.causes[0].share > 0.11 && res.causes[0].share < 0.16);
+	assert_string_equal(res.rows[res.causes[1].row].name, "op42");
 	for (size_t i = 0; i < res.ncauses; i++) {
 		assert_true(res.causes[i].crit.lo > 0);
 		if (i)
@@ -297,6 +309,154 @@ static void test_compare__iteration_regression_explained(void **state)
 				    res.causes[i - 1].crit.shift);
 	}
 	release(&res);
+
+	/* The iteration gated instead. */
+	compare_options_init(&opt);
+	opt.gated = &gated;
+	opt.ngated = 1;
+	compare(&res, &base, &head, 25, &opt);
+	it = find_row(&res, "boot-vm", COMPARE_TIME);
+	assert_true(it->gated && it->regression);
+	assert_int_equal(res.verdict, COMPARE_REGRESSION);
+	assert_non_null(strstr(res.reason, "iteration: +1"));
+	release(&res);
+}
+
+/* Every operation 30% slower: the machine, not the code. One operation
+ * 2.5 times slower on top of that: a regression of that operation. */
+static void test_compare__machine_wide_shift(void **state)
+{
+	struct shape base, head;
+	struct compare_result res;
+	const struct compare_row *r;
+
+	(void)state;
+	shape_init(&base, NOPS, 0.03);
+	base.mean[30] = 100;
+	head = base;
+	for (size_t k = 0; k < NOPS; k++)
+		head.mean[k] *= 1.3;
+	compare(&res, &base, &head, 30, NULL);
+	assert_int_equal(res.verdict, COMPARE_MACHINE);
+	assert_true(res.machine.shifted);
+	assert_true(fabs(expm1(res.machine.factor.est) - 0.3) < 0.03);
+	assert_int_equal(res.machine.nops, NOPS);
+	assert_int_equal(res.machine.nup, NOPS);
+	assert_int_equal(res.machine.nservices_with, res.machine.nservices);
+	assert_non_null(strstr(res.reason, "machine-wide slowdown"));
+	assert_non_null(strstr(res.reason, "50 of 50 slower, in 5 of 5 "
+					   "services"));
+	for (size_t i = 0; i < res.nrows; i++)
+		assert_false(res.rows[i].gated_crit);
+	/* Each operation's own shift is near 0 once the machine is out. */
+	r = find_row(&res, "op10", COMPARE_TIME);
+	assert_true(fabs(r->self.est) < 0.03 && r->self.raw > 0.2);
+	release(&res);
+
+	head.mean[30] = base.mean[30] * 1.3 * 2.5;
+	compare(&res, &base, &head, 30, NULL);
+	assert_int_equal(res.verdict, COMPARE_REGRESSION);
+	assert_non_null(strstr(res.reason, "op(svc0, db, op30): critical "
+					   "path +"));
+	assert_non_null(strstr(res.reason, "the machine moved too: +29"));
+	r = find_row(&res, "op30", COMPARE_TIME);
+	assert_true(r->gated_crit);
+	assert_true(fabs(expm1(r->self.est) - 1.5) < 0.15);
+	release(&res);
+}
+
+/* Shifts are ratios: an operation ten times faster is -90%, and its
+ * interval stays above -100%. */
+static void test_compare__log_scale_intervals(void **state)
+{
+	struct shape base, head;
+	struct compare_result res;
+	const struct compare_row *r;
+
+	(void)state;
+	shape_init(&base, NOPS, 0.3);
+	head = base;
+	head.mean[20] = base.mean[20] / 10;
+	compare(&res, &base, &head, 8, NULL);
+	r = find_row(&res, "op20", COMPARE_TIME);
+	assert_true(r->hl.rel_lo > -1 && r->hl.rel_hi > -1);
+	assert_true(r->hl.rel_lo <= r->hl.rel_shift &&
+		    r->hl.rel_shift <= r->hl.rel_hi);
+	assert_true(fabs(r->hl.rel_shift + 0.9) < 0.05);
+	for (size_t i = 0; i < res.nrows; i++)
+		if (!isnan(res.rows[i].hl.rel_lo))
+			assert_true(res.rows[i].hl.rel_lo > -1);
+	release(&res);
+}
+
+/* Rounds as blocks: the machine drifts from round to round (head 20%
+ * slower in one round, 10% faster in another) and both sides see the
+ * drift of their own round; nothing is a regression, and the noise
+ * says how much the rounds drifted. */
+static void test_compare__rounds_are_blocks(void **state)
+{
+	struct shape base, head;
+	struct aggregate bb[3], hb[3], pb = AGGREGATE_INIT,
+					  ph = AGGREGATE_INIT;
+	static const double drift[3] = { 1.0, 1.2, 0.9 };
+	struct compare_result res;
+	char *cause = NULL;
+
+	(void)state;
+	for (size_t b = 0; b < 3; b++) {
+		shape_init(&base, NOPS, 0.03);
+		head = base;
+		for (size_t k = 0; k < NOPS; k++)
+			head.mean[k] *= drift[b];
+		aggregate_init(&bb[b]);
+		aggregate_init(&hb[b]);
+		run(&bb[b], &base, 12, 10 + b);
+		run(&pb, &base, 12, 10 + b);
+		run(&hb[b], &head, 12, 20 + b);
+		run(&ph, &head, 12, 20 + b);
+	}
+	if (compare_blocks(&res, &pb, &ph, bb, hb, 3, NULL, &cause) < 0)
+		fail_msg("%s", cause);
+	assert_int_equal(res.noise.nblocks, 3);
+	assert_true(fabs(expm1(res.noise.block_machine[1]) - 0.2) < 0.03);
+	assert_true(fabs(expm1(res.noise.block_machine[2]) + 0.1) < 0.03);
+	assert_true(res.noise.drift > 0.1);
+	assert_true(res.noise.base_spread[0] > 0.01 &&
+		    res.noise.base_spread[0] < 0.06);
+	assert_int_not_equal(res.verdict, COMPARE_REGRESSION);
+	for (size_t i = 0; i < res.nrows; i++) {
+		assert_false(res.rows[i].gated_crit);
+		assert_false(res.rows[i].role == COMPARE_ROLE_CAUSE);
+	}
+	/* The rounds disagree about the machine: its combined interval is
+	 * wide, as three rounds this different warrant. */
+	assert_true(res.machine.factor.tau2 > 0);
+	assert_true(res.machine.factor.lo < 0 && res.machine.factor.hi > 0);
+	compare_result_release(&res);
+	for (size_t b = 0; b < 3; b++) {
+		aggregate_release(&bb[b]);
+		aggregate_release(&hb[b]);
+	}
+	aggregate_release(&pb);
+	aggregate_release(&ph);
+}
+
+/* A sequential gate's later looks test at alpha / 2^look. */
+static void test_compare__sequential_level(void **state)
+{
+	struct shape s;
+	struct compare_result res;
+	struct compare_options opt;
+
+	(void)state;
+	shape_init(&s, NOPS, 0.03);
+	compare_options_init(&opt);
+	for (unsigned look = 0; look < 4; look++) {
+		opt.look = look;
+		compare(&res, &s, &s, 10, &opt);
+		assert_true(res.level == (look ? 0.05 / (1 << look) : 0.05));
+		release(&res);
+	}
 }
 
 static void test_compare__inconclusive(void **state)
@@ -315,8 +475,8 @@ static void test_compare__inconclusive(void **state)
 	compare(&res, &s, &s, 5, NULL);
 	assert_int_equal(res.verdict, COMPARE_INCONCLUSIVE);
 	assert_true(res.iterations_needed > 5);
-	assert_non_null(strstr(res.reason, "cannot rule out a 5% regression: "
-					   "need about"));
+	assert_non_null(strstr(res.reason, "cannot rule out a regression of "));
+	assert_non_null(strstr(res.reason, "need about"));
 	release(&res);
 
 	/* A gated step that neither run has. */
@@ -352,6 +512,10 @@ int main(void)
 		cmocka_unit_test(test_compare__count_change_is_exact),
 		cmocka_unit_test(test_compare__iteration_regression_explained),
 		cmocka_unit_test(test_compare__inconclusive),
+		cmocka_unit_test(test_compare__machine_wide_shift),
+		cmocka_unit_test(test_compare__log_scale_intervals),
+		cmocka_unit_test(test_compare__rounds_are_blocks),
+		cmocka_unit_test(test_compare__sequential_level),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -172,11 +172,11 @@ static void test_compare__identical_pass(void **state)
 	assert_int_equal(count_findings(&v, &last), 0);
 	assert_int_equal(v.status, VERDICT_PASS);
 	assert_int_equal(verdict_exit_code(&v), HARNESS_EXIT_OK);
-	/* Default gates: no failed iteration; regression of the iteration
-	 * and of the counts. */
+	/* Default gates: no failed iteration; regression of the critical
+	 * path and of the counts. */
 	assert_int_equal(v.ngates, 3);
 	assert_string_equal(v.gates[0].name, "failure_rate == 0");
-	assert_string_equal(v.gates[1].name, "regression: iteration");
+	assert_string_equal(v.gates[1].name, "regression: critical-path");
 	assert_string_equal(v.gates[2].name, "regression: count");
 	for (size_t i = 0; i < v.ngates; i++)
 		assert_true(v.gates[i].pass);
@@ -491,6 +491,11 @@ static void test_compare__pooled_runs_equal_one_run(void **state)
 	assert_same_ops(&pooled.head.agg, &one.head.agg);
 
 	assert_true(pooled.compared && one.compared);
+	/* Two runs a side are compared as two paired rounds, the union
+	 * runs as one block: the same rows and medians, each round's
+	 * shift its own estimate. */
+	assert_int_equal(pooled.cmp.noise.nblocks, 2);
+	assert_int_equal(one.cmp.noise.nblocks, 1);
 	assert_int_equal(pooled.cmp.nrows, one.cmp.nrows);
 	for (size_t i = 0; i < one.cmp.nrows; i++) {
 		const struct compare_row *p = &pooled.cmp.rows[i];
@@ -502,19 +507,11 @@ static void test_compare__pooled_runs_equal_one_run(void **state)
 		assert_int_equal(p->nhead, o->nhead);
 		assert_true(p->base_median == o->base_median);
 		assert_true(p->head_median == o->head_median);
-		assert_true(p->q == o->q || (isnan(p->q) && isnan(o->q)));
-		assert_true(p->hl.shift == o->hl.shift);
-		assert_int_equal(p->finding, o->finding);
-		assert_int_equal(p->regression, o->regression);
 	}
-	/* The planted shift is found either way, with the same words. */
+	/* The planted shift is found either way. */
 	assert_int_equal(one.status, VERDICT_REGRESSION);
 	assert_int_equal(pooled.status, one.status);
-	assert_string_equal(pooled.summary, one.summary);
 	assert_int_equal(pooled.ngates, one.ngates);
-	for (size_t i = 0; i < one.ngates; i++)
-		assert_string_equal(pooled.gates[i].message,
-				    one.gates[i].message);
 	verdict_release(&pooled);
 	verdict_release(&one);
 }

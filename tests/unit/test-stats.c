@@ -539,6 +539,96 @@ static void test_stats__sample_size(void **state)
 	ref_free(&r);
 }
 
+/* Known answers of the DerSimonian-Laird combination, worked by hand:
+ * equal estimates have no between-block variance; spread ones do. */
+static void test_stats__combine_blocks(void **state)
+{
+	static const double same[] = { 0.1, 0.2, 0.3 };
+	static const double spread[] = { 0.0, 0.5, 1.0 };
+	static const double var[] = { 0.01, 0.01, 0.01 };
+	struct stats_combined c;
+
+	(void)state;
+	/* Q = 100 (0.01 + 0 + 0.01) = 2 = k - 1: tau2 = 0. */
+	assert_int_equal(stats_combine_blocks(&c, same, var, 3, 0.05), 0);
+	assert_true(fabs(c.est - 0.2) < 1e-12);
+	assert_true(fabs(c.q - 2) < 1e-9);
+	assert_true(c.tau2 == 0);
+	assert_true(fabs(c.se - sqrt(1.0 / 300)) < 1e-12);
+	assert_true(fabs(c.lo - (0.2 - 1.959963985 * c.se)) < 1e-6);
+	/* Q = 50, C = 300 - 30000 / 300 = 200: tau2 = 48 / 200 = 0.24;
+	 * weights 1 / 0.25: se = sqrt(1 / 12). */
+	assert_int_equal(stats_combine_blocks(&c, spread, var, 3, 0.05), 0);
+	assert_true(fabs(c.est - 0.5) < 1e-12);
+	assert_true(fabs(c.tau2 - 0.24) < 1e-12);
+	assert_true(fabs(c.se - sqrt(1.0 / 12)) < 1e-12);
+	assert_true(c.p > 0.05);	/* z = 1.73 */
+	assert_true(fabs(c.z - 0.5 / sqrt(1.0 / 12)) < 1e-9);
+	/* One block: itself. */
+	assert_int_equal(stats_combine_blocks(&c, spread + 1, var, 1, 0.05),
+			 0);
+	assert_true(c.est == 0.5 && fabs(c.se - 0.1) < 1e-12 && c.tau2 == 0);
+	assert_true(fabs(c.p - 2 * stats_norm_sf(5)) < 1e-15);
+	/* Bad input. */
+	assert_int_equal(stats_combine_blocks(&c, same, var, 0, 0.05), -1);
+	{
+		static const double zero[] = { 0.01, 0, 0.01 };
+
+		assert_int_equal(
+			stats_combine_blocks(&c, same, zero, 3, 0.05), -1);
+	}
+}
+
+/* Log shifts are ratios, and the standard error read back from an
+ * interval. */
+static void test_stats__log_shift(void **state)
+{
+	double a[20], b[20], ya[20], yb[20];
+	struct stats_hl hl;
+
+	(void)state;
+	for (int i = 0; i < 20; i++) {
+		a[i] = 1000 * (1 + 0.01 * i);
+		b[i] = 1.25 * a[i];
+	}
+	stats_log_transform(ya, a, 20, 1e-9);
+	stats_log_transform(yb, b, 20, 1e-9);
+	assert_int_equal(stats_hodges_lehmann(&hl, ya, 20, yb, 20, 0.05), 0);
+	assert_true(fabs(expm1(hl.shift) - 0.25) < 1e-6);
+	assert_true(hl.lo <= hl.shift && hl.shift <= hl.hi);
+	assert_true(fabs(stats_hl_se(&hl, 0) -
+			 (hl.hi - hl.lo) /
+				 (2 * stats_norm_ppf(1 - (1 - hl.conf) / 2))) <
+		    1e-12);
+	assert_true(stats_hl_se(&hl, 10) == 10);
+	/* In place, with an offset: ln(0 + 1) = 0. */
+	a[0] = 0;
+	stats_log_transform(a, a, 1, 1);
+	assert_true(a[0] == 0);
+}
+
+/* The sign test against the binomial, and the sequential shares. */
+static void test_stats__sign_test_and_looks(void **state)
+{
+	double sum = 0;
+
+	(void)state;
+	/* 2 P(X <= 0), n = 10: 2 / 1024. */
+	assert_true(fabs(stats_sign_test(10, 10) - 2.0 / 1024) < 1e-12);
+	assert_true(fabs(stats_sign_test(0, 10) - 2.0 / 1024) < 1e-12);
+	/* 2 P(X <= 3), n = 10: 2 * 176 / 1024. */
+	assert_true(fabs(stats_sign_test(7, 10) - 352.0 / 1024) < 1e-12);
+	assert_true(stats_sign_test(5, 10) == 1);
+	assert_true(stats_sign_test(0, 0) == 1);
+	assert_true(stats_alpha_at_look(0.05, 0) == 0.05);
+	assert_true(stats_alpha_at_look(0.05, 1) == 0.025);
+	assert_true(stats_alpha_at_look(0.05, 3) == 0.00625);
+	/* Spent over any number of looks: below alpha. */
+	for (unsigned k = 1; k <= 100; k++)
+		sum += stats_alpha_at_look(0.05, k);
+	assert_true(sum <= 0.05);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -553,6 +643,9 @@ int main(void)
 		cmocka_unit_test(test_stats__hodges_lehmann_large),
 		cmocka_unit_test(test_stats__benjamini_hochberg),
 		cmocka_unit_test(test_stats__sample_size),
+		cmocka_unit_test(test_stats__combine_blocks),
+		cmocka_unit_test(test_stats__log_shift),
+		cmocka_unit_test(test_stats__sign_test_and_looks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
