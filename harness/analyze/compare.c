@@ -3,7 +3,6 @@
  * discovery control, exact counts, roles and the verdict (compare.h has
  * the rules, harness/analyze/README.md the reasons). */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -857,24 +856,6 @@ int compare_blocks(struct compare_result *res, const struct aggregate *base,
 		}
 	}
 	find_causes(res, iter_median);
-	if (getenv("HARNESS_COMPARE_DEBUG"))
-		for (size_t k = 0; k < res->nrows; k++) {
-			const struct compare_row *r = &res->rows[k];
-
-			if (!r->crit.tested)
-				continue;
-			fprintf(stderr,
-				"%-10s %-12s %-40.40s self %+.3f [%+.3f,%+.3f] "
-				"q=%.2g crit %+.2fms [%+.2f,%+.2f] q=%.2g\n",
-				r->service, r->kind, r->name, r->self.est,
-				r->self.lo, r->self.hi, r->self.q,
-				r->crit.abs_shift / 1e6, r->crit.abs_lo / 1e6,
-				r->crit.abs_hi / 1e6, r->crit.q);
-		}
-	if (getenv("HARNESS_COMPARE_DEBUG"))
-		for (size_t b = 0; b < wk.nblocks; b++)
-			fprintf(stderr, "block %zu g %+.3f tau %.3f gse %.3f\n",
-				b, wk.g[b], sqrt(wk.tau2[b]), sqrt(wk.gvar[b]));
 
 	if (first_count || worst_crit || first_reg) {
 		const struct compare_row *r = first_count ? first_count

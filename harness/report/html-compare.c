@@ -280,7 +280,21 @@ static void headline(struct strbuf *sb, const struct report_model *m)
 				"than base (run %lld)",
 			    head, p,
 			    it->hl.shift > 0 ? "slower" : "faster", base);
-	} else if (it->inconclusive) {
+	} else if (c->verdict == COMPARE_REGRESSION) {
+		strbuf_addf(sb, "Head (run %lld) is <strong>slower</strong> "
+				"than base (run %lld) where its own work is, "
+				"though the iteration as a whole is too noisy "
+				"to show it",
+			    head, base);
+	} else if (c->verdict == COMPARE_MACHINE) {
+		strbuf_addf(sb, "Head (run %lld) ran on a <strong>%s "
+				"machine</strong> than base (run %lld): every "
+				"service moved together (%+.1f%%), no "
+				"operation beyond that",
+			    head,
+			    c->machine.factor.est > 0 ? "slower" : "faster",
+			    base, 100 * expm1(c->machine.factor.est));
+	} else if (it->inconclusive || c->verdict == COMPARE_INCONCLUSIVE) {
 		strbuf_addf(sb, "Head (run %lld) may be slower than base (run "
 				"%lld), <strong>the runs cannot tell</strong>",
 			    head, base);
