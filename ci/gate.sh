@@ -5,13 +5,15 @@
 # reports and exits with the compare's exit code:
 #   ci/gate.sh --out gate-report
 # 0 pass, 1 regression, 2 an absolute limit broken, 3 inconclusive,
-# 64 bad usage, 70 a build or a run failed, 75 interrupted, 78 bad config.
+# 4 a machine-wide shift, 64 bad usage, 70 a build or a run failed,
+# 75 interrupted, 78 bad config.
 set -eu
 
 usage() {
 	cat <<'EOF'
 usage: ci/gate.sh [--base REF] [--scenario NAME] [--rounds N] [--out DIR]
-                  [--iterations N] [--concurrency N] [--warmup N]
+                  [--budget DURATION] [--iterations N] [--concurrency N]
+                  [--warmup N]
                   [--min-effect X] [--alpha X] [--no-baseline-ok]
                   [-c CONFIG] [--harness-build DIR]
 
@@ -21,20 +23,33 @@ head with base (harness compare), write compare.md, compare.html,
 compare.json, compare.xml (JUnit) and flame.svg (the differential flame
 graph, where compare draws it) into --out, print the Markdown, and
 exit with the compare's code (0 pass, 1 regression, 2 absolute limit
-broken, 3 inconclusive; 64 usage, 70 build or run failure, 75 interrupted,
-78 config).
+broken, 3 inconclusive, 4 machine-wide shift; 64 usage, 70 build or run
+failure, 75 interrupted, 78 config).
+
+The gate decides instead of asking for more: after the first --rounds
+rounds it compares (look 1); while the answer is inconclusive (3) or a
+machine-wide shift (4) and the --budget leaves time for another round, it
+runs one more round of base and head and compares again (look 2, 3, ...).
+Look k tests at alpha / 2^k (harness compare --look), so the false-alarm
+rate over all the looks stays below alpha.
 
   --base REF           compare with the merge-base of HEAD and REF
                        (default: the default branch: origin/HEAD, else
                        main, else master)
   --scenario NAME      the scenario (default: boot-vm)
-  --rounds N           rounds, each running base and head once, the
-                       order swapped every round (base head, head base,
-                       base head, ...), the iterations split over them
-                       (default: 3); then one harness compare of all base
-                       runs, pooled, against all head runs, so that drift
-                       of the machine hits both sides alike
-  --iterations N       measured iterations per side (default: 30)
+  --rounds N           rounds before the first look, each running base
+                       and head once, the order swapped every round
+                       (base head, head base, base head, ...), the
+                       iterations split over them (default: 3); compare
+                       pairs run i of the base with run i of the head as
+                       a block, so drift of the machine between rounds
+                       widens the intervals instead of passing for a
+                       change
+  --budget DURATION    time the measurement may take in all (30s, 10m,
+                       1h; default: 10m); 0: one look, at alpha
+  --iterations N       measured iterations per side in the first
+                       --rounds rounds; each added round makes as many
+                       as one of those (default: 60)
   --concurrency N      iterations in flight (default: the scenario's)
   --warmup N           warm-up iterations of each run (default: the
                        scenario's)
@@ -97,7 +112,8 @@ rounds=3
 min_effect=""
 alpha=""
 no_baseline_ok=0
-iterations=30
+iterations=60
+budget=10m
 concurrency=""
 warmup=""
 config=scenarios/harness.yaml
@@ -128,6 +144,11 @@ while [ $# -gt 0 ]; do
 	--iterations)
 		need_value "$1" $#
 		iterations=$2
+		shift
+		;;
+	--budget)
+		need_value "$1" $#
+		budget=$2
 		shift
 		;;
 	--concurrency)
@@ -170,7 +191,7 @@ while [ $# -gt 0 ]; do
 		;;
 	--base=* | --scenario=* | --rounds=* | --iterations=* | \
 		--concurrency=* | --warmup=* | --config=* | --out=* | \
-		--harness-build=* | --min-effect=* | --alpha=*)
+		--harness-build=* | --min-effect=* | --alpha=* | --budget=*)
 		opt=${1%%=*}
 		val=${1#*=}
 		shift
@@ -194,6 +215,17 @@ is_count "$iterations" 1 ||
 [ -z "$warmup" ] || is_count "$warmup" 0 ||
 	usage_error "bad --warmup '$warmup': want a whole number"
 [ -n "$scenario" ] || usage_error "empty --scenario"
+# The budget in seconds.
+case $budget in
+0) budget_s=0 ;;
+*[0-9]s) budget_s=${budget%s} ;;
+*[0-9]m) budget_s=$((${budget%m} * 60)) ;;
+*[0-9]h) budget_s=$((${budget%h} * 3600)) ;;
+*) budget_s=x ;;
+esac
+is_count "$budget_s" 0 ||
+	usage_error "bad --budget '$budget': want a duration such as 90s," \
+		"10m or 1h, or 0"
 case $config in
 /*) usage_error "--config '$config' must be relative to the checkout" ;;
 esac
@@ -409,7 +441,7 @@ run_side() {
 		fail "$rc" "round $round, $side: harness run exited $rc" \
 			"(log: $log)"
 	fi
-	say "round $round/$rounds, $side: run $id, exit $rc"
+	say "round $round, $side: run $id, exit $rc"
 	if [ "$side" = base ]; then
 		base_runs="$base_runs $id"
 	else
@@ -438,26 +470,36 @@ fi
 # slow stretch of the machine lands on a base and a head run next to each
 # other. Each run makes iterations/rounds (rounded up) iterations.
 per_round=$(( (iterations + rounds - 1) / rounds ))
+# One round: both sides once, who goes first swapped every round; its
+# duration counts for the budget.
+started=$(date +%s)
+slowest=0
+one_round() {
+	t0=$(date +%s)
+	if [ $(($1 % 2)) -eq 1 ]; then
+		[ -n "$base_failed" ] || run_side base "$1"
+		run_side head "$1"
+	else
+		run_side head "$1"
+		[ -n "$base_failed" ] || run_side base "$1"
+	fi
+	t=$(($(date +%s) - t0))
+	[ "$t" -le "$slowest" ] || slowest=$t
+}
 round=1
 while [ "$round" -le "$rounds" ]; do
-	if [ $((round % 2)) -eq 1 ]; then
-		[ -n "$base_failed" ] || run_side base "$round"
-		run_side head "$round"
-	else
-		run_side head "$round"
-		[ -n "$base_failed" ] || run_side base "$round"
-	fi
+	one_round "$round"
 	round=$((round + 1))
 done
 
-# Compare the head with the base: every run of a side pooled (a list of
-# run ids), the head's config for its scenario and gates, --force since
-# the commits may differ in config on purpose.
+# Compare the head with the base: the runs of a side as lists of run ids
+# (paired as rounds), the head's config for its scenario and gates,
+# --force since the commits may differ in config on purpose.
 bin=$harness_build
 [ -n "$bin" ] || bin=$state/build-head
 bin=$bin/harness/cli/harness
 # What this harness compare offers: HTML and the flame graph came later
-# than the other reports.
+# than the other reports, sequential looks later still.
 offers=$("$bin" compare --help 2>/dev/null || :)
 formats=markdown,json,junit
 html=""
@@ -465,47 +507,78 @@ case $offers in
 *html*) formats=$formats,html ;;
 *) html=fallback ;;
 esac
-set -- --store "$store" --config "$state/head/$config" --force \
-	--format "$formats" --out "$out"
+sequential=""
 case $offers in
-*--flame*) set -- "$@" --flame "$out/flame.svg" ;;
+*--look*) [ "$budget_s" -eq 0 ] || [ -n "$base_failed" ] || sequential=1 ;;
 esac
-[ -z "$min_effect" ] || set -- "$@" --min-effect "$min_effect"
-[ -z "$alpha" ] || set -- "$@" --alpha "$alpha"
-[ "$no_baseline_ok" = 0 ] || set -- "$@" --no-baseline-ok
-# The runs as compare's lists: "3,6,7".
-head_id=$(echo "$head_runs" | sed 's/^ *//; s/ /,/g')
-if [ -n "$base_failed" ]; then
-	# No run at the base commit: compare says "no baseline".
-	base_id=none
-	set -- "$@" --baseline "$base_sha" "$head_id"
-else
-	base_id=$(echo "$base_runs" | sed 's/^ *//; s/ /,/g')
-	set -- "$@" "$base_id" "$head_id"
-fi
-# A harness from before compare took several runs per side.
-case $offers:$head_id:$base_id in
-*--all-runs*) ;;
-*,*)
-	fail 70 "this harness compare takes one run per side: give" \
-		"--rounds 1"
-	;;
-esac
-rc=0
-(
-	cd "$state/head"
-	exec "$bin" compare "$@"
-) >"$out/compare.log" 2>&1 </dev/null &
-child=$!
-wait "$child" || rc=$?
-child=""
-case $rc in
-0 | 1 | 2 | 3) ;;
-*)
-	cat "$out/compare.log" >&2
-	fail "$rc" "harness compare exited $rc"
-	;;
-esac
+
+# One harness compare of every run so far: look LOOK (0: not sequential).
+compare_look() {
+	set -- --store "$store" --config "$state/head/$config" --force \
+		--format "$formats" --out "$out"
+	case $offers in
+	*--flame*) set -- "$@" --flame "$out/flame.svg" ;;
+	esac
+	[ -z "$min_effect" ] || set -- "$@" --min-effect "$min_effect"
+	[ -z "$alpha" ] || set -- "$@" --alpha "$alpha"
+	[ "$no_baseline_ok" = 0 ] || set -- "$@" --no-baseline-ok
+	[ "$look" -eq 0 ] || set -- "$@" --look "$look"
+	# The runs as compare's lists: "3,6,7".
+	head_id=$(echo "$head_runs" | sed 's/^ *//; s/ /,/g')
+	if [ -n "$base_failed" ]; then
+		# No run at the base commit: compare says "no baseline".
+		base_id=none
+		set -- "$@" --baseline "$base_sha" "$head_id"
+	else
+		base_id=$(echo "$base_runs" | sed 's/^ *//; s/ /,/g')
+		set -- "$@" "$base_id" "$head_id"
+	fi
+	# A harness from before compare took several runs per side.
+	case $offers:$head_id:$base_id in
+	*--all-runs*) ;;
+	*,*)
+		fail 70 "this harness compare takes one run per side: give" \
+			"--rounds 1"
+		;;
+	esac
+	rc=0
+	(
+		cd "$state/head"
+		exec "$bin" compare "$@"
+	) >"$out/compare.log" 2>&1 </dev/null &
+	child=$!
+	wait "$child" || rc=$?
+	child=""
+	case $rc in
+	0 | 1 | 2 | 3 | 4) ;;
+	*)
+		cat "$out/compare.log" >&2
+		fail "$rc" "harness compare exited $rc"
+		;;
+	esac
+}
+
+look=0
+[ -z "$sequential" ] || look=1
+compare_look
+# Sequential: another round while unsettled and the budget has room for
+# one more round as long as the slowest so far.
+while [ -n "$sequential" ] && { [ "$rc" -eq 3 ] || [ "$rc" -eq 4 ]; }; do
+	now=$(date +%s)
+	spent=$((now - started))
+	[ $((spent + slowest)) -le "$budget_s" ] || {
+		say "look $look: exit $rc, and the budget ($budget) has no" \
+			"room for another round (${spent}s spent, a round" \
+			"takes ${slowest}s): the gate stops unsettled"
+		break
+	}
+	say "look $look: exit $rc, unsettled: one more round" \
+		"(${spent}s of ${budget_s}s spent)"
+	one_round "$round"
+	round=$((round + 1))
+	look=$((look + 1))
+	compare_look
+done
 [ -f "$out/compare.md" ] ||
 	fail 70 "harness compare wrote no compare.md in $out"
 

@@ -34,12 +34,14 @@ static const char compare_usage[] =
 	"pull-request job wants.\n"
 	"\n"
 	"Several runs per side: <base> and <head> are comma-separated lists\n"
-	"(harness compare 3,5,7 4,6,8), of run ids and revisions alike. The\n"
-	"iterations of a side's runs are pooled into one distribution per\n"
-	"operation, as if one run had made them all, so runs of base and\n"
-	"head made in alternation (ci/gate.sh --rounds) share the machine's\n"
-	"drift. The runs of a side must share scenario and config hash\n"
-	"(--force pools them anyway); the gates apply to the pooled head.\n"
+	"(harness compare 3,5,7 4,6,8), of run ids and revisions alike. As\n"
+	"many runs a side are paired rounds (run i of the base ran next to\n"
+	"run i of the head, as ci/gate.sh --rounds makes them): each round's\n"
+	"shift is estimated on its own and the rounds are combined, so the\n"
+	"machine's drift between rounds widens the intervals instead of\n"
+	"passing for a change; otherwise a side's runs are pooled. The runs\n"
+	"of a side must share scenario and config hash (--force pools them\n"
+	"anyway); the gates apply to the pooled head.\n"
 	"\n"
 	"  --store FILE        the store (default: the config's store)\n"
 	"  --config FILE       harness.yaml: projects, scenarios (default:\n"
@@ -55,9 +57,13 @@ static const char compare_usage[] =
 	"  --min-effect X      smallest relative shift that matters, 0.05 or\n"
 	"                      5% (default: the scenario's, else 5%)\n"
 	"  --metric M          a metric whose regression fails, repeatable:\n"
-	"                      iteration, step(NAME), op(SERVICE, KIND, "
-	"NAME)\n"
-	"                      (default: the scenario's regression.metrics)\n"
+	"                      critical-path, iteration, step(NAME),\n"
+	"                      op(SERVICE, KIND, NAME) (default: the\n"
+	"                      scenario's regression.metrics, else\n"
+	"                      critical-path)\n"
+	"  --look N            this comparison is look N of a sequential gate\n"
+	"                      that adds rounds until it is settled: every\n"
+	"                      test is at alpha / 2^N (ci/gate.sh --budget)\n"
 	"  --no-scenario       do not load the scenario file: default gates\n"
 	"                      (no failed iteration) and regression limits\n"
 	"  --all-runs          a revision stands for every comparable run at\n"
@@ -75,7 +81,8 @@ static const char compare_usage[] =
 	"                      the base against the head to FILE\n"
 	"\n"
 	"Exit: 0 pass; 1 regression; 2 an absolute gate broken (wins over 1);\n"
-	"3 inconclusive or no baseline; 64 usage; 65 no such run, no run at a\n"
+	"3 inconclusive or no baseline; 4 a machine-wide shift (every service\n"
+	"moved together: measure again); 64 usage; 65 no such run, no run at a\n"
 	"commit, or runs not comparable; 70 runtime failure; 78 bad config or\n"
 	"scenario.\n";
 
@@ -634,6 +641,7 @@ static int cmd_compare_exec(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "all", no_argument, NULL, 'A' },
 		{ "flame", required_argument, NULL, 'G' },
+		{ "look", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctx c = { 0 };
@@ -724,6 +732,24 @@ static int cmd_compare_exec(int argc, char **argv)
 		case 'G':
 			flame_path = optarg;
 			break;
+		case 'L': {
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || n < 1 ||
+			    n > 1000 || optarg[0] == '-') {
+				ret = cmd_usage_error(&cmd_compare_entry,
+						      "bad --look '%s': want "
+						      "a whole number from 1 "
+						      "to 1000",
+						      optarg);
+				goto out;
+			}
+			vopt.look = (unsigned)n;
+			break;
+		}
 		default:
 			ret = cmd_option_error(&cmd_compare_entry,
 					       opts, argv, opt);
