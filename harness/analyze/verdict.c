@@ -317,7 +317,8 @@ static void critical_path_gate(struct verdict *v, const char *name)
 	if (nup) {
 		g->message = xasprintf(
 			"%s: %zu operation%s grew on the critical path by "
-			"%.2fms (%.0f%% of the iteration) or more: %s%s",
+			"%.2fms (%.0f%% of the iteration) or more: %s%s: "
+			"REGRESSION",
 			name, nup, nup == 1 ? "" : "s", c->threshold_ns / 1e6,
 			100 * v->min_effect, msg.buf, nup > 8 ? "; ..." : "");
 	} else {

@@ -984,7 +984,7 @@ int scenario_load(struct scenario **out, const char *name_or_path,
 	s->regression.alpha = 0.05;
 	s->regression.min_effect = 0.05;
 	s->regression.metrics = xcalloc(2, sizeof(char *));
-	s->regression.metrics[0] = xstrdup("iteration");
+	s->regression.metrics[0] = xstrdup("critical-path");
 	s->regression.nmetrics = 1;
 	s->regression.fail_on_count_increase = true;
 	if (yfile_load(&f, s->path, cause) || load_root(&f, s, cfg, &sc)) {

@@ -258,7 +258,7 @@ for g in doc["gates"]:
     assert g["type"] in ("absolute", "regression")
     assert g["unit"] in ("ns", "count", "fraction")
 assert [g["name"] for g in doc["gates"]] == [
-    "failure_rate < 1%", "regression: iteration", "regression: count"]
+    "failure_rate < 1%", "regression: critical-path", "regression: count"]
 assert [g["pass"] for g in doc["gates"]] == [True, False, True]
 PY
 $py - rep/compare.xml <<'PY' || bad "junit"
@@ -267,9 +267,9 @@ root = ET.parse(sys.argv[1]).getroot()
 assert root.tag == "testsuites", root.tag
 cases = root.findall("./testsuite/testcase")
 assert [c.get("name") for c in cases] == [
-    "failure_rate < 1%", "regression: iteration", "regression: count"]
+    "failure_rate < 1%", "regression: critical-path", "regression: count"]
 failed = [c.get("name") for c in cases if c.find("failure") is not None]
-assert failed == ["regression: iteration"], failed
+assert failed == ["regression: critical-path"], failed
 assert "REGRESSION" in cases[1].find("failure").get("message")
 assert root.get("tests") == "3" and root.get("failures") == "1"
 PY

@@ -261,7 +261,7 @@ static void test_config__defaults(void **state)
 	assert_true(sc->regression.alpha == 0.05);
 	assert_true(sc->regression.min_effect == 0.05);
 	assert_int_equal(sc->regression.nmetrics, 1);
-	assert_string_equal(sc->regression.metrics[0], "iteration");
+	assert_string_equal(sc->regression.metrics[0], "critical-path");
 	assert_true(sc->regression.fail_on_count_increase);
 	assert_int_equal(sc->ngates, 0);
 	scenario_free(sc);
