@@ -40,6 +40,7 @@ NPLUS1_ROW = 'op(scheduler, db, "SELECT hosts")'
 NPLUS1_NAME = "SELECT hosts"
 # The sleep that the gate experiment commits, in one scheduler operation.
 GATE_KNOB = "REFSTACK_SLOW=scheduler.weigh_hosts=5ms"
+GATE_ROW = "op(scheduler, func, scheduler.weigh_hosts)"
 
 # The fields of a row in schema harness.compare version 1: anything else
 # (the classification issue 13 adds) is printed as found.
@@ -531,19 +532,24 @@ class Bench:
                           cwd=repo)
         secs = time.monotonic() - t0
         self.kill_leftovers("ci/gate.sh")
-        summary = ""
+        summary, row = "", None
         try:
             with open(os.path.join(out, "compare.json")) as f:
-                summary = json.load(f).get("summary") or ""
-        except (OSError, ValueError):
+                rep = json.load(f)
+            summary = rep.get("summary") or ""
+            row = self.find_row(rep, GATE_ROW, "time")
+        except (OSError, ValueError, AttributeError):
             pass
-        self.raw("gate: exit %s in %.0fs, summary=%s" %
-                 (rc, secs, json.dumps(summary)))
+        # Whether the exit comes from the planted operation at all.
+        found = "regression" if (row or {}).get("regression") else \
+            "no" if row else "missing"
+        self.raw("gate: exit %s in %.0fs, %s time %s, summary=%s" %
+                 (rc, secs, GATE_ROW, found, json.dumps(summary)))
         with open(log) as f:
             for line in f.read().splitlines():
                 if line.startswith("gate:"):
                     self.raw("    " + line)
-        return rc, secs, summary
+        return rc, secs, summary, found
 
     # -- the table ------------------------------------------------------
 
@@ -609,18 +615,25 @@ class Bench:
                      lambda r: r.get("found"))
                 info("", "... and the summary line names it", key,
                      lambda r: r.get("found") and r.get("summary_names"))
+            errs = sum(1 for r in results if r[key].get("error"))
+            if errs:
+                lines.append("%-11s %-42s %d (not counted above)" % (
+                    "", "pairs not measured (a run or compare failed)",
+                    errs))
             lines.append("%-11s %-42s %s" % ("", "exit codes",
                                              hist(key, "rc")))
             lines.append("%-11s %-42s %s" % ("", "statuses",
                                              hist(key, "status")))
         if gate is not None:
-            rc, secs, summary = gate
+            rc, secs, summary, found = gate
             ok = rc == 1
             met = met and ok
             lines.append("%-11s %-42s exit %s in %.0fs, want 1: %s" % (
                 "gate.sh", "defaults, committed 5 ms weigh_hosts sleep",
                 rc, secs, "ok" if ok else "MISSED"))
-            lines.append("%-11s %s" % ("", summary))
+            lines.append("%-11s %-42s %s" % ("", "weigh_hosts time row",
+                                             found))
+            lines.append("%-11s summary: %s" % ("", summary))
         self.say("")
         self.say("%-11s %-42s %-9s %6s  %s" % ("experiment", "what is "
                                               "counted", "of pairs",
