@@ -377,6 +377,10 @@ class Bench:
         if key in ("shift10", "shift5"):
             r = self.find_row(report, PLANTED_ROW, "time") or {}
             j["found"] = bool(r.get("regression"))
+            # The verdict's own account: a regression whose first
+            # (critical-path) cause is the planted operation.
+            j["verdict_names"] = j["status"] == "regression" and \
+                first == PLANTED_ROW
             j["others"] = sum(1 for x in regs if x.get("label") !=
                               PLANTED_ROW or x.get("measure") != "time")
             rel = r.get("rel_shift")
@@ -603,6 +607,8 @@ class Bench:
                      lambda r: r.get("found"),
                      0.95 if key == "shift10" else 0.80, True)
                 info("", "exit 1", key, lambda r: r["rc"] == 1)
+                info("", "status regression, first cause planted op", key,
+                     lambda r: r.get("verdict_names"))
                 ok = [r[key] for r in results if not r[key].get("error")]
                 if ok:
                     lines.append("%-11s %-42s %9.1f" % (
