@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,50 +173,195 @@ static int add_tree(struct imp *imp, json_t *node, int depth)
 	return 0;
 }
 
-static struct spool_attr *attr(struct spool_attr *attrs, size_t *n,
-			       const char *key, const char *value)
-{
-	struct spool_attr *a = &attrs[(*n)++];
+/* Attributes of one span: values that are not borrowed from the JSON are
+ * kept in owned[] until the span was emitted. */
+#define SPAN_MAX_ATTRS 40
+#define INFO_MAX_ATTRS 24
 
-	a->key = key;
-	a->type = SPOOL_ATTR_STR;
-	a->v.s = value;
-	return a;
+struct attrs {
+	struct spool_attr v[SPAN_MAX_ATTRS];
+	size_t n;
+	char *owned[SPAN_MAX_ATTRS];
+	size_t nowned;
+};
+
+static struct spool_attr *attr(struct attrs *a, const char *key,
+			       const char *value)
+{
+	struct spool_attr *at;
+
+	if (a->n == SPAN_MAX_ATTRS)
+		return NULL;
+	at = &a->v[a->n++];
+	at->key = key;
+	at->type = SPOOL_ATTR_STR;
+	at->v.s = value;
+	return at;
 }
 
-static unsigned kind_of(const char *op)
+static void attr_int(struct attrs *a, const char *key, int64_t value)
 {
+	struct spool_attr *at = attr(a, key, NULL);
+
+	if (at) {
+		at->type = SPOOL_ATTR_INT;
+		at->v.i = value;
+	}
+}
+
+/* An attribute whose key or value this span owns. */
+static void attr_owned(struct attrs *a, char *key, char *value)
+{
+	if (a->n == SPAN_MAX_ATTRS || a->nowned + 2 > SPAN_MAX_ATTRS) {
+		free(key);
+		free(value);
+		return;
+	}
+	a->owned[a->nowned++] = key;
+	a->owned[a->nowned++] = value;
+	attr(a, key, value);
+}
+
+static void attrs_release(struct attrs *a)
+{
+	for (size_t i = 0; i < a->nowned; i++)
+		free(a->owned[i]);
+	a->nowned = 0;
+	a->n = 0;
+}
+
+/* A status code given as a number or a string of digits. */
+static int status_code(json_t *v, int64_t *out)
+{
+	const char *s = json_string_value(v);
+	char *end;
+	long n;
+
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+		return *out >= 100 && *out <= 999 ? 0 : -1;
+	}
+	if (!s)
+		return -1;
+	n = strtol(s, &end, 10);
+	if (end == s || (*end && *end != ' ') || n < 100 || n > 999)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* What the info of a start (or stop) says about the HTTP response, when a
+ * point records it: {"response": {"status": 201}} or a top-level
+ * "status_code". OSprofiler 3.4.3's WSGI middleware records none. */
+static int response_status(json_t *info, int64_t *out)
+{
+	json_t *resp = json_object_get(info, "response");
+
+	if (json_is_object(resp) &&
+	    (!status_code(json_object_get(resp, "status_code"), out) ||
+	     !status_code(json_object_get(resp, "status"), out)))
+		return 0;
+	return status_code(json_object_get(info, "status_code"), out);
+}
+
+static const char *function_name(json_t *info)
+{
+	return json_string_value(
+		json_object_get(json_object_get(info, "function"), "name"));
+}
+
+/* An RPC point on the client side: OpenStack's client proxies live in
+ * modules named rpcapi (nova.compute.rpcapi.ComputeAPI.build_and_run_
+ * instance), the servers' in managers (nova.compute.manager...). */
+static bool rpc_client(const char *function)
+{
+	return function && (strstr(function, ".rpcapi.") ||
+			    !strncmp(function, "rpcapi.", 7));
+}
+
+/* The kind of a point by its op; *mapped is false for an op harness does
+ * not know (kept as func and counted). */
+static unsigned kind_of(const char *op, const char *function, bool *mapped)
+{
+	*mapped = true;
 	if (!strcmp(op, "wsgi"))
 		return HTRACE_KIND_REST_DISPATCH;
 	if (!strcmp(op, "db"))
 		return HTRACE_KIND_DB;
 	if (!strcmp(op, "rpc"))
-		return HTRACE_KIND_RPC_DISPATCH;
+		return rpc_client(function) ? HTRACE_KIND_RPC_CALL
+					    : HTRACE_KIND_RPC_DISPATCH;
 	if (!strcmp(op, "requests") || !strcmp(op, "http") ||
-	    !strcmp(op, "http_client"))
+	    !strcmp(op, "http_client") || !strcmp(op, "http.client"))
 		return HTRACE_KIND_REST_CALL;
+	*mapped = false;
 	return HTRACE_KIND_FUNC;
 }
 
-/* A start/stop pair (either may be JSON null) into one span. */
+/* The op of a notification name: what stands before "-start"/"-stop"
+ * (add_notification made sure of the suffix). Caller frees. */
+static char *op_of(const char *name)
+{
+	size_t n = strlen(name);
+
+	return xstrndup(name, n - (n > 6 && !strcmp(name + n - 6, "-start")
+					   ? 6 : 5));
+}
+
+/* "a.b.Class.method" -> rpc.service "a.b.Class", rpc.method "method". */
+static void rpc_attrs(struct attrs *a, const char *function)
+{
+	const char *dot = function ? strrchr(function, '.') : NULL;
+
+	attr(a, HTRACE_ATTR_RPC_SYSTEM, "oslo_messaging");
+	if (!dot || dot == function || !dot[1])
+		return;
+	attr_owned(a, xstrdup(HTRACE_ATTR_RPC_SERVICE),
+		   xstrndup(function, (size_t)(dot - function)));
+	attr(a, HTRACE_ATTR_RPC_METHOD, dot + 1);
+}
+
+/* An unmapped point keeps its info: osprofiler.info.KEY, strings as they
+ * are, anything else as JSON text. */
+static void info_attrs(struct attrs *a, json_t *info)
+{
+	const char *key;
+	json_t *v;
+	size_t n = 0;
+
+	json_object_foreach(info, key, v) {
+		if (!strcmp(key, "host") || n++ == INFO_MAX_ATTRS)
+			continue;
+		attr_owned(a, xasprintf("osprofiler.info.%s", key),
+			   json_is_string(v)
+				   ? xstrdup(json_string_value(v))
+				   : json_dumps(v, JSON_COMPACT |
+						      JSON_ENCODE_ANY));
+	}
+}
+
+/* A start/stop pair (either may be JSON null) into one span. late_ns is
+ * the latest stop of the rpc.dispatch children of the span (0: none): a
+ * client call that they outlive did not wait for them, so it was a cast. */
 static int emit_pair(struct imp *imp, json_t *start, json_t *stop,
-		     otlp_span_fn *emit, void *payload)
+		     uint64_t late_ns, otlp_span_fn *emit, void *payload)
 {
 	json_t *first = json_is_object(start) ? start : stop;
 	json_t *info = json_object_get(start, "info");
 	json_t *sinfo = json_object_get(stop, "info");
 	json_t *req = json_object_get(info, "request");
-	struct spool_attr attrs[10];
+	struct attrs attrs;
 	struct spool_span s;
 	uint8_t base[16], id[16], parent[16];
 	uint64_t t0 = 0, t1 = 0;
-	const char *name, *parent_id, *service, *etype, *v;
+	int64_t code;
+	const char *name, *parent_id, *service, *etype, *v, *function;
 	char *op = NULL, *title = NULL;
-	size_t n = 0;
+	bool mapped;
 	int ret = 0;
 
 	memset(&s, 0, sizeof(s));
-	memset(attrs, 0, sizeof(attrs));
+	memset(&attrs, 0, sizeof(attrs));
 	name = str_at(first, "name");
 	parent_id = str_at(first, "parent_id");
 	if (!name || parse_uuid(str_at(first, "base_id"), base) ||
@@ -236,18 +382,17 @@ static int emit_pair(struct imp *imp, json_t *start, json_t *stop,
 	}
 	if (!low64(id) || !t0)
 		goto reject;
-	/* add_notification() made sure of the suffix */
-	n = strlen(name);
-	op = xstrndup(name, n - (n > 6 && !strcmp(name + n - 6, "-start")
-					 ? 6 : 5));
-	n = 0;
+	op = op_of(name);
+	function = function_name(info);
 
 	memcpy(s.trace_id, base, 16);
 	s.span_id = low64(id);
 	s.parent_id = parent_id && strcmp(parent_id, str_at(first, "base_id"))
 			      ? low64(parent)
 			      : 0;
-	s.kind = kind_of(op);
+	s.kind = kind_of(op, function, &mapped);
+	if (s.kind == HTRACE_KIND_RPC_CALL && late_ns > t1)
+		s.kind = HTRACE_KIND_RPC_CAST;
 	s.start_ns = t0;
 	s.dur_ns = t1 > t0 ? t1 - t0 : 0;
 	service = str_at(first, "service");
@@ -259,67 +404,152 @@ static int emit_pair(struct imp *imp, json_t *start, json_t *stop,
 		v = str_at(sinfo, "host");
 	s.host = v ? v : "";
 	s.message = "";
-	attr(attrs, &n, "osprofiler.name", op);
+	attr(&attrs, "osprofiler.name", op);
 
-	if (s.kind == HTRACE_KIND_REST_DISPATCH && json_is_object(req)) {
+	if ((s.kind == HTRACE_KIND_REST_DISPATCH ||
+	     s.kind == HTRACE_KIND_REST_CALL) && json_is_object(req)) {
 		const char *method = str_at(req, "method");
 		const char *path = str_at(req, "path");
+		const char *url = str_at(req, "url");
 
 		if (method)
-			attr(attrs, &n, HTRACE_ATTR_HTTP_REQUEST_METHOD, method);
+			attr(&attrs, HTRACE_ATTR_HTTP_REQUEST_METHOD, method);
+		if (url)
+			attr(&attrs, HTRACE_ATTR_URL_FULL, url);
 		if (path)
-			attr(attrs, &n, HTRACE_ATTR_URL_PATH, path);
+			attr(&attrs, HTRACE_ATTR_URL_PATH, path);
 		if ((v = str_at(req, "query")) && *v)
-			attr(attrs, &n, "url.query", v);
+			attr(&attrs, "url.query", v);
 		if ((v = str_at(req, "scheme")))
-			attr(attrs, &n, "url.scheme", v);
+			attr(&attrs, "url.scheme", v);
 		title = xasprintf("%s %s", method ? method : "?",
-				  path ? path : "/");
+				  path ? path : url ? url : "/");
+	}
+	if ((s.kind == HTRACE_KIND_REST_DISPATCH ||
+	     s.kind == HTRACE_KIND_REST_CALL) &&
+	    (!response_status(sinfo, &code) || !response_status(info, &code))) {
+		attr_int(&attrs, HTRACE_ATTR_HTTP_RESPONSE_STATUS_CODE, code);
+		if (code >= 500 ||
+		    (code >= 400 && s.kind == HTRACE_KIND_REST_CALL)) {
+			s.status = SPOOL_STATUS_ERROR;
+			attr_owned(&attrs, xstrdup(HTRACE_ATTR_ERROR_TYPE),
+				   xasprintf("%lld", (long long)code));
+		}
 	}
 	v = json_string_value(
 		json_object_get(json_object_get(info, "db"), "statement"));
 	if (v) {
 		size_t w = strcspn(v, " \t\n(");
 
-		attr(attrs, &n, HTRACE_ATTR_DB_QUERY_TEXT, v);
-		if (!title && s.kind == HTRACE_KIND_DB && w) {
-			title = xstrndup(v, w);
-			for (char *p = title; *p; p++)
+		attr(&attrs, HTRACE_ATTR_DB_QUERY_TEXT, v);
+		if (s.kind == HTRACE_KIND_DB && w) {
+			char *word = xstrndup(v, w);
+
+			for (char *p = word; *p; p++)
 				*p = (char)toupper((unsigned char)*p);
+			if (!title)
+				title = xstrdup(word);
+			attr_owned(&attrs,
+				   xstrdup(HTRACE_ATTR_DB_OPERATION_NAME),
+				   word);
 		}
 	}
-	v = json_string_value(
-		json_object_get(json_object_get(info, "function"), "name"));
-	if (v) {
-		attr(attrs, &n, HTRACE_ATTR_CODE_FUNCTION_NAME, v);
+	if (s.kind == HTRACE_KIND_DB) {
+		/* OSprofiler's SQLAlchemy hook does not say which database;
+		 * "other_sql" is the semantic conventions' word for that. */
+		json_t *db = json_object_get(info, "db");
+
+		v = str_at(db, "system.name");
+		if (!v)
+			v = str_at(db, "system");
+		attr(&attrs, HTRACE_ATTR_DB_SYSTEM_NAME, v ? v : "other_sql");
+	}
+	if (s.kind == HTRACE_KIND_RPC_CALL || s.kind == HTRACE_KIND_RPC_CAST ||
+	    s.kind == HTRACE_KIND_RPC_DISPATCH)
+		rpc_attrs(&attrs, function);
+	if (function) {
+		attr(&attrs, HTRACE_ATTR_CODE_FUNCTION_NAME, function);
 		if (!title)
-			title = xstrdup(v);
+			title = xstrdup(function);
+	}
+	if (!mapped) {
+		struct spool_attr *at = attr(&attrs, "osprofiler.unmapped",
+					     NULL);
+
+		if (at) {
+			at->type = SPOOL_ATTR_BOOL;
+			at->v.b = 1;
+		}
+		info_attrs(&attrs, info);
+		imp->stats->unmapped++;
 	}
 	etype = str_at(sinfo, "etype");
 	if (etype) {
 		s.status = SPOOL_STATUS_ERROR;
-		attr(attrs, &n, HTRACE_ATTR_ERROR_TYPE, etype);
+		attr(&attrs, HTRACE_ATTR_ERROR_TYPE, etype);
 		v = str_at(sinfo, "message");
 		s.message = v ? v : etype;
 	}
 	s.name = title ? title : op;
-	s.attrs = attrs;
-	s.n_attrs = n;
+	s.attrs = attrs.v;
+	s.n_attrs = attrs.n;
 	ret = emit(&s, payload);
 	if (ret > 0) {
 		ret = 0;
+		if (!mapped)
+			imp->stats->unmapped--;
 		goto reject;
 	}
 	if (!ret)
 		imp->stats->spans++;
 	free(op);
 	free(title);
+	attrs_release(&attrs);
 	return ret < 0 ? ret : 0;
 reject:
 	imp->stats->rejected++;
 	free(op);
 	free(title);
+	attrs_release(&attrs);
 	return ret;
+}
+
+/* For every rpc.dispatch point, the latest stop among its siblings under
+ * the same parent: late[parent trace_id] = max stop ns. */
+static json_t *dispatch_stops(struct imp *imp)
+{
+	json_t *late = json_object(), *v;
+	size_t i;
+
+	json_array_foreach(imp->order, i, v) {
+		json_t *pair = json_object_get(imp->pairs,
+					       json_string_value(v));
+		json_t *start = json_array_get(pair, 0);
+		json_t *stop = json_array_get(pair, 1);
+		const char *name = str_at(start, "name");
+		const char *parent = str_at(start, "parent_id");
+		json_t *old;
+		uint64_t t;
+		char *op;
+		bool mapped;
+		unsigned kind;
+
+		if (!name || !parent || !json_is_object(stop) ||
+		    parse_timestamp(str_at(stop, "timestamp"), &t))
+			continue;
+		op = op_of(name);
+		kind = kind_of(op, function_name(json_object_get(start,
+								 "info")),
+			       &mapped);
+		free(op);
+		if (kind != HTRACE_KIND_RPC_DISPATCH)
+			continue;
+		old = json_object_get(late, parent);
+		if (!old || (uint64_t)json_integer_value(old) < t)
+			json_object_set_new(late, parent,
+					    json_integer((json_int_t)t));
+	}
+	return late;
 }
 
 int osprofiler_decode(const void *data, size_t len, otlp_span_fn *emit,
@@ -328,7 +558,7 @@ int osprofiler_decode(const void *data, size_t len, otlp_span_fn *emit,
 {
 	struct imp imp = { json_object(), json_array(), stats };
 	json_error_t jerr;
-	json_t *root, *v;
+	json_t *root, *v, *late;
 	size_t i;
 	int ret = 0;
 
@@ -379,6 +609,7 @@ int osprofiler_decode(const void *data, size_t len, otlp_span_fn *emit,
 		}
 	}
 	json_decref(root);
+	late = ret ? NULL : dispatch_stops(&imp);
 	json_array_foreach(imp.order, i, v) {
 		json_t *pair;
 
@@ -386,8 +617,12 @@ int osprofiler_decode(const void *data, size_t len, otlp_span_fn *emit,
 			break;
 		pair = json_object_get(imp.pairs, json_string_value(v));
 		ret = emit_pair(&imp, json_array_get(pair, 0),
-				json_array_get(pair, 1), emit, payload);
+				json_array_get(pair, 1),
+				(uint64_t)json_integer_value(json_object_get(
+					late, json_string_value(v))),
+				emit, payload);
 	}
+	json_decref(late);
 	json_decref(imp.pairs);
 	json_decref(imp.order);
 	return ret;

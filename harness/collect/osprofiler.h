@@ -21,17 +21,44 @@
  *                              that made the request.
  *   timestamps (UTC)        -> start_ns, dur_ns (0 when the stop is
  *                              missing: counted as unpaired)
- *   op (name before "-start") -> kind: wsgi -> rest.dispatch; db -> db;
- *                              rpc -> rpc.dispatch; requests, http,
- *                              http_client -> rest.call; else func
+ *   op (name before "-start") -> kind:
+ *                              wsgi -> rest.dispatch;
+ *                              db -> db;
+ *                              rpc -> rpc.call when info.function.name is
+ *                                in a module named "rpcapi" (OpenStack's
+ *                                client proxies: nova.compute.rpcapi.
+ *                                ComputeAPI.build_and_run_instance), and
+ *                                rpc.cast when an rpc.dispatch child of it
+ *                                stops after it (a call waits for its
+ *                                reply, so its dispatch ends first; the
+ *                                info alone cannot tell a cast from a
+ *                                call); any other rpc (the managers that
+ *                                serve the calls) -> rpc.dispatch;
+ *                              requests, http, http_client, http.client
+ *                                -> rest.call;
+ *                              anything else -> func, "unmapped": marked
+ *                                osprofiler.unmapped = true, its start
+ *                                info kept as osprofiler.info.KEY
+ *                                (strings as they are, the rest as JSON
+ *                                text), and counted in stats.unmapped
  *   service                 -> "service" (or "project" when only that),
  *                              else "osprofiler"; info.host -> host
- *   span name               -> wsgi: "METHOD path"; db: the statement's
- *                              first word; info.function.name when
- *                              present; else the op
- *   attributes              -> osprofiler.name (the op), http.request.method,
- *                              url.path, url.query, url.scheme (wsgi),
- *                              db.query.text (info.db.statement),
+ *   span name               -> wsgi, requests: "METHOD path"; db: the
+ *                              statement's first word; info.function.name
+ *                              when present; else the op
+ *   attributes              -> osprofiler.name (the op);
+ *                              rest.*: http.request.method, url.path,
+ *                              url.full (info.request.url), url.query,
+ *                              url.scheme, http.response.status_code when
+ *                              a point records it (info.response.status;
+ *                              OSprofiler 3.4.3's middleware does not);
+ *                              db: db.query.text (info.db.statement),
+ *                              db.operation.name (its first word),
+ *                              db.system.name (info.db.system, else
+ *                              "other_sql": OSprofiler does not record
+ *                              it); rpc.*: rpc.system "oslo_messaging",
+ *                              rpc.service and rpc.method (the function
+ *                              name split at its last dot);
  *                              code.function.name; a stop with info.etype
  *                              marks the span failed: error.type and the
  *                              message (info.message) */
@@ -48,6 +75,7 @@ struct osprofiler_stats {
 	uint64_t spans;		/* spans made */
 	uint64_t unpaired;	/* of which a start or a stop was missing */
 	uint64_t rejected;	/* notifications without valid ids or time */
+	uint64_t unmapped;	/* spans of an op harness has no kind for */
 };
 
 /* Decode a whole input and call emit once per span (same contract as in

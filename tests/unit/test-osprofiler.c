@@ -55,10 +55,24 @@ static int capture(const struct spool_span *s, void *payload)
 	snprintf(o->message, sizeof(o->message), "%s",
 		 s->message ? s->message : "");
 	for (size_t i = 0; i < s->n_attrs; i++) {
-		assert_int_equal(s->attrs[i].type, SPOOL_ATTR_STR);
-		len += (size_t)snprintf(o->attrs + len, sizeof(o->attrs) - len,
-					"%s=%s;", s->attrs[i].key,
-					s->attrs[i].v.s);
+		const struct spool_attr *a = &s->attrs[i];
+
+		if (a->type == SPOOL_ATTR_STR)
+			len += (size_t)snprintf(o->attrs + len,
+						sizeof(o->attrs) - len,
+						"%s=%s;", a->key, a->v.s);
+		else if (a->type == SPOOL_ATTR_INT)
+			len += (size_t)snprintf(o->attrs + len,
+						sizeof(o->attrs) - len,
+						"%s=%lld;", a->key,
+						(long long)a->v.i);
+		else if (a->type == SPOOL_ATTR_BOOL)
+			len += (size_t)snprintf(o->attrs + len,
+						sizeof(o->attrs) - len,
+						"%s=%s;", a->key,
+						a->v.b ? "true" : "false");
+		else
+			fail_msg("attribute '%s' of type %d", a->key, a->type);
 		assert_true(len < sizeof(o->attrs));
 	}
 	return 0;
@@ -95,6 +109,7 @@ static void check_spans(const struct gots *g,
 	assert_int_equal(st->spans, 4);
 	assert_int_equal(st->unpaired, 1);
 	assert_int_equal(st->rejected, 0);
+	assert_int_equal(st->unmapped, 1);	/* compute */
 	assert_int_equal(g->n, 4);
 	for (size_t i = 0; i < g->n; i++)
 		assert_memory_equal(g->v[i].trace_id, base_id, 16);
@@ -119,6 +134,9 @@ static void check_spans(const struct gots *g,
 	assert_int_equal(s->dur_ns, 2500000);
 	assert_non_null(strstr(s->attrs, "db.query.text=select id from "
 					 "instances where uuid = ?;"));
+	assert_non_null(strstr(s->attrs, "db.operation.name=SELECT;"));
+	assert_non_null(strstr(s->attrs, "db.system.name=other_sql;"));
+	assert_null(strstr(s->attrs, "osprofiler.unmapped"));
 
 	s = find(g, 0x8444000000000003ull);
 	assert_int_equal(s->kind, HTRACE_KIND_RPC_DISPATCH);
@@ -127,6 +145,8 @@ static void check_spans(const struct gots *g,
 	assert_int_equal(s->status, SPOOL_STATUS_ERROR);
 	assert_string_equal(s->message, "No valid host was found");
 	assert_non_null(strstr(s->attrs, "error.type=NoValidHost;"));
+	assert_non_null(strstr(s->attrs, "rpc.service=nova.conductor;"));
+	assert_non_null(strstr(s->attrs, "rpc.method=build_instances;"));
 
 	s = find(g, 0x8444000000000004ull);	/* no stop */
 	assert_int_equal(s->parent_id, 0x8444000000000003ull);
@@ -134,6 +154,7 @@ static void check_spans(const struct gots *g,
 	assert_string_equal(s->name, "compute");
 	assert_int_equal(s->start_ns, at(5000));
 	assert_int_equal(s->dur_ns, 0);
+	assert_non_null(strstr(s->attrs, "osprofiler.unmapped=true;"));
 }
 
 static void load(struct strbuf *sb, const char *name)
@@ -261,6 +282,112 @@ static void test_osprofiler__import_to_spool(void **state)
 	free(file);
 }
 
+/* One notification as the redis driver stores it. */
+static void note(struct strbuf *sb, const char *name, unsigned id,
+		 unsigned parent, unsigned us, const char *info)
+{
+	static const char base[] = "6e3e8b2a-0f7c-4c1e-9a55-1f2b3c4d5e6f";
+	char pid[64];
+
+	if (parent)
+		snprintf(pid, sizeof(pid),
+			 "11111111-2222-4333-8444-%012u", parent);
+	else
+		snprintf(pid, sizeof(pid), "%s", base);
+	strbuf_addf(sb,
+		    "{\"name\": \"%s\", \"base_id\": \"%s\", \"trace_id\": "
+		    "\"11111111-2222-4333-8444-%012u\", \"parent_id\": \"%s\", "
+		    "\"timestamp\": \"2024-03-01T10:00:00.%06u\", \"info\": "
+		    "{\"host\": \"node-1\"%s%s}, \"project\": \"nova\", "
+		    "\"service\": \"api\"}\n",
+		    name, base, id, pid, us, *info ? ", " : "", info);
+}
+
+/* The rpc rule (client proxies in rpcapi modules; a cast is a client
+ * call that its dispatch outlives), requests points with a response
+ * status, and an op harness does not know, kept with its info. */
+static void test_osprofiler__kinds(void **state)
+{
+	static const char sched_api[] =
+		"\"function\": {\"name\": \"nova.scheduler.rpcapi."
+		"SchedulerAPI.select_destinations\"}";
+	static const char sched_mgr[] =
+		"\"function\": {\"name\": \"nova.scheduler.manager."
+		"SchedulerManager.select_destinations\"}";
+	static const char comp_api[] =
+		"\"function\": {\"name\": \"nova.compute.rpcapi.ComputeAPI."
+		"build_and_run_instance\"}";
+	static const char comp_mgr[] =
+		"\"function\": {\"name\": \"nova.compute.manager."
+		"ComputeManager.build_and_run_instance\"}";
+	struct strbuf sb = STRBUF_INIT;
+	struct osprofiler_stats st;
+	struct gots g = { .n = 0 };
+	const struct got *s;
+	char *cause = NULL;
+
+	note(&sb, "wsgi-start", 1, 0, 0, "\"request\": {\"method\": \"POST\", "
+	     "\"path\": \"/servers\"}");
+	note(&sb, "rpc-start", 2, 1, 1000, sched_api);
+	note(&sb, "rpc-start", 3, 2, 2000, sched_mgr);
+	note(&sb, "rpc-stop", 3, 2, 9000, "");
+	note(&sb, "rpc-stop", 2, 1, 10000, "");
+	note(&sb, "rpc-start", 4, 1, 11000, comp_api);
+	note(&sb, "rpc-stop", 4, 1, 12000, "");
+	note(&sb, "rpc-start", 5, 4, 13000, comp_mgr);
+	note(&sb, "rpc-stop", 5, 4, 50000, "");
+	note(&sb, "requests-start", 6, 1, 14000, "\"request\": {\"method\": "
+	     "\"GET\", \"url\": \"http://127.0.0.1:9292/v2/images/x\"}");
+	note(&sb, "requests-stop", 6, 1, 15000, "\"response\": {\"status\": "
+	     "404}");
+	note(&sb, "neutron_api-start", 7, 1, 16000, "\"port\": \"p1\", "
+	     "\"args\": {\"a\": 1}");
+	note(&sb, "neutron_api-stop", 7, 1, 17000, "");
+	note(&sb, "wsgi-stop", 1, 0, 60000, "\"status_code\": 202");
+	if (osprofiler_decode(sb.buf, sb.len, capture, &g, &st, &cause))
+		fail_msg("%s", cause);
+	assert_int_equal(st.spans, 7);
+	assert_int_equal(st.unmapped, 1);
+
+	s = find(&g, 0x8444000000000001ull);
+	assert_int_equal(s->kind, HTRACE_KIND_REST_DISPATCH);
+	assert_non_null(strstr(s->attrs, "http.response.status_code=202;"));
+	assert_int_equal(s->status, SPOOL_STATUS_OK);
+	s = find(&g, 0x8444000000000002ull);
+	assert_int_equal(s->kind, HTRACE_KIND_RPC_CALL);
+	assert_string_equal(s->name,
+			    "nova.scheduler.rpcapi.SchedulerAPI."
+			    "select_destinations");
+	assert_non_null(strstr(s->attrs, "rpc.method=select_destinations;"));
+	assert_non_null(strstr(s->attrs, "rpc.service=nova.scheduler.rpcapi."
+					 "SchedulerAPI;"));
+	s = find(&g, 0x8444000000000003ull);
+	assert_int_equal(s->kind, HTRACE_KIND_RPC_DISPATCH);
+	assert_int_equal(s->parent_id, 0x8444000000000002ull);
+	s = find(&g, 0x8444000000000004ull);
+	assert_int_equal(s->kind, HTRACE_KIND_RPC_CAST);
+	s = find(&g, 0x8444000000000005ull);
+	assert_int_equal(s->kind, HTRACE_KIND_RPC_DISPATCH);
+
+	s = find(&g, 0x8444000000000006ull);
+	assert_int_equal(s->kind, HTRACE_KIND_REST_CALL);
+	assert_string_equal(s->name,
+			    "GET http://127.0.0.1:9292/v2/images/x");
+	assert_non_null(strstr(s->attrs, "url.full=http://127.0.0.1:9292/v2/"
+					 "images/x;"));
+	assert_non_null(strstr(s->attrs, "http.response.status_code=404;"));
+	assert_int_equal(s->status, SPOOL_STATUS_ERROR);
+
+	s = find(&g, 0x8444000000000007ull);
+	assert_int_equal(s->kind, HTRACE_KIND_FUNC);
+	assert_string_equal(s->name, "neutron_api");
+	assert_non_null(strstr(s->attrs, "osprofiler.unmapped=true;"));
+	assert_non_null(strstr(s->attrs, "osprofiler.info.port=p1;"));
+	assert_non_null(strstr(s->attrs, "osprofiler.info.args={\"a\":1};"));
+	assert_null(strstr(s->attrs, "osprofiler.info.host"));
+	strbuf_release(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_osprofiler__trace_show_tree),
 		cmocka_unit_test(test_osprofiler__bad_input),
 		cmocka_unit_test(test_osprofiler__import_to_spool),
+		cmocka_unit_test(test_osprofiler__kinds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
