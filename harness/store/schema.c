@@ -148,10 +148,19 @@ static const char migration_2[] =
 	"  name TEXT NOT NULL);"
 	"CREATE INDEX threads_key ON threads(run_id, service_id, pid, tid);";
 
+/* Spans that came in with an operation harness has no kind for (an
+ * OSprofiler point of an unknown op), kept as func: counted per run,
+ * service and process with the drops, so a run says how much of it is
+ * untyped. */
+static const char migration_3[] =
+	"ALTER TABLE drops ADD COLUMN spans_unmapped INTEGER NOT NULL"
+	" DEFAULT 0;";
+
 const char *const store_migrations[] = {
 	NULL, /* version 0: nothing */
 	migration_1,
 	migration_2,
+	migration_3,
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) ==

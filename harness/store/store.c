@@ -1132,6 +1132,41 @@ fail:
 	return -1;
 }
 
+int store_unmapped_add(struct store *st, int64_t run_id, const char *service,
+		       int64_t pid, int64_t n, char **cause)
+{
+	int64_t service_id = 0;
+
+	if (store_tx_begin(st, cause) < 0)
+		return -1;
+	if (service && store_intern(&service_id, st, service, cause) < 0)
+		goto fail;
+	if (update_or_insert(st,
+			     "UPDATE drops SET spans_unmapped = spans_unmapped"
+			     " + ?4 WHERE run_id IS ?1 AND service_id IS ?2"
+			     " AND pid = ?3",
+			     "INSERT INTO drops(run_id, service_id, pid,"
+			     " spans_unmapped) VALUES (?1, ?2, ?3, ?4)",
+			     ARGS(A_ID(run_id), A_ID(service_id), A_INT(pid),
+				  A_INT(n)),
+			     cause) < 0)
+		goto fail;
+	return store_tx_commit(st, cause);
+fail:
+	store_tx_rollback(st);
+	return -1;
+}
+
+int store_unmapped_total(int64_t *n, struct store *st, int64_t run_id,
+			 char **cause)
+{
+	*n = 0;
+	return select_int64(n, st,
+			    "SELECT total(spans_unmapped) FROM drops"
+			    " WHERE run_id IS ?1",
+			    ARGS(A_ID(run_id)), cause) < 0 ? -1 : 0;
+}
+
 int store_drops_total(int64_t *spans_dropped, int64_t *corrupt,
 		      struct store *st, int64_t run_id, char **cause)
 {

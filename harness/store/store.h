@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /* The schema version this harness writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 /* PRAGMA application_id of a harness store: "HRNS". */
 #define STORE_APPLICATION_ID 0x48524e53
 
@@ -329,6 +329,13 @@ int store_positions_forget(struct store *st, const char *dir, char **cause);
 int store_drops_add(struct store *st, int64_t run_id, const char *service,
 		    int64_t pid, int64_t spans_dropped, int64_t corrupt,
 		    char **cause);
+/* Add N to the spans of (RUN_ID, SERVICE, PID) that were stored as func
+ * because harness has no kind for their operation. */
+int store_unmapped_add(struct store *st, int64_t run_id, const char *service,
+		       int64_t pid, int64_t n, char **cause);
+/* The unmapped spans of RUN_ID (0: of no run). */
+int store_unmapped_total(int64_t *n, struct store *st, int64_t run_id,
+			 char **cause);
 /* Totals of the drops of RUN_ID (0: of no run). */
 int store_drops_total(int64_t *spans_dropped, int64_t *corrupt,
 		      struct store *st, int64_t run_id, char **cause);

@@ -759,6 +759,18 @@ static void test_store__positions_and_drops(void **state)
 	assert_int_equal(dropped, 8);
 	assert_int_equal(corrupt, 1);
 	assert_int_equal(sql_int(f->db, "SELECT count(*) FROM drops"), 3);
+	/* Unmapped spans: with the drops of their process, or a row of
+	 * their own; totals per run. */
+	assert_int_equal(store_unmapped_add(st, run, "api", 10, 3, NULL), 0);
+	assert_int_equal(store_unmapped_add(st, run, "nova-api", 0, 4, NULL),
+			 0);
+	assert_int_equal(store_unmapped_add(st, 0, "api", 10, 50, NULL), 0);
+	assert_int_equal(store_unmapped_total(&dropped, st, run, NULL), 0);
+	assert_int_equal(dropped, 7);
+	assert_int_equal(sql_int(f->db, "SELECT count(*) FROM drops"), 4);
+	assert_int_equal(store_drops_total(&dropped, &corrupt, st, run, NULL),
+			 0);
+	assert_int_equal(dropped, 8);
 	assert_int_equal(store_run_get(&r, st, run, NULL), 0);
 	assert_int_equal(r->spans_dropped, 8);
 	store_run_free(r);
