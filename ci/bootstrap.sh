@@ -10,13 +10,14 @@ run_packages="
 	libyaml-dev libsqlite3-dev sqlite3 libgit2-dev
 	libssl-dev zlib1g-dev libjansson-dev
 	libcurl4-openssl-dev libmicrohttpd-dev
-	libdw-dev
+	libdw-dev libhiredis-dev
 	gnuplot-nox python3
 "
 test_packages="
 	libcmocka-dev protobuf-compiler
 	graphviz chromium librsvg2-bin
 	python3-osprofiler python3-scipy python3-yaml
+	redis-server python3-redis
 	liblttng-ust-dev lttng-tools wrk
 	shellcheck ca-certificates
 "
@@ -47,6 +48,19 @@ fi
 
 echo "bootstrap: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# Packages with a daemon (redis-server) would start it from their
+# maintainer scripts; the tests start their own on a free port, so none is
+# started here: a policy-rc.d that refuses, for the install only.
+policy=/usr/sbin/policy-rc.d
+own_policy=
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' > "$policy"
+	chmod 755 "$policy"
+	own_policy=1
+	trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -q >/dev/null
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing >/dev/null
+[ -n "$own_policy" ] && rm -f "$policy"
+trap - EXIT

@@ -9,12 +9,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/osp-collect.h"
 #include "collect/osprofiler.h"
 #include "store/ingest.h"
 #include "store/store.h"
 
 static const char ingest_usage[] =
 	"usage: harness ingest [--store FILE] [--run ID] [--format F] PATH...\n"
+	"       harness ingest [--store FILE] [--run ID] --format osprofiler\n"
+	"                      --from redis://HOST:PORT[/DB]\n"
 	"\n"
 	"Read spool files into the store: each PATH is a spool file or a\n"
 	"directory whose *.htspool files are read. Ingest remembers how far\n"
@@ -29,6 +32,12 @@ static const char ingest_usage[] =
 	"                notifications (JSON lines or array) or the output\n"
 	"                of 'osprofiler trace show --json'; importing a file\n"
 	"                twice stores its spans twice\n"
+	"  --from URL    with --format osprofiler and no PATH: read the\n"
+	"                notifications that OSprofiler's redis driver keeps\n"
+	"                at URL (those of run ID's traces with --run, else\n"
+	"                every trace there), store them, and delete them\n"
+	"                from Redis once stored, as 'harness run' does with\n"
+	"                tracing.osprofiler.connection_string\n"
 	"  -q, --quiet   print nothing but errors\n";
 
 static int cmd_ingest_exec(int argc, char **argv);
@@ -91,6 +100,12 @@ static int ingest_osprofiler(struct store *st, const char *file,
 	ret = osprofiler_import(file, dir, &spool, &os, cause);
 	if (!ret) {
 		ret = store_ingest_path(st, spool, run_id, stats, cause);
+		for (size_t i = 0; !ret && i < os.nby_service; i++)
+			ret = store_unmapped_add(st, run_id,
+						 os.by_service[i].service, 0,
+						 (int64_t)os.by_service[i]
+							 .unmapped,
+						 cause);
 		if (os.unpaired || os.rejected)
 			warning("'%s': %llu span%s without a start or stop, "
 				"%llu notification%s rejected", file,
@@ -103,8 +118,89 @@ static int ingest_osprofiler(struct store *st, const char *file,
 		ret = STORE_EFORMAT;
 	}
 	rmdir(dir);
+	osprofiler_stats_release(&os);
 	free(spool);
 	free(dir);
+	return ret;
+}
+
+/* The base_ids of run RUN_ID's traced iterations. */
+static int run_trace_ids(struct store *st, int64_t run_id, char ***ids,
+			 size_t *n, char **cause)
+{
+	static const uint8_t zero[16];
+	struct store_iteration *its = NULL;
+	size_t nits = 0;
+	int ret;
+
+	*ids = NULL;
+	*n = 0;
+	ret = store_iterations_get(&its, &nits, st, run_id, cause);
+	if (ret < 0)
+		return ret;
+	*ids = xcalloc(nits + 1, sizeof(**ids));
+	for (size_t i = 0; i < nits; i++) {
+		if (!memcmp(its[i].trace_id, zero, 16))
+			continue;
+		(*ids)[*n] = xmalloc(37);
+		osp_collect_uuid((*ids)[(*n)++], its[i].trace_id);
+	}
+	store_iterations_free(its, nits);
+	return 0;
+}
+
+/* --from: the notifications in Redis, through a spool file in a
+ * temporary directory, into the store; deleted from Redis once stored. */
+static int ingest_redis(struct store *st, const char *url, int64_t run_id,
+			struct store_ingest_stats *stats, int quiet,
+			char **cause)
+{
+	struct osp_collect_result res;
+	const char *tmp = getenv("TMPDIR");
+	char **ids = NULL, *dir;
+	size_t n = 0;
+	int ret;
+
+	if (run_id && (ret = run_trace_ids(st, run_id, &ids, &n, cause)) < 0)
+		return ret;
+	dir = xasprintf("%s/harness-osprofiler-XXXXXX",
+			tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		*cause = xasprintf("cannot create '%s': %s", dir,
+				   strerror(errno));
+		ret = -1;
+		goto out;
+	}
+	ret = osp_collect_redis(st, url, (const char *const *)ids, n, run_id,
+				dir, 1, stats, &res, cause);
+	if (!ret && !quiet)
+		printf("read %llu notification%s of %llu trace%s from %s: "
+		       "%llu span%s, %llu unmapped (kept as func), %llu "
+		       "deleted there\n",
+		       (unsigned long long)res.read, res.read == 1 ? "" : "s",
+		       (unsigned long long)res.traces,
+		       res.traces == 1 ? "" : "s", res.source,
+		       (unsigned long long)res.os.spans,
+		       res.os.spans == 1 ? "" : "s",
+		       (unsigned long long)res.os.unmapped,
+		       (unsigned long long)res.deleted);
+	if (!ret && (res.os.unpaired || res.os.rejected))
+		warning("%s: %llu span%s without a start or stop, %llu "
+			"notification%s rejected", res.source,
+			(unsigned long long)res.os.unpaired,
+			res.os.unpaired == 1 ? "" : "s",
+			(unsigned long long)res.os.rejected,
+			res.os.rejected == 1 ? "" : "s");
+	osp_collect_result_release(&res);
+	/* the file is gone: so is the note of how far it was read */
+	if (store_positions_forget(st, dir, NULL) < 0)
+		ret = ret ? ret : -1;
+	rmdir(dir);
+out:
+	free(dir);
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
 	return ret;
 }
 
@@ -138,10 +234,11 @@ static int cmd_ingest_exec(int argc, char **argv)
 		{ "run", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "from", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct store_ingest_stats stats = { 0 };
-	const char *store_opt = NULL;
+	const char *store_opt = NULL, *from = NULL;
 	struct store *st = NULL;
 	char *path = NULL, *cause = NULL;
 	int64_t run_id = 0;
@@ -171,12 +268,23 @@ static int cmd_ingest_exec(int argc, char **argv)
 						       optarg);
 			osprofiler = !strcmp(optarg, "osprofiler");
 			break;
+		case 'F':
+			from = optarg;
+			break;
 		default:
 			return cmd_option_error(&cmd_ingest_entry,
 						opts, argv, c);
 		}
 	}
-	if (optind >= argc)
+	if (from && !osprofiler)
+		return cmd_usage_error(&cmd_ingest_entry,
+				       "--from reads OSprofiler's store: it "
+				       "needs --format osprofiler");
+	if (from && optind < argc)
+		return cmd_usage_error(&cmd_ingest_entry,
+				       "--from and a PATH ('%s') do not go "
+				       "together", argv[optind]);
+	if (!from && optind >= argc)
 		return cmd_usage_error(&cmd_ingest_entry,
 				       "no spool file or directory given");
 	ret = cmd_store_path(&path, store_opt);
@@ -187,6 +295,13 @@ static int cmd_ingest_exec(int argc, char **argv)
 		error("%s", cause);
 		ret = exit_code_of(ret);
 		goto out;
+	}
+	if (from) {
+		ret = ingest_redis(st, from, run_id, &stats, quiet, &cause);
+		if (ret < 0) {
+			error("%s", cause);
+			worst = exit_code_of(ret);
+		}
 	}
 	for (int i = optind; i < argc; i++) {
 		if (osprofiler)

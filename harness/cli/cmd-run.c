@@ -2,6 +2,7 @@
  * run: the commits under test, every iteration, every span the services and
  * the load driver recorded, and how the run ended. */
 #include "cli/cmd.h"
+#include "cli/osp-collect.h"
 #include "cli/run.h"
 
 #include <dirent.h>
@@ -22,6 +23,7 @@
 
 #include "collect/collect.h"
 #include "config/config.h"
+#include "config/template.h"
 #include "htrace.h"
 #include "load/load.h"
 #include "stack/stack.h"
@@ -45,6 +47,10 @@ static const char run_usage[] =
 	"that directory. A run that failed or was interrupted, or whose\n"
 	"spool was not read to the end, keeps it for a look or for 'harness\n"
 	"ingest', and its summary says where.\n"
+	"With tracing.osprofiler.connection_string (redis://...), the\n"
+	"notifications that OSprofiler's redis driver stored for the run's\n"
+	"traces are read at the end, stored with the run and then deleted\n"
+	"from Redis; a run whose spans could not be read there fails.\n"
 	"\n"
 	"  -c, --config <file>     the harness.yaml (default:\n"
 	"                          $HARNESS_CONFIG, ./harness.yaml, then the\n"
@@ -129,7 +135,14 @@ struct run {
 	 * it is in the store. */
 	int64_t spool_corrupt, spool_torn, spool_pending;
 	bool spool_read;		/* ingested without an error */
-	int64_t dropped, corrupt;
+	int64_t dropped, corrupt, unmapped;
+	/* tracing.osprofiler.connection_string expanded, the services it
+	 * names (kept running until it is read), and what was read. */
+	char *osp_url;
+	char **osp_keep;
+	size_t nosp_keep, aosp_keep;
+	bool osp_collected;
+	struct osp_collect_result osp;
 	bool tty;
 	bool progress_shown;
 	/* The first failure: its exit code and the reason stored. */
@@ -694,6 +707,22 @@ static void start_stack(struct run *r)
 	free(state);
 }
 
+/* Every service but those the OSprofiler connection string names: their
+ * last spans are in, and the store they are in still runs. */
+static void stop_services(struct run *r)
+{
+	char *cause = NULL;
+
+	if (!r->stack || !r->stack_started)
+		return;
+	if (stack_down_except(r->stack, (const char *const *)r->osp_keep,
+			      r->nosp_keep, &cause) < 0) {
+		clear_progress(r);
+		warning("%s", cause);
+		free(cause);
+	}
+}
+
 static void stop_stack(struct run *r)
 {
 	char *cause = NULL;
@@ -872,6 +901,76 @@ out:
 
 /* ---- after the load --------------------------------------------------- */
 
+static int note_service(const char *name, size_t offset, void *payload)
+{
+	struct run *r = payload;
+	const char *dot;
+	size_t len;
+
+	(void)offset;
+	if (strncmp(name, "services.", 9))
+		return 0;
+	name += 9;
+	dot = strchr(name, '.');
+	len = dot ? (size_t)(dot - name) : strlen(name);
+	ALLOC_GROW(r->osp_keep, r->nosp_keep + 1, r->aosp_keep);
+	r->osp_keep[r->nosp_keep++] = xstrndup(name, len);
+	return 0;
+}
+
+/* tracing.osprofiler.connection_string against the stack that runs: the
+ * services it names stay up until it has been read. */
+static void osprofiler_setup(struct run *r)
+{
+	const struct config_tracing *tr = &r->cfg->tracing;
+	char *cause = NULL;
+
+	if (!tr->enabled || !tr->osprofiler_url || !r->stack)
+		return;
+	template_foreach_name(tr->osprofiler_url, note_service, r, NULL);
+	if (stack_expand(&r->osp_url, r->stack, r->cfg, tr->osprofiler_url,
+			 &cause) < 0) {
+		run_fail(r, HARNESS_EXIT_CONFIG, "%s:%u:%u: "
+			 "'connection_string': %s", tr->osprofiler_url_pos.file,
+			 tr->osprofiler_url_pos.line,
+			 tr->osprofiler_url_pos.column, cause);
+		free(cause);
+	}
+}
+
+/* The OSprofiler spans of the run's traces, from Redis into the store
+ * and the run's spool directory. A run whose spans could not be read
+ * fails: without them it would look good and be wrong. */
+static void collect_osprofiler(struct run *r)
+{
+	char **ids, *cause = NULL;
+	size_t n = 0;
+
+	if (!r->osp_url || !r->nits)
+		return;
+	ids = xcalloc(r->nits, sizeof(*ids));
+	for (size_t i = 0; i < r->nits; i++) {
+		uint8_t id[16] = { 0 };
+
+		if (run_trace_id_parse(id, r->its[i].trace_id) < 0)
+			continue;
+		ids[n] = xmalloc(37);
+		osp_collect_uuid(ids[n++], id);
+	}
+	if (osp_collect_redis(r->store, r->osp_url, (const char *const *)ids,
+			      n, r->run_id, r->spool_dir, 0, &r->ingest,
+			      &r->osp, &cause) < 0) {
+		run_fail(r, HARNESS_EXIT_RUNTIME, "OSprofiler's spans were "
+			 "not collected: %s", cause);
+		free(cause);
+	} else {
+		r->osp_collected = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
 static int ingest_dir(struct run *r, const char *dir)
 {
 	char *cause = NULL;
@@ -890,7 +989,6 @@ static void ingest_spans(struct run *r)
 {
 	struct store_ingest_stats before = r->ingest;
 	struct stat sb;
-	char *cause = NULL;
 
 	if (r->spool_dir) {
 		r->spool_read = !ingest_dir(r, r->spool_dir);
@@ -908,8 +1006,17 @@ static void ingest_spans(struct run *r)
 		usleep(500 * 1000);
 		ingest_dir(r, r->spool_root);
 	}
+}
+
+/* The counts of what did not reach the store typed and whole. */
+static void read_drops(struct run *r)
+{
+	char *cause = NULL;
+
 	if (store_drops_total(&r->dropped, &r->corrupt, r->store, r->run_id,
-			      &cause) < 0) {
+			      &cause) < 0 ||
+	    store_unmapped_total(&r->unmapped, r->store, r->run_id,
+				 &cause) < 0) {
 		warning("%s", cause);
 		free(cause);
 	}
@@ -1205,7 +1312,16 @@ static int finish(struct run *r)
 	t.spans = r->ingest.spans;
 	t.spans_dropped = r->dropped;
 	t.corrupt = r->corrupt;
+	t.spans_unmapped = r->unmapped;
 	t.elapsed_ns = r->sum.elapsed_ns;
+	if (r->osp_collected) {
+		t.osp_url = r->osp.source;
+		t.osp_traces = (int64_t)r->osp.traces;
+		t.osp_read = (int64_t)r->osp.read;
+		t.osp_spans = (int64_t)r->osp.os.spans;
+		t.osp_unpaired = (int64_t)r->osp.os.unpaired;
+		t.osp_rejected = (int64_t)r->osp.os.rejected;
+	}
 	run_print_summary(stdout, r->sc, r->its, r->nits, &t);
 
 	if (r->gates.n && status == STORE_RUN_INTERRUPTED) {
@@ -1255,6 +1371,11 @@ static void run_release(struct run *r)
 	free(r->spool_dir);
 	free(r->fail_reason);
 	free(r->death);
+	free(r->osp_url);
+	for (size_t i = 0; i < r->nosp_keep; i++)
+		free(r->osp_keep[i]);
+	free(r->osp_keep);
+	osp_collect_result_release(&r->osp);
 	run_gates_release(&r->gates);
 	scenario_free(r->sc);
 	config_free(r->cfg);
@@ -1293,10 +1414,15 @@ static int cmd_run_exec(int argc, char **argv)
 	if (!r.fail_exit && !run_signal)
 		start_stack(&r);
 	if (!r.fail_exit && !run_signal)
+		osprofiler_setup(&r);
+	if (!r.fail_exit && !run_signal)
 		drive_load(&r);
-	stop_stack(&r);
+	stop_services(&r);
 	stop_collector(&r);
 	ingest_spans(&r);
+	collect_osprofiler(&r);
+	stop_stack(&r);
+	read_drops(&r);
 	store_iterations(&r);
 	ret = finish(&r);
 out:

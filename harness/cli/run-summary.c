@@ -184,7 +184,24 @@ void run_print_summary(FILE *out, const struct scenario *sc,
 	}
 	print_reasons(out, its, n);
 	fprintf(out, "%-12s %lld collected, %lld dropped, %lld corrupt "
-		"records\n", "spans", (long long)t->spans,
+		"records", "spans", (long long)t->spans,
 		(long long)t->spans_dropped, (long long)t->corrupt);
+	if (t->spans_unmapped || t->osp_url)
+		fprintf(out, ", %lld unmapped (kept as func)",
+			(long long)t->spans_unmapped);
+	fputc('\n', out);
+	if (t->osp_url) {
+		fprintf(out, "%-12s %lld spans of %lld traces from %s (%lld "
+			"notifications", "osprofiler", (long long)t->osp_spans,
+			(long long)t->osp_traces, t->osp_url,
+			(long long)t->osp_read);
+		if (t->osp_unpaired)
+			fprintf(out, ", %lld without a start or stop",
+				(long long)t->osp_unpaired);
+		if (t->osp_rejected)
+			fprintf(out, ", %lld rejected",
+				(long long)t->osp_rejected);
+		fputs(")\n", out);
+	}
 	free(x);
 }

@@ -49,12 +49,17 @@ struct run_totals {
 	int64_t spans;			/* collected in this run */
 	int64_t spans_dropped;
 	int64_t corrupt;
+	int64_t spans_unmapped;		/* stored as func: no kind known */
 	uint64_t elapsed_ns;		/* of the measured phase */
+	/* OSprofiler's spans read from osp_url (NULL: none were). */
+	const char *osp_url;
+	int64_t osp_traces, osp_read, osp_spans, osp_unpaired, osp_rejected;
 };
 
 /* Print the table: iterations ok/failed/warm-up, latency percentiles of the
  * iteration and of each step, the commonest failure reasons, spans
- * collected and dropped, corrupt records. */
+ * collected and dropped, corrupt records, unmapped spans, and what was
+ * read from OSprofiler's store. */
 void run_print_summary(FILE *out, const struct scenario *sc,
 		       const struct load_iteration *its, size_t n,
 		       const struct run_totals *t);

@@ -340,6 +340,31 @@ static void info_attrs(struct attrs *a, json_t *info)
 	}
 }
 
+static void count_unmapped(struct osprofiler_stats *st, const char *service)
+{
+	size_t i;
+
+	st->unmapped++;
+	for (i = 0; i < st->nby_service; i++)
+		if (!strcmp(st->by_service[i].service, service))
+			break;
+	if (i == st->nby_service) {
+		ALLOC_GROW(st->by_service, i + 1, st->aby_service);
+		st->by_service[i].service = xstrdup(service);
+		st->by_service[i].unmapped = 0;
+		st->nby_service++;
+	}
+	st->by_service[i].unmapped++;
+}
+
+void osprofiler_stats_release(struct osprofiler_stats *st)
+{
+	for (size_t i = 0; i < st->nby_service; i++)
+		free(st->by_service[i].service);
+	free(st->by_service);
+	memset(st, 0, sizeof(*st));
+}
+
 /* A start/stop pair (either may be JSON null) into one span. late_ns is
  * the latest stop of the rpc.dispatch children of the span (0: none): a
  * client call that they outlive did not wait for them, so it was a cast. */
@@ -481,7 +506,6 @@ static int emit_pair(struct imp *imp, json_t *start, json_t *stop,
 			at->v.b = 1;
 		}
 		info_attrs(&attrs, info);
-		imp->stats->unmapped++;
 	}
 	etype = str_at(sinfo, "etype");
 	if (etype) {
@@ -496,12 +520,13 @@ static int emit_pair(struct imp *imp, json_t *start, json_t *stop,
 	ret = emit(&s, payload);
 	if (ret > 0) {
 		ret = 0;
-		if (!mapped)
-			imp->stats->unmapped--;
 		goto reject;
 	}
-	if (!ret)
+	if (!ret) {
 		imp->stats->spans++;
+		if (!mapped)
+			count_unmapped(imp->stats, s.service);
+	}
 	free(op);
 	free(title);
 	attrs_release(&attrs);
@@ -552,31 +577,91 @@ static json_t *dispatch_stops(struct imp *imp)
 	return late;
 }
 
+struct osprofiler_batch {
+	struct imp imp;
+};
+
+struct osprofiler_batch *osprofiler_batch_new(struct osprofiler_stats *stats)
+{
+	struct osprofiler_batch *b = xcalloc(1, sizeof(*b));
+
+	memset(stats, 0, sizeof(*stats));
+	b->imp.pairs = json_object();
+	b->imp.order = json_array();
+	b->imp.stats = stats;
+	return b;
+}
+
+void osprofiler_batch_add(struct osprofiler_batch *b, const char *json,
+			  size_t len)
+{
+	json_t *v = json_loadb(json, len, 0, NULL);
+
+	add_notification(&b->imp, v);
+	json_decref(v);
+}
+
+int osprofiler_batch_emit(struct osprofiler_batch *b, otlp_span_fn *emit,
+			  void *payload)
+{
+	struct imp *imp = &b->imp;
+	json_t *late = dispatch_stops(imp), *v;
+	size_t i;
+	int ret = 0;
+
+	json_array_foreach(imp->order, i, v) {
+		json_t *pair = json_object_get(imp->pairs,
+					       json_string_value(v));
+
+		ret = emit_pair(imp, json_array_get(pair, 0),
+				json_array_get(pair, 1),
+				(uint64_t)json_integer_value(json_object_get(
+					late, json_string_value(v))),
+				emit, payload);
+		if (ret)
+			break;
+	}
+	json_decref(late);
+	/* emitted: a second call emits nothing */
+	json_object_clear(imp->pairs);
+	json_array_clear(imp->order);
+	return ret;
+}
+
+void osprofiler_batch_free(struct osprofiler_batch *b)
+{
+	if (!b)
+		return;
+	json_decref(b->imp.pairs);
+	json_decref(b->imp.order);
+	free(b);
+}
+
 int osprofiler_decode(const void *data, size_t len, otlp_span_fn *emit,
 		      void *payload, struct osprofiler_stats *stats,
 		      char **cause)
 {
-	struct imp imp = { json_object(), json_array(), stats };
+	struct osprofiler_batch *b = osprofiler_batch_new(stats);
+	struct imp *imp = &b->imp;
 	json_error_t jerr;
-	json_t *root, *v, *late;
+	json_t *root, *v;
 	size_t i;
 	int ret = 0;
 
-	memset(stats, 0, sizeof(*stats));
 	root = json_loadb(data, len, 0, &jerr);
 	if (json_is_array(root)) {
 		json_array_foreach(root, i, v)
-			add_notification(&imp, v);
+			add_notification(imp, v);
 	} else if (json_is_object(root) &&
 		   (json_object_get(root, "children") ||
 		    json_object_get(root, "info"))) {
-		if (add_tree(&imp, root, 0)) {
+		if (add_tree(imp, root, 0)) {
 			*cause = xasprintf("OSprofiler tree nested more than "
 					   "%d deep", TREE_MAX_DEPTH);
 			ret = OTLP_EMALFORMED;
 		}
 	} else if (json_is_object(root)) {
-		add_notification(&imp, root);
+		add_notification(imp, root);
 	} else if (root) {
 		*cause = xstrdup("not OSprofiler data: a JSON value that is "
 				 "neither an object nor an array");
@@ -602,29 +687,16 @@ int osprofiler_decode(const void *data, size_t len, otlp_span_fn *emit,
 						"%s", line, jerr.text);
 					ret = OTLP_EMALFORMED;
 				}
-				add_notification(&imp, v);
+				add_notification(imp, v);
 				json_decref(v);
 			}
 			p = e + 1;
 		}
 	}
 	json_decref(root);
-	late = ret ? NULL : dispatch_stops(&imp);
-	json_array_foreach(imp.order, i, v) {
-		json_t *pair;
-
-		if (ret)
-			break;
-		pair = json_object_get(imp.pairs, json_string_value(v));
-		ret = emit_pair(&imp, json_array_get(pair, 0),
-				json_array_get(pair, 1),
-				(uint64_t)json_integer_value(json_object_get(
-					late, json_string_value(v))),
-				emit, payload);
-	}
-	json_decref(late);
-	json_decref(imp.pairs);
-	json_decref(imp.order);
+	if (!ret)
+		ret = osprofiler_batch_emit(b, emit, payload);
+	osprofiler_batch_free(b);
 	return ret;
 }
 
@@ -658,6 +730,7 @@ int osprofiler_import(const char *file, const char *spool_dir,
 	int ret = -1;
 
 	*spool_path = NULL;
+	memset(stats, 0, sizeof(*stats));
 	if (strbuf_read_file(&sb, file) < 0) {
 		*cause = xasprintf("cannot read '%s': %s", file,
 				   strerror(errno));
@@ -685,5 +758,30 @@ out:
 	spool_file_free(w.f);
 	free(w.cause);
 	strbuf_release(&sb);
+	return ret;
+}
+
+int osprofiler_batch_write(struct osprofiler_batch *b, const char *spool_dir,
+			   char **spool_path, char **cause)
+{
+	struct writer w = { 0 };
+	int ret;
+
+	*spool_path = NULL;
+	if (spool_file_create(&w.f, spool_dir, "osprofiler", cause))
+		return -1;
+	ret = osprofiler_batch_emit(b, write_span, &w);
+	if (ret < 0) {
+		*cause = w.cause ? w.cause
+				 : xasprintf("cannot write '%s'",
+					     spool_file_path(w.f));
+		w.cause = NULL;
+		unlink(spool_file_path(w.f));
+		ret = -1;
+	} else {
+		*spool_path = xstrdup(spool_file_path(w.f));
+	}
+	spool_file_free(w.f);
+	free(w.cause);
 	return ret;
 }

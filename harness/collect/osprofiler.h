@@ -70,13 +70,45 @@
 
 #include "collect/otlp.h"
 
+/* Unmapped spans of one service. */
+struct osprofiler_unmapped {
+	char *service;
+	uint64_t unmapped;
+};
+
 struct osprofiler_stats {
 	uint64_t notifications;	/* start and stop dicts read */
 	uint64_t spans;		/* spans made */
 	uint64_t unpaired;	/* of which a start or a stop was missing */
 	uint64_t rejected;	/* notifications without valid ids or time */
 	uint64_t unmapped;	/* spans of an op harness has no kind for */
+	struct osprofiler_unmapped *by_service;	/* those, per service */
+	size_t nby_service, aby_service;
 };
+
+/* Free what a decoding left in st (by_service) and zero it. */
+void osprofiler_stats_release(struct osprofiler_stats *st);
+
+/* Notifications added one at a time (as a reader of a driver's storage
+ * finds them), paired and emitted together: a start and its stop may come
+ * in any order, and the rpc rule looks at a span's children. */
+struct osprofiler_batch;
+/* stats is zeroed, and filled as the batch is emitted; it must live as
+ * long as the batch. */
+struct osprofiler_batch *osprofiler_batch_new(struct osprofiler_stats *stats);
+/* One notification's JSON text (a dict, or {"payload": dict}); what is
+ * not a notification is counted as rejected. */
+void osprofiler_batch_add(struct osprofiler_batch *b, const char *json,
+			  size_t len);
+/* Emit every span of what was added (then forgotten); returns 0 or what
+ * emit returned when negative. */
+int osprofiler_batch_emit(struct osprofiler_batch *b, otlp_span_fn *emit,
+			  void *payload);
+/* Emit into a new spool file in spool_dir (service "osprofiler");
+ * *spool_path (caller frees) names it. 0, or -1 with *cause set. */
+int osprofiler_batch_write(struct osprofiler_batch *b, const char *spool_dir,
+			   char **spool_path, char **cause);
+void osprofiler_batch_free(struct osprofiler_batch *b);
 
 /* Decode a whole input and call emit once per span (same contract as in
  * otlp.h; a positive return counts the span as rejected). Returns 0, or

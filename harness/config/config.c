@@ -195,6 +195,7 @@ void config_free(struct config *cfg)
 	free(cfg->projects);
 	strv_free(cfg->tracing.hmac_keys, cfg->tracing.nhmac_keys);
 	free(cfg->tracing.otlp_listen);
+	free(cfg->tracing.osprofiler_url);
 	free(cfg->tls.ca_file);
 	for (size_t i = 0; i < cfg->nservices; i++)
 		service_release(&cfg->services[i]);
@@ -332,9 +333,11 @@ static int load_tracing(struct yfile *f, struct config *cfg,
 {
 	static const char *const keys[] = {
 	    "hmac_keys",         "stacks", "sample_rate", "osprofiler_headers",
-	    "trust_traceparent", "otlp",   "enabled",     NULL,
+	    "trust_traceparent", "otlp",   "enabled",     "osprofiler",
+	    NULL,
 	};
 	static const char *const otlp_keys[] = {"enabled", "listen", NULL};
+	static const char *const osp_keys[] = {"connection_string", NULL};
 	struct config_tracing *t = &cfg->tracing;
 	const struct ynode *v;
 
@@ -381,6 +384,25 @@ static int load_tracing(struct yfile *f, struct config *cfg,
 	if ((v = ymap_get(m, "trust_traceparent")) &&
 	    yget_bool(f, v, "trust_traceparent", &t->trust_traceparent))
 		return -1;
+	if ((v = ymap_get(m, "osprofiler"))) {
+		const struct ynode *o = v;
+
+		if (ymap_check_keys(f, o, osp_keys, "osprofiler"))
+			return -1;
+		if ((v = ymap_get(o, "connection_string"))) {
+			if (yget_str(f, v, "connection_string",
+			             &t->osprofiler_url))
+				return -1;
+			t->osprofiler_url_pos = pos_of(f, v);
+			if (strncmp(t->osprofiler_url, "redis://", 8))
+				return yerror(
+				    f, v,
+				    "'connection_string': harness collects "
+				    "OSprofiler's spans from redis://HOST:PORT "
+				    "only, found '%s'",
+				    t->osprofiler_url);
+		}
+	}
 	if ((m = ymap_get(m, "otlp"))) {
 		if (ymap_check_keys(f, m, otlp_keys, "otlp"))
 			return -1;
@@ -597,6 +619,38 @@ static int load_service(struct yfile *f, struct config *cfg,
 	return 0;
 }
 
+/* services.NAME, and its host and port for URLs that are not HTTP. */
+static void add_service_names(struct ynames *names, const char *name)
+{
+	static const char *const parts[] = {"", ".host", ".port"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+		char *ref = xasprintf("services.%s%s", name, parts[i]);
+
+		ynames_add(names, ref);
+		free(ref);
+	}
+}
+
+/* tracing.osprofiler.connection_string, once the services are known: its
+ * templates may name variables and services (not port, spool, store or
+ * dir: it is no service's own). */
+static int check_osprofiler_url(struct yfile *f, const struct config *cfg,
+                                const struct ynode *n)
+{
+	struct ynames names = YNAMES_INIT;
+	int ret;
+
+	for (size_t i = 0; i < cfg->nvariables; i++)
+		ynames_add(&names, cfg->variables[i].key);
+	for (size_t i = 0; i < cfg->nservices; i++)
+		add_service_names(&names, cfg->services[i].name);
+	ret = ycheck_template(f, n, "connection_string",
+	                      cfg->tracing.osprofiler_url, &names, NULL);
+	ynames_release(&names);
+	return ret;
+}
+
 static int load_services(struct yfile *f, struct config *cfg,
                          const struct ynode *seq)
 {
@@ -646,12 +700,7 @@ static int load_services(struct yfile *f, struct config *cfg,
 				goto out;
 			}
 		}
-		{
-			char *ref = xasprintf("services.%s", name);
-
-			ynames_add(&names, ref);
-			free(ref);
-		}
+		add_service_names(&names, name);
 		free(name);
 	}
 	cfg->services = xcalloc(seq->n + 1, sizeof(*cfg->services));
@@ -731,6 +780,12 @@ static int load_root(struct yfile *f, struct config *cfg)
 	    config_load_variables(f, v, &cfg->variables, &cfg->nvariables))
 		return -1;
 	if ((v = ymap_get(root, "services")) && load_services(f, cfg, v))
+		return -1;
+	if (cfg->tracing.osprofiler_url &&
+	    check_osprofiler_url(
+	        f, cfg,
+	        ymap_get(ymap_get(ymap_get(root, "tracing"), "osprofiler"),
+	                 "connection_string")))
 		return -1;
 	return 0;
 }
@@ -914,6 +969,14 @@ void config_dump(const struct config *cfg, struct strbuf *out)
 	strbuf_addstr(out, "    listen: ");
 	ydump_str(out, t->otlp_listen);
 	strbuf_addch(out, '\n');
+	/* Written only when set: a config without it dumps and hashes as
+	 * before the key existed. With it, the run has more spans, so it
+	 * is part of the hash. */
+	if (t->osprofiler_url) {
+		strbuf_addstr(out, "  osprofiler:\n    connection_string: ");
+		ydump_str(out, t->osprofiler_url);
+		strbuf_addch(out, '\n');
+	}
 	/* Written only when not the defaults, and left out of the hash
 	 * (compute_hash says why): every config dumps and hashes as it did
 	 * before the key existed. */

@@ -66,6 +66,11 @@ struct config_tracing {
 	bool trust_traceparent;	/* accept an unsigned traceparent; default false */
 	bool otlp;		/* start the OTLP collector; default false */
 	char *otlp_listen;	/* default "127.0.0.1:4318" */
+	/* tracing.osprofiler.connection_string: where OSprofiler's redis
+	 * driver keeps the services' notifications, templated (variables,
+	 * services.NAME[.host|.port]); NULL: none are collected. */
+	char *osprofiler_url;
+	struct config_pos osprofiler_url_pos;
 };
 
 /* How the load driver and the health checks talk to https:// services. */

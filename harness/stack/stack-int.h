@@ -19,6 +19,7 @@ struct stack_service {
 	uint64_t starttime;	/* /proc/PID/stat field 22, against reuse */
 	int pidfd;		/* -1 when none */
 	bool child;		/* started by this process: ours to reap */
+	bool keep;		/* left running by stack_down_except */
 	enum stack_service_state state;
 	int exit_status;
 };

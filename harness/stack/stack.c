@@ -108,12 +108,69 @@ static void plan_setenv(struct plan *pl, const char *key, const char *value)
 	pl->envp[pl->nenv] = NULL;
 }
 
+/* NAME, NAME.host or NAME.port of a service: its endpoint, or the host
+ * or the port in it (so that a non-HTTP URL such as redis://HOST:PORT
+ * can be written for a service). */
+static const char *service_part(struct expand_ctx *ctx, const char *ref)
+{
+	for (size_t i = 0; i < ctx->st->nservices; i++) {
+		const struct stack_service *svc = &ctx->st->services[i];
+		size_t len = strlen(svc->name);
+		const char *host, *end, *colon;
+
+		if (strncmp(ref, svc->name, len) ||
+		    (ref[len] && ref[len] != '.'))
+			continue;
+		if (!ref[len])
+			return svc->endpoint;
+		host = strstr(svc->endpoint, "://");
+		host = host ? host + 3 : svc->endpoint;
+		end = host + strcspn(host, "/?#");
+		if (*host == '[') {
+			colon = memchr(host, ']', (size_t)(end - host));
+			colon = colon && colon + 1 < end && colon[1] == ':'
+					? colon + 1
+					: NULL;
+		} else {
+			colon = memchr(host, ':', (size_t)(end - host));
+		}
+		if (!strcmp(ref + len, ".host")) {
+			size_t n = (size_t)((colon ? colon : end) - host);
+
+			if (*host == '[' && n >= 2) {
+				host++;
+				n -= 2;
+			}
+			snprintf(ctx->buf, sizeof(ctx->buf), "%.*s", (int)n,
+				 host);
+			return ctx->buf;
+		}
+		if (!strcmp(ref + len, ".port")) {
+			if (colon)
+				snprintf(ctx->buf, sizeof(ctx->buf), "%.*s",
+					 (int)(end - colon - 1), colon + 1);
+			else if (svc->port)
+				snprintf(ctx->buf, sizeof(ctx->buf), "%d",
+					 svc->port);
+			else
+				snprintf(ctx->buf, sizeof(ctx->buf), "%s",
+					 !strncmp(svc->endpoint, "https:", 6)
+						 ? "443" : "80");
+			return ctx->buf;
+		}
+		return NULL;
+	}
+	return NULL;
+}
+
 static const char *expand_lookup(const char *name, void *payload)
 {
 	struct expand_ctx *ctx = payload;
 	const struct config *cfg = ctx->cfg;
 
 	if (!strcmp(name, "port")) {
+		if (ctx->index == SIZE_MAX)
+			return NULL;
 		snprintf(ctx->buf, sizeof(ctx->buf), "%d",
 			 ctx->st->services[ctx->index].port);
 		return ctx->buf;
@@ -124,12 +181,8 @@ static const char *expand_lookup(const char *name, void *payload)
 		return ctx->store;
 	if (!strcmp(name, "dir"))
 		return ctx->dir;
-	if (!strncmp(name, "services.", 9)) {
-		for (size_t i = 0; i < ctx->st->nservices; i++)
-			if (!strcmp(ctx->st->services[i].name, name + 9))
-				return ctx->st->services[i].endpoint;
-		return NULL;
-	}
+	if (!strncmp(name, "services.", 9))
+		return service_part(ctx, name + 9);
 	for (size_t i = 0; i < cfg->nvariables; i++)
 		if (!strcmp(cfg->variables[i].key, name))
 			return cfg->variables[i].value;
@@ -837,6 +890,16 @@ static bool service_stopped(struct stack_service *svc)
 	return !group_is_ours(svc) || !proc_group_alive(svc->pid);
 }
 
+/* Whether every service but the kept ones has stopped. */
+static bool others_stopped(struct stack *st)
+{
+	for (size_t i = 0; st->managed && i < st->nservices; i++)
+		if (!st->services[i].keep &&
+		    !service_stopped(&st->services[i]))
+			return false;
+	return true;
+}
+
 bool stack_stopped(struct stack *st)
 {
 	for (size_t i = 0; st->managed && i < st->nservices; i++)
@@ -850,7 +913,7 @@ static void signal_all(struct stack *st, int sig)
 	for (size_t i = st->nservices; i-- > 0;) {
 		struct stack_service *svc = &st->services[i];
 
-		if (!service_stopped(svc))
+		if (!svc->keep && !service_stopped(svc))
 			kill(-svc->pid, sig);
 	}
 }
@@ -860,7 +923,7 @@ static bool wait_stopped(struct stack *st, uint64_t timeout_ns)
 	uint64_t deadline = time_mono_ns() + timeout_ns;
 
 	for (;;) {
-		if (stack_stopped(st))
+		if (others_stopped(st))
 			return true;
 		if (time_mono_ns() >= deadline)
 			return false;
@@ -868,7 +931,8 @@ static bool wait_stopped(struct stack *st, uint64_t timeout_ns)
 	}
 }
 
-int stack_down(struct stack *st, char **cause)
+/* Stop every service whose keep flag is not set. */
+static int down_others(struct stack *st, char **cause)
 {
 	if (!st->managed)
 		return 0;
@@ -879,7 +943,7 @@ int stack_down(struct stack *st, char **cause)
 			for (size_t i = 0; i < st->nservices; i++) {
 				struct stack_service *svc = &st->services[i];
 
-				if (service_stopped(svc))
+				if (svc->keep || service_stopped(svc))
 					continue;
 				if (cause)
 					*cause = xasprintf(
@@ -892,10 +956,51 @@ int stack_down(struct stack *st, char **cause)
 		}
 	}
 	for (size_t i = 0; i < st->nservices; i++) {
+		if (st->services[i].keep)
+			continue;
 		if (st->services[i].pidfd >= 0)
 			close(st->services[i].pidfd);
 		st->services[i].pidfd = -1;
 	}
+	return 0;
+}
+
+int stack_down(struct stack *st, char **cause)
+{
+	for (size_t i = 0; i < st->nservices; i++)
+		st->services[i].keep = false;
+	return down_others(st, cause);
+}
+
+int stack_down_except(struct stack *st, const char *const *keep, size_t nkeep,
+		      char **cause)
+{
+	int ret;
+
+	for (size_t i = 0; i < st->nservices; i++) {
+		st->services[i].keep = false;
+		for (size_t j = 0; j < nkeep; j++)
+			if (!strcmp(st->services[i].name, keep[j]))
+				st->services[i].keep = true;
+	}
+	ret = down_others(st, cause);
+	for (size_t i = 0; i < st->nservices; i++)
+		st->services[i].keep = false;
+	return ret;
+}
+
+int stack_expand(char **out, const struct stack *st, const struct config *cfg,
+		 const char *tmpl, char **cause)
+{
+	struct expand_ctx ctx = { .cfg = cfg, .st = st, .index = SIZE_MAX };
+	struct strbuf sb = STRBUF_INIT;
+
+	*out = NULL;
+	if (template_expand(&sb, tmpl, expand_lookup, &ctx, cause) < 0) {
+		strbuf_release(&sb);
+		return STACK_ERROR_CONFIG;
+	}
+	*out = strbuf_detach(&sb, NULL);
 	return 0;
 }
 

@@ -91,6 +91,19 @@ const char *stack_endpoint(const struct stack *st, const char *service);
  * Safe to call twice; a no-op for an unmanaged stack. */
 int stack_down(struct stack *st, char **cause);
 
+/* As stack_down, but the services named in KEEP go on running (and are
+ * stopped by a later stack_down): `harness run` keeps the store that
+ * OSprofiler's spans are in until it has read them. */
+int stack_down_except(struct stack *st, const char *const *keep, size_t nkeep,
+		      char **cause);
+
+/* Expand a template of harness.yaml outside a service (variables,
+ * services.NAME, services.NAME.host, services.NAME.port) against the
+ * running stack. *out is the caller's; STACK_ERROR_CONFIG with *cause for
+ * an unknown name. */
+int stack_expand(char **out, const struct stack *st, const struct config *cfg,
+		 const char *tmpl, char **cause);
+
 /* Forget the processes without stopping them, so that stack_free leaves
  * them running (`harness stack up` saves the state first). */
 void stack_detach(struct stack *st);

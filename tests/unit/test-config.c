@@ -236,6 +236,7 @@ static void test_config__defaults(void **state)
 	assert_false(cfg->tracing.trust_traceparent);
 	assert_false(cfg->tracing.otlp);
 	assert_string_equal(cfg->tracing.otlp_listen, "127.0.0.1:4318");
+	assert_null(cfg->tracing.osprofiler_url);
 	assert_null(cfg->tls.ca_file);
 	assert_false(cfg->tls.insecure);
 	assert_int_equal(cfg->nservices, 0);
@@ -455,6 +456,21 @@ static void test_config__bad_config_values(void **state)
 	     "c.yaml:2:22: 'hmac_keys': needs at least one key"},
 	    {"version: 1\ntracing: {otlp: {listen: localhost}}\n",
 	     "c.yaml:2:26: 'listen': expected HOST:PORT"},
+	    {"version: 1\ntracing:\n  osprofiler:\n    connection_string: "
+	     "messaging://\n",
+	     "c.yaml:4:24: 'connection_string': harness collects "
+	     "OSprofiler's spans from redis://HOST:PORT only"},
+	    {"version: 1\ntracing: {osprofiler: {url: x}}\n",
+	     "unknown key 'url' in osprofiler"},
+	    {"version: 1\ntracing:\n  osprofiler:\n    connection_string: "
+	     "\"redis://{{services.redis.port}}\"\nservices:\n  - {name: "
+	     "rediss, command: [r]}\n",
+	     "c.yaml:4:24: 'connection_string': undefined template variable "
+	     "'services.redis.port'; did you mean 'services.rediss.port'?"},
+	    {"version: 1\ntracing:\n  osprofiler:\n    connection_string: "
+	     "\"redis://127.0.0.1:{{port}}\"\n",
+	     "c.yaml:4:24: 'connection_string': undefined template variable "
+	     "'port'"},
 	    {"version: 1\nservices:\n  - name: a\n",
 	     "c.yaml:3:5: missing required key 'command' in service 'a'"},
 	    {"version: 1\nservices:\n  - {name: a, command: [a]}\n"
@@ -800,6 +816,50 @@ static void test_config__default_path(void **state)
 	assert_string_equal(config_default_path(), "/some/where.yaml");
 	unsetenv("HARNESS_CONFIG");
 	assert_non_null(strstr(config_default_path(), "harness.yaml"));
+}
+
+/* tracing.osprofiler.connection_string: templated with variables and
+ * services.NAME[.host|.port], dumped (and so hashed) only when set. */
+static void test_config__osprofiler(void **state)
+{
+	struct config *a = NULL, *b = NULL, *c = NULL;
+	struct strbuf sb = STRBUF_INIT;
+	char *cause = NULL;
+	const char *text =
+	    "version: 1\n"
+	    "variables: {db: \"2\"}\n"
+	    "tracing:\n"
+	    "  osprofiler:\n"
+	    "    connection_string: \"redis://{{services.redis.host}}:"
+	    "{{services.redis.port}}/{{db}}\"\n"
+	    "services:\n"
+	    "  - {name: redis, command: [redis-server, --port, \"{{port}}\"]}\n";
+
+	(void)state;
+	if (config_load(&a, write_tmp_str("o1.yaml", text), &cause) < 0)
+		fail_msg("%s", cause);
+	assert_string_equal(a->tracing.osprofiler_url,
+			    "redis://{{services.redis.host}}:"
+			    "{{services.redis.port}}/{{db}}");
+	assert_int_equal(a->tracing.osprofiler_url_pos.line, 5);
+	config_dump(a, &sb);
+	assert_contains(sb.buf, "  osprofiler:\n    connection_string: ");
+	/* the dump loads as the same config */
+	if (config_load(&b, write_tmp("o2.yaml", sb.buf, sb.len), &cause) < 0)
+		fail_msg("%s", cause);
+	assert_string_equal(a->hash, b->hash);
+	/* without the key: another hash, and no osprofiler in the dump */
+	if (config_load(&c, write_tmp_str("o3.yaml", "version: 1\n"), &cause) <
+	    0)
+		fail_msg("%s", cause);
+	assert_string_not_equal(a->hash, c->hash);
+	strbuf_reset(&sb);
+	config_dump(c, &sb);
+	assert_null(strstr(sb.buf, "osprofiler:"));
+	strbuf_release(&sb);
+	config_free(a);
+	config_free(b);
+	config_free(c);
 }
 
 static void test_config__hash(void **state)
@@ -1257,6 +1317,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_config__roundtrip),
 	    cmocka_unit_test(test_config__defaults),
+	    cmocka_unit_test(test_config__osprofiler),
 	    cmocka_unit_test(test_config__bad_config_files),
 	    cmocka_unit_test(test_config__bad_scenario_files),
 	    cmocka_unit_test(test_config__bad_values),

@@ -182,6 +182,7 @@ static void decode_file(const char *name)
 					   &cause), 0);
 	assert_null(cause);
 	check_spans(&g, &st);
+	osprofiler_stats_release(&st);
 	strbuf_release(&sb);
 }
 
@@ -212,6 +213,12 @@ static int decode(const char *text, struct osprofiler_stats *st)
 	else
 		assert_int_equal(g.n, st->spans);
 	free(cause);
+	/* the caller reads only the counts */
+	for (size_t i = 0; i < st->nby_service; i++)
+		free(st->by_service[i].service);
+	free(st->by_service);
+	st->by_service = NULL;
+	st->nby_service = st->aby_service = 0;
 	return ret;
 }
 
@@ -271,6 +278,7 @@ static void test_osprofiler__import_to_spool(void **state)
 			capture(&rec.u.span, &g);
 	spool_reader_free(r);
 	check_spans(&g, &st);
+	osprofiler_stats_release(&st);
 	unlink(path);
 	free(path);
 
@@ -385,6 +393,10 @@ static void test_osprofiler__kinds(void **state)
 	assert_non_null(strstr(s->attrs, "osprofiler.info.port=p1;"));
 	assert_non_null(strstr(s->attrs, "osprofiler.info.args={\"a\":1};"));
 	assert_null(strstr(s->attrs, "osprofiler.info.host"));
+	assert_int_equal(st.nby_service, 1);
+	assert_string_equal(st.by_service[0].service, "api");
+	assert_int_equal(st.by_service[0].unmapped, 1);
+	osprofiler_stats_release(&st);
 	strbuf_release(&sb);
 }
 

@@ -697,9 +697,56 @@ static void test_stack__fixed_port_in_use(void **state)
 	close(fd);
 }
 
+/* stack_down_except leaves the named service running (harness run keeps
+ * the Redis of OSprofiler's spans until it is read), stack_down then
+ * stops it; stack_expand fills services.NAME, .host and .port. */
+static void test_stack__down_except_and_expand(void **state)
+{
+	struct fixture *fx = *state;
+	struct stack_service_info a, b;
+	const char *keep[] = { "store" };
+	struct stack *st = NULL;
+	char *cause = NULL, *out = NULL, *want;
+
+	add_python(&fx->cfg, "api", NULL);
+	add_python(&fx->cfg, "store", NULL);
+	assert_int_equal(stack_up(&st, &fx->cfg, NULL, &cause), 0);
+	stack_service_info(st, 1, &b);
+	assert_int_equal(stack_expand(&out, st, &fx->cfg,
+				      "redis://{{services.store.host}}:"
+				      "{{ services.store.port }}/0 "
+				      "{{services.api}}",
+				      &cause),
+			 0);
+	want = xasprintf("redis://127.0.0.1:%d/0 %s", b.port,
+			 stack_endpoint(st, "api"));
+	assert_string_equal(out, want);
+	free(want);
+	free(out);
+	/* not a service's own: no port, spool, store or dir */
+	assert_int_equal(stack_expand(&out, st, &fx->cfg, "{{port}}", &cause),
+			 STACK_ERROR_CONFIG);
+	assert_null(out);
+	free(cause);
+	cause = NULL;
+
+	assert_int_equal(stack_down_except(st, keep, 1, &cause), 0);
+	stack_service_info(st, 0, &a);
+	stack_service_info(st, 1, &b);
+	assert_int_not_equal(a.state, STACK_SERVICE_RUNNING);
+	assert_int_equal(b.state, STACK_SERVICE_RUNNING);
+	assert_int_equal(stack_service_health(st, 1, NULL), 0);
+	assert_false(stack_stopped(st));
+	assert_int_equal(stack_down(st, &cause), 0);
+	assert_true(stack_stopped(st));
+	stack_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_stack__down_except_and_expand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stack__up_check_down,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stack__otlp_env, setup,
