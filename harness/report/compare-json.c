@@ -68,6 +68,38 @@ static json_t *side(size_t n, bool present, double median)
 			 present, "median", num(median));
 }
 
+static json_t *pair(double a, double b)
+{
+	return json_pack("[o, o]", num(a), num(b));
+}
+
+/* One log-scale estimate (struct compare_est), or null when untested. */
+static json_t *est_json(const struct compare_est *e)
+{
+	if (!e->tested)
+		return json_null();
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			 "log_shift", num(e->est), "log_ci",
+			 pair(e->lo, e->hi), "se", num(e->se), "p", num(e->p),
+			 "q", num(e->q), "raw_log_shift", num(e->raw),
+			 "rel_shift", num(expm1(e->est)), "rel_ci",
+			 pair(expm1(e->lo), expm1(e->hi)), "shift",
+			 num(e->abs_shift), "ci", pair(e->abs_lo, e->abs_hi));
+}
+
+static const char *role_str(enum compare_role role)
+{
+	switch (role) {
+	case COMPARE_ROLE_NONE:
+		break;
+	case COMPARE_ROLE_CAUSE:
+		return "cause";
+	case COMPARE_ROLE_CONSEQUENCE:
+		return "consequence";
+	}
+	return NULL;
+}
+
 static json_t *row_json(const struct verdict *v, size_t i)
 {
 	const struct compare_row *r = &v->cmp.rows[i];
@@ -115,12 +147,71 @@ static json_t *row_json(const struct verdict *v, size_t i)
 	json_object_set_new(o, "improvement",
 			    json_boolean(r->finding && !r->regression));
 	json_object_set_new(o, "gated", json_boolean(r->gated));
+	json_object_set_new(o, "role", str_or_null(role_str(r->role)));
+	json_object_set_new(o, "self", r->measure == COMPARE_TIME
+					       ? est_json(&r->self)
+					       : json_null());
+	json_object_set_new(o, "crit", r->measure == COMPARE_TIME
+					       ? est_json(&r->crit)
+					       : json_null());
+	json_object_set_new(o, "gated_crit", json_boolean(r->gated_crit));
 	json_object_set_new(o, "inconclusive", json_boolean(r->inconclusive));
 	json_object_set_new(o, "iterations_needed",
 			    r->inconclusive
 				    ? json_integer(
 					      (json_int_t)r->iterations_needed)
 				    : json_null());
+	return o;
+}
+
+static json_t *noise_json(const struct compare_result *c)
+{
+	const struct compare_noise *n = &c->noise;
+	json_t *rounds = json_array(), *o;
+	char *lines[2];
+	size_t nl = report_compare_noise_lines(c, lines);
+
+	for (size_t b = 0; b < n->nblocks && n->base_spread; b++)
+		json_array_append_new(
+			rounds,
+			json_pack("{s:o, s:o, s:o, s:o}", "base_spread",
+				  num(n->base_spread[b]), "head_spread",
+				  num(n->head_spread[b]), "machine_log_shift",
+				  num(n->block_machine[b]), "machine_rel_shift",
+				  num(expm1(n->block_machine[b]))));
+	o = json_pack("{s:o, s:o, s:o, s:s, s:o}", "rounds", rounds,
+		      "op_spread", num(n->op_spread), "drift", num(n->drift),
+		      "text", lines[0], "drift_text",
+		      nl > 1 ? json_string(lines[1]) : json_null());
+	for (size_t i = 0; i < nl; i++)
+		free(lines[i]);
+	return o;
+}
+
+static json_t *machine_json(const struct compare_result *c)
+{
+	const struct compare_machine *m = &c->machine;
+	char *line = report_compare_machine_line(c);
+	json_t *factor = json_null(), *o;
+
+	if (m->factor.k)
+		factor = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o}",
+				   "rounds", (json_int_t)m->factor.k,
+				   "log_shift", num(m->factor.est), "log_ci",
+				   pair(m->factor.lo, m->factor.hi), "se",
+				   num(m->factor.se), "p", num(m->factor.p),
+				   "rel_shift", num(expm1(m->factor.est)),
+				   "rel_ci",
+				   pair(expm1(m->factor.lo),
+					expm1(m->factor.hi)));
+	o = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:b, s:o}",
+		      "factor", factor, "operations", (json_int_t)m->nops,
+		      "slower", (json_int_t)m->nup, "faster",
+		      (json_int_t)m->ndown, "services",
+		      (json_int_t)m->nservices, "services_with",
+		      (json_int_t)m->nservices_with, "sign_p", num(m->sign_p),
+		      "shifted", m->shifted, "text", str_or_null(line));
+	free(line);
 	return o;
 }
 
@@ -138,6 +229,24 @@ static json_t *comparison_json(const struct verdict *v)
 		v->cmp.verdict == COMPARE_INCONCLUSIVE
 			? json_integer((json_int_t)v->cmp.iterations_needed)
 			: json_null());
+	{
+		char *why = report_compare_inconclusive_line(&v->cmp, true);
+
+		json_object_set_new(o, "inconclusive_reason",
+				    str_or_null(why));
+		free(why);
+	}
+	json_object_set_new(o, "level", num(v->cmp.level));
+	json_object_set_new(o, "noise", noise_json(&v->cmp));
+	json_object_set_new(o, "machine", machine_json(&v->cmp));
+	json_object_set_new(o, "work", est_json(&v->cmp.work));
+	json_object_set_new(o, "threshold_ns", num(v->cmp.threshold_ns));
+	json_object_set_new(o, "widest",
+			    v->cmp.widest < v->cmp.nrows
+				    ? json_integer((json_int_t)v->cmp.widest)
+				    : json_null());
+	json_object_set_new(o, "consequences",
+			    json_integer((json_int_t)v->cmp.nconsequences));
 	for (size_t i = 0; i < v->cmp.nrows; i++)
 		json_array_append_new(rows, row_json(v, i));
 	for (size_t i = 0; i < v->cmp.ncauses; i++) {
@@ -183,6 +292,9 @@ static json_t *gate_json(const struct verdict *v, size_t i)
 						: "regression"));
 	json_object_set_new(o, "name", json_string(g->name));
 	json_object_set_new(o, "pass", json_boolean(g->pass));
+	json_object_set_new(o, "inconclusive", json_boolean(g->inconclusive));
+	json_object_set_new(o, "result",
+			    json_string(report_compare_gate_word(v, g)));
 	json_object_set_new(o, "missing", json_boolean(g->missing));
 	json_object_set_new(o, "observed", num(g->observed));
 	json_object_set_new(o, "limit", num(g->limit));

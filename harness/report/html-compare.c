@@ -1,7 +1,8 @@
 /* html-compare.c: the HTML page of a comparison: one sentence on what
- * changed and where the time went, the change per operation as a chart
- * and a table, the differential flame graph, both runs' distributions and
- * their median iterations side by side on one time scale. */
+ * changed and where the time went, the verdict with why and the noise,
+ * the change per operation as a chart and a table by role, the gates, the
+ * differential flame graph, both runs' distributions and their median
+ * iterations side by side on one time scale. */
 #include "report/html.h"
 
 #include <math.h>
@@ -11,6 +12,7 @@
 #include "analyze/stats.h"
 #include "analyze/verdict.h"
 #include "report/templates.h"
+#include "report/verdict.h"
 #include "util/timeutil.h"
 
 /* Rows of the table shown before "more rows". */
@@ -104,7 +106,8 @@ static void shown_rows(const struct compare_result *c, struct shown **out,
 		struct shown *sh;
 
 		/* The iteration's count is 1 on both sides, always. */
-		if ((!r->finding && !r->gated && !r->inconclusive) ||
+		if ((!r->finding && !r->gated && !r->inconclusive &&
+		     !r->gated_crit && r->role != COMPARE_ROLE_CAUSE) ||
 		    (!is_time(r) && !strcmp(r->kind, "iteration")))
 			continue;
 		sh = &s[(*n)++];
@@ -316,24 +319,90 @@ causes:
 	strbuf_addstr(sb, ".</p>\n");
 }
 
+/* The verdict's word: a machine-wide shift is said as one. */
+static const char *verdict_word(const struct compare_result *c)
+{
+	return c->verdict == COMPARE_MACHINE ? "machine-wide shift"
+					     : compare_verdict_str(c->verdict);
+}
+
+static const char *verdict_class(const struct compare_result *c)
+{
+	return c->verdict == COMPARE_PASS	? "ok" :
+	       c->verdict == COMPARE_REGRESSION ? "bad" :
+						  "warn";
+}
+
 static void verdict_line(struct strbuf *sb, const struct report_model *m)
 {
 	const struct compare_result *c = m->cmp;
+	char *why, *machine, *lines[2];
+	size_t n;
 
 	if (!c)
 		return;
 	strbuf_addf(sb, "<p class=\"verdict\">Verdict: <span class=\"badge "
 			"%s\">",
-		    c->verdict == COMPARE_PASS	     ? "ok" :
-		    c->verdict == COMPARE_REGRESSION ? "bad" :
-						       "warn");
-	html_esc(sb, compare_verdict_str(c->verdict));
+		    verdict_class(c));
+	html_esc(sb, verdict_word(c));
 	strbuf_addstr(sb, "</span> ");
 	html_esc(sb, c->reason ? c->reason : "");
 	strbuf_addstr(sb, ". CI is the confidence interval of the change; q "
 			  "the chance that a change this size is noise, "
 			  "corrected for the number of operations "
 			  "compared.</p>\n");
+	why = report_compare_inconclusive_line(c, false);
+	if (why) {
+		strbuf_addstr(sb, "<p class=\"why\">Why: ");
+		html_esc(sb, why);
+		strbuf_addstr(sb, ".</p>\n");
+	}
+	free(why);
+	/* The noise the verdict was judged against. */
+	n = report_compare_noise_lines(c, lines);
+	strbuf_addstr(sb, "<p class=\"noise\">");
+	for (size_t i = 0; i < n; i++) {
+		strbuf_addstr(sb, i ? "<br>" : "");
+		html_esc(sb, lines[i]);
+		free(lines[i]);
+	}
+	machine = report_compare_machine_line(c);
+	if (machine) {
+		strbuf_addstr(sb, "<br><strong>");
+		html_esc(sb, machine);
+		strbuf_addstr(sb, "</strong>");
+	}
+	free(machine);
+	strbuf_addstr(sb, "</p>\n");
+}
+
+/* Every gate and its word; nothing without the verdict's gates (a page
+ * of `harness report` against a baseline). */
+static void gates(struct strbuf *sb, const struct report_comparison *rc)
+{
+	const struct verdict *v = rc ? rc->v : NULL;
+
+	if (!v || !v->ngates)
+		return;
+	strbuf_addstr(sb, "<h2 id=\"gates\">Gates</h2>\n<table class=\"gates\">"
+			  "<thead><tr><th>gate</th><th>result</th>"
+			  "<th>what it saw</th></tr></thead><tbody>\n");
+	for (size_t i = 0; i < v->ngates; i++) {
+		const struct verdict_gate *g = &v->gates[i];
+		const char *word = report_compare_gate_word(v, g);
+
+		strbuf_addstr(sb, "<tr><td><code>");
+		html_esc(sb, g->name);
+		strbuf_addf(sb, "</code></td><td><span class=\"badge %s\">",
+			    !g->pass		     ? "bad" :
+			    strcmp(word, "pass") ? "warn" :
+						   "ok");
+		html_esc(sb, word);
+		strbuf_addstr(sb, "</span></td><td>");
+		html_esc(sb, g->message);
+		strbuf_addstr(sb, "</td></tr>\n");
+	}
+	strbuf_addstr(sb, "</tbody></table>\n");
 }
 
 /* ------------------------------------------------------------------ */
@@ -523,7 +592,7 @@ static void table_row(struct strbuf *sb, const struct compare_result *c,
 	bool up = r->head_median > r->base_median || r->hl.shift > 0;
 
 	strbuf_addf(sb, "<tr%s><td class=\"op\">",
-		    r->regression ? " class=\"slower\"" : "");
+		    report_compare_row_alarm(r) ? " class=\"slower\"" : "");
 	row_label(sb, r, colors);
 	strbuf_addstr(sb, "</td><td class=\"num\">");
 	verdict_format_value(v, sizeof(v), r->base_median, r);
@@ -557,16 +626,28 @@ static void table_row(struct strbuf *sb, const struct compare_result *c,
 		strbuf_addstr(sb, "</td><td class=\"num\">&lt;0.001</td><td>");
 	else
 		strbuf_addf(sb, "</td><td class=\"num\">%.2g</td><td>", r->q);
-	if (r->finding)
-		strbuf_addf(sb, "<span class=\"badge %s\">%s</span>",
+	if (r->role == COMPARE_ROLE_CONSEQUENCE)
+		/* Grew because another operation did: no finding. */
+		strbuf_addf(sb, "<span class=\"badge\">consequence</span>"
+				"<br><small>%s with another operation</small>",
+			    up ? "slower" : "faster");
+	else if (r->finding)
+		strbuf_addf(sb, "<span class=\"badge %s\">%s%s</span>",
 			    r->regression ? "bad" : "ok",
 			    is_time(r) ? (up ? "slower" : "faster") :
-					 (up ? "more calls" : "fewer calls"));
+					 (up ? "more calls" : "fewer calls"),
+			    r->role == COMPARE_ROLE_CAUSE ? ", cause" : "");
 	else if (r->inconclusive)
 		strbuf_addstr(sb, "<span class=\"badge warn\">cannot tell"
 				  "</span>");
+	else if (r->role == COMPARE_ROLE_CAUSE)
+		strbuf_addstr(sb, "<span class=\"badge warn\">own time grew"
+				  "</span>");
 	else
 		strbuf_addstr(sb, "<span class=\"badge\">no change</span>");
+	if (r->gated_crit)
+		strbuf_addstr(sb, " <span class=\"badge bad\">fails the "
+				  "critical-path gate</span>");
 	if (r->gated)
 		strbuf_addstr(sb, " <span class=\"badge\">gated</span>");
 	if (cause) {
@@ -1026,10 +1107,8 @@ int html_write_compare(FILE *out, const struct report_model *m,
 		    (long long)m->run->id, (long long)base->run->id);
 	if (m->cmp) {
 		strbuf_addf(&body, " <span class=\"badge %s\">",
-			    m->cmp->verdict == COMPARE_PASS	  ? "ok" :
-			    m->cmp->verdict == COMPARE_REGRESSION ? "bad" :
-								    "warn");
-		html_esc(&body, compare_verdict_str(m->cmp->verdict));
+			    verdict_class(m->cmp));
+		html_esc(&body, verdict_word(m->cmp));
 		strbuf_addstr(&body, "</span>");
 	}
 	strbuf_addstr(&body, "</h1>\n<p class=\"lead\">");
@@ -1053,6 +1132,7 @@ int html_write_compare(FILE *out, const struct report_model *m,
 		change_chart(&hc, &rest, m, rows, nrows);
 		change_table(&rest, m, rows, nrows, &colors);
 	}
+	gates(&rest, c);
 	flame(&rest, opt);
 	distributions(&hc, &rest, m, bms, nb, hms, nh);
 	waterfalls(&rest, m, &colors);

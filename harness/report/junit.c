@@ -1,6 +1,16 @@
 /* junit.c: a comparison's verdict as JUnit XML, one test case per gate
  * (absolute limits and regression limits), so that a CI server lists each
- * limit and shows the failing ones with their message. */
+ * limit and shows the failing ones with their message.
+ *
+ * Nothing undecided reads as a success. A gate that could not rule out a
+ * regression (verdict_gate.inconclusive) is <skipped>, with why; under a
+ * machine-wide shift every regression gate on a time is <skipped> too (it
+ * held only net of the machine factor). When the verdict itself is inconclusive,
+ * no-baseline or machine, one more test case, "verdict" of class
+ * harness.verdict.SCENARIO, is <skipped> with the summary and, for a
+ * machine-wide shift, its evidence. Skipped, not failed: the code was not
+ * shown slower, and a failure would blame it; the job still fails on the
+ * exit code (3, 4). harness/report/compare-json.md, "JUnit", says so. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,24 +59,55 @@ static void property(FILE *out, const char *name, const char *value)
 	fputs("\"/>\n", out);
 }
 
+/* Why gate G is skipped, or NULL when it is not. */
+static const char *skip_reason(const struct verdict *v,
+			       const struct verdict_gate *g)
+{
+	if (!g->pass)
+		return NULL;
+	if (g->inconclusive)
+		return g->message;
+	if (!strcmp(report_compare_gate_word(v, g), "machine"))
+		return v->summary;
+	return NULL;
+}
+
+/* The verdict as a test case of its own when no gate says it. */
+static bool verdict_case(const struct verdict *v)
+{
+	return v->status == VERDICT_INCONCLUSIVE ||
+	       v->status == VERDICT_NO_BASELINE ||
+	       v->status == VERDICT_MACHINE;
+}
+
+static void skipped(FILE *out, const char *message)
+{
+	fputs("\">\n      <skipped message=\"", out);
+	xml_text(out, message);
+	fputs("\"/>\n    </testcase>\n", out);
+}
+
 static int junit_write_compare(FILE *out, const struct report_comparison *c,
 			       const struct report_options *opt, char **cause)
 {
 	const struct verdict *v = c->v;
 	size_t failures = verdict_failed(v, VERDICT_GATE_ABSOLUTE) +
 			  verdict_failed(v, VERDICT_GATE_REGRESSION);
-	char buf[64], *line;
+	size_t tests = v->ngates + verdict_case(v), nskipped = verdict_case(v);
+	char buf[64], *line, *lines[2];
 
+	for (size_t i = 0; i < v->ngates; i++)
+		nskipped += skip_reason(v, &v->gates[i]) != NULL;
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
 	fprintf(out,
 		"<testsuites name=\"harness\" tests=\"%zu\" failures=\"%zu\" "
-		"errors=\"0\">\n",
-		v->ngates, failures);
+		"errors=\"0\" skipped=\"%zu\">\n",
+		tests, failures, nskipped);
 	fputs("  <testsuite name=\"", out);
 	xml_text(out, v->head.run->scenario);
 	fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
-		"skipped=\"0\">\n",
-		v->ngates, failures);
+		"skipped=\"%zu\">\n",
+		tests, failures, nskipped);
 	fputs("    <properties>\n", out);
 	property(out, "status", verdict_status_str(v->status));
 	snprintf(buf, sizeof(buf), "%d", verdict_exit_code(v));
@@ -82,6 +123,18 @@ static int junit_write_compare(FILE *out, const struct report_comparison *c,
 		property(out, "base", line);
 		free(line);
 	}
+	if (v->compared) {
+		size_t n = report_compare_noise_lines(&v->cmp, lines);
+
+		property(out, "noise", lines[0]);
+		property(out, "drift", n > 1 ? lines[1] : NULL);
+		for (size_t i = 0; i < n; i++)
+			free(lines[i]);
+		line = report_compare_machine_line(&v->cmp);
+		if (line)
+			property(out, "machine", line);
+		free(line);
+	}
 	fputs("    </properties>\n", out);
 	for (size_t i = 0; i < v->ngates; i++) {
 		const struct verdict_gate *g = &v->gates[i];
@@ -92,6 +145,10 @@ static int junit_write_compare(FILE *out, const struct report_comparison *c,
 		xml_text(out, v->head.run->scenario);
 		fputs("\" name=\"", out);
 		xml_text(out, g->name);
+		if (skip_reason(v, g)) {
+			skipped(out, skip_reason(v, g));
+			continue;
+		}
 		if (g->pass) {
 			fputs("\"/>\n", out);
 			continue;
@@ -103,6 +160,18 @@ static int junit_write_compare(FILE *out, const struct report_comparison *c,
 		fputs("\">", out);
 		xml_text(out, g->message);
 		fputs("</failure>\n    </testcase>\n", out);
+	}
+	if (verdict_case(v)) {
+		fputs("    <testcase classname=\"harness.verdict.", out);
+		xml_text(out, v->head.run->scenario);
+		fputs("\" name=\"verdict", out);
+		line = NULL;
+		if (v->compared && v->status == VERDICT_INCONCLUSIVE)
+			line = report_compare_inconclusive_line(&v->cmp, true);
+		else if (v->compared && v->status == VERDICT_MACHINE)
+			line = report_compare_machine_line(&v->cmp);
+		skipped(out, line ? line : v->summary);
+		free(line);
 	}
 	fputs("    <system-out>", out);
 	xml_text(out, v->summary);

@@ -1,5 +1,6 @@
 /* markdown.c: a comparison's verdict as Markdown for a CI comment: one
- * summary line, the findings table, gates and every row folded away. */
+ * summary line, why when inconclusive, the findings table by role, the
+ * noise, gates and every row folded away. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,21 +49,18 @@ static const struct compare_row *iteration_row(const struct verdict *v)
 	return NULL;
 }
 
-static const char *status_word(const struct verdict *v)
+static const char *status_icon(const struct verdict *v)
 {
 	switch (v->status) {
 	case VERDICT_PASS:
-		return "✅ pass";
+		return "✅";
 	case VERDICT_REGRESSION:
-		return "❌ regression";
 	case VERDICT_LIMIT:
-		return "❌ limit broken";
+		return "❌";
 	case VERDICT_INCONCLUSIVE:
-		return "⚠️ inconclusive";
 	case VERDICT_NO_BASELINE:
-		return "⚠️ no baseline";
 	case VERDICT_MACHINE:
-		return "⚠️ machine-wide shift";
+		return "⚠️";
 	}
 	return "?";
 }
@@ -71,8 +69,8 @@ static void summary_line(FILE *out, const struct verdict *v)
 {
 	const struct compare_row *it = v->compared ? iteration_row(v) : NULL;
 
-	fprintf(out, "**harness %s: %s**", v->head.run->scenario,
-		status_word(v));
+	fprintf(out, "**harness %s: %s %s**", v->head.run->scenario,
+		status_icon(v), report_compare_status_word(v));
 	if (it) {
 		char base[64], head[64], change[128];
 
@@ -88,41 +86,50 @@ static void summary_line(FILE *out, const struct verdict *v)
 	fputs("\n\n", out);
 }
 
-static void cause_cell(FILE *out, const struct verdict *v, size_t i)
+/* The row's role, then what it is: its share of the growth for a cause,
+ * the calls for a count, what would settle an inconclusive row. */
+static void role_cell(FILE *out, const struct verdict *v, size_t i)
 {
 	const struct compare_row *r = &v->cmp.rows[i];
 	const struct compare_cause *c = report_compare_cause_of(v, i);
+	const char *note = report_compare_row_note(r);
+	bool alarm = report_compare_row_alarm(r);
 
+	if (*note)
+		fprintf(out, "%s%s%s", alarm ? "**" : "", note,
+			alarm ? "**" : "");
 	if (c) {
 		char shift[64];
 
 		gate_format_value(shift, sizeof(shift), fabs(c->crit.shift),
 				  GATE_UNIT_NS);
-		fprintf(out, "critical path %s%s", c->crit.shift < 0 ? "-" : "+",
-			shift);
+		fprintf(out, "%scritical path %s%s", *note ? ": " : "",
+			c->crit.shift < 0 ? "-" : "+", shift);
 		if (!isnan(c->share))
 			fprintf(out, " (%.0f%% of the growth)", 100 * c->share);
 	} else if (r->measure == COMPARE_COUNT && r->finding) {
-		fprintf(out, "%s calls per iteration",
+		fprintf(out, ": %s calls per iteration",
 			r->regression ? "more" : "fewer");
-	} else if (r->inconclusive) {
-		fprintf(out, "inconclusive: need ~%zu iterations per run",
+	} else if (r->inconclusive && r->iterations_needed) {
+		fprintf(out, ": need ~%zu iterations per run",
 			r->iterations_needed);
-	} else if (r->finding) {
-		fputs(r->regression ? "slower" : "faster", out);
+	} else if (r->role == COMPARE_ROLE_CONSEQUENCE) {
+		fputs(": grew with another operation", out);
 	}
 }
 
 static void row_table(FILE *out, const struct verdict *v, bool all)
 {
 	fputs("| operation | base → head | change [interval] | p (q) | "
-	      "cause |\n|---|---|---|---|---|\n",
+	      "role |\n|---|---|---|---|---|\n",
 	      out);
 	for (size_t i = 0; i < v->cmp.nrows; i++) {
 		const struct compare_row *r = &v->cmp.rows[i];
 		char base[64], head[64], change[128], *label;
 
-		if (!all && !r->finding && !report_compare_cause_of(v, i))
+		if (!all && !r->finding && !r->gated_crit &&
+		    r->role != COMPARE_ROLE_CAUSE &&
+		    !report_compare_cause_of(v, i))
 			continue;
 		label = verdict_row_label(r);
 		fputs("| ", out);
@@ -134,16 +141,39 @@ static void row_table(FILE *out, const struct verdict *v, bool all)
 		verdict_format_value(head, sizeof(head), r->head_median, r);
 		verdict_format_change(change, sizeof(change), r);
 		fprintf(out, " | %s → %s | %s%s%s | ", r->in_base ? base : "-",
-			r->in_head ? head : "-", r->regression ? "**" : "",
-			change, r->regression ? "**" : "");
+			r->in_head ? head : "-",
+			report_compare_row_alarm(r) ? "**" : "", change,
+			report_compare_row_alarm(r) ? "**" : "");
 		if (r->exact)
 			fputs("exact", out);
 		else
 			fprintf(out, "%.2g (%.2g)", r->mwu.p, r->q);
 		fputs(" | ", out);
-		cause_cell(out, v, i);
+		role_cell(out, v, i);
 		fputs(" |\n", out);
 	}
+	fputc('\n', out);
+}
+
+/* The noise, as a list under the table; a machine-wide shift's
+ * evidence with it. */
+static void noise_list(FILE *out, const struct verdict *v)
+{
+	char *lines[2], *machine = report_compare_machine_line(&v->cmp);
+	size_t n = report_compare_noise_lines(&v->cmp, lines);
+
+	for (size_t i = 0; i < n; i++) {
+		fputs("- ", out);
+		md_cell(out, lines[i]);
+		fputc('\n', out);
+		free(lines[i]);
+	}
+	if (machine) {
+		fputs("- **", out);
+		md_cell(out, machine);
+		fputs("**\n", out);
+	}
+	free(machine);
 	fputc('\n', out);
 }
 
@@ -155,6 +185,7 @@ static int markdown_write_compare(FILE *out,
 	const struct verdict *v = c->v;
 	size_t failed = verdict_failed(v, VERDICT_GATE_ABSOLUTE) +
 			verdict_failed(v, VERDICT_GATE_REGRESSION);
+	size_t inconclusive = 0;
 	char *line;
 
 	summary_line(out, v);
@@ -163,20 +194,37 @@ static int markdown_write_compare(FILE *out,
 		md_cell(out, v->mismatch);
 		fputs("\n\n", out);
 	}
+	if (v->compared && v->status == VERDICT_INCONCLUSIVE) {
+		line = report_compare_inconclusive_line(&v->cmp, false);
+		if (line) {
+			fputs("**Why:** ", out);
+			md_cell(out, line);
+			fputs("\n\n", out);
+		}
+		free(line);
+	}
 	if (v->compared) {
 		if (v->cmp.nfindings || v->cmp.ncauses)
 			row_table(out, v, false);
 		else
 			fputs("No operation changed significantly.\n\n", out);
+		noise_list(out, v);
 	}
 
-	fprintf(out, "<details><summary>Gates: %zu, %zu failed</summary>\n\n",
-		v->ngates, failed);
-	fputs("| gate | result |\n|---|---|\n", out);
+	for (size_t i = 0; i < v->ngates; i++)
+		inconclusive += v->gates[i].pass && v->gates[i].inconclusive;
+	fprintf(out, "<details><summary>Gates: %zu, %zu failed", v->ngates,
+		failed);
+	if (inconclusive)
+		fprintf(out, ", %zu inconclusive", inconclusive);
+	fputs("</summary>\n\n| gate | result |\n|---|---|\n", out);
 	for (size_t i = 0; i < v->ngates; i++) {
+		const char *word = report_compare_gate_word(v, &v->gates[i]);
+
 		fputs("| ", out);
 		md_code(out, v->gates[i].name);
-		fprintf(out, " | %s ", v->gates[i].pass ? "pass" : "**FAIL**");
+		fprintf(out, " | %s%s%s ", v->gates[i].pass ? "" : "**", word,
+			v->gates[i].pass ? "" : "**");
 		md_cell(out, v->gates[i].message);
 		fputs(" |\n", out);
 	}

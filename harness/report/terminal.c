@@ -1,7 +1,6 @@
 /* terminal.c: a comparison's verdict as a table for the terminal: what was
- * compared, the verdict line, the rows that matter, the causes of a slower
- * iteration and every gate. */
-#include <errno.h>
+ * compared, the rows that matter by role, the causes of a slower
+ * iteration, the noise, every gate and the verdict with why. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,103 +8,6 @@
 #include "report/verdict.h"
 #include "util/error.h"
 #include "util/strbuf.h"
-
-char *report_compare_run_line(const struct store_run *run)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	strbuf_addf(&sb, "run %lld (%s", (long long)run->id, run->scenario);
-	if (run->label)
-		strbuf_addf(&sb, " '%s'", run->label);
-	for (size_t i = 0; i < run->ncommits; i++) {
-		const struct store_commit *c = &run->commits[i];
-
-		strbuf_addf(&sb, "%s %s %.8s%s", i ? "," : ";", c->repo,
-			    c->sha, c->dirty ? "*" : "");
-	}
-	strbuf_addch(&sb, ')');
-	return strbuf_detach(&sb, NULL);
-}
-
-static bool same_commits(const struct store_run *a, const struct store_run *b)
-{
-	if (a->ncommits != b->ncommits)
-		return false;
-	for (size_t i = 0; i < a->ncommits; i++)
-		if (strcmp(a->commits[i].repo, b->commits[i].repo) ||
-		    strcmp(a->commits[i].sha, b->commits[i].sha) ||
-		    a->commits[i].dirty != b->commits[i].dirty)
-			return false;
-	return true;
-}
-
-static void add_commits(struct strbuf *sb, const struct store_run *run)
-{
-	for (size_t i = 0; i < run->ncommits; i++) {
-		const struct store_commit *c = &run->commits[i];
-
-		strbuf_addf(sb, "%s%s %.8s%s", i ? ", " : "", c->repo, c->sha,
-			    c->dirty ? "*" : "");
-	}
-}
-
-char *report_compare_side_line(const struct run_data *rd)
-{
-	struct strbuf sb = STRBUF_INIT;
-	bool same = true;
-
-	if (rd->nruns <= 1)
-		return report_compare_run_line(rd->run);
-	strbuf_addstr(&sb, "runs ");
-	for (size_t i = 0; i < rd->nruns; i++) {
-		strbuf_addf(&sb, "%s%lld", i ? ", " : "",
-			    (long long)rd->runs[i]->id);
-		same = same && same_commits(rd->runs[0], rd->runs[i]);
-	}
-	strbuf_addf(&sb, " pooled (%s", rd->run->scenario);
-	if (same && rd->run->ncommits) {
-		strbuf_addstr(&sb, "; ");
-		add_commits(&sb, rd->run);
-	} else if (!same) {
-		for (size_t i = 0; i < rd->nruns; i++) {
-			strbuf_addf(&sb, "; run %lld: ",
-				    (long long)rd->runs[i]->id);
-			add_commits(&sb, rd->runs[i]);
-		}
-	}
-	strbuf_addch(&sb, ')');
-	return strbuf_detach(&sb, NULL);
-}
-
-bool report_compare_row_shown(const struct verdict *v, size_t r,
-			      const struct report_options *opt)
-{
-	const struct compare_row *row = &v->cmp.rows[r];
-
-	if (opt && opt->all_rows)
-		return true;
-	return row->finding || row->inconclusive ||
-	       (row->measure == COMPARE_TIME &&
-		(row->gated || !strcmp(row->kind, "iteration")));
-}
-
-const struct compare_cause *report_compare_cause_of(const struct verdict *v,
-						    size_t r)
-{
-	for (size_t i = 0; i < v->cmp.ncauses; i++)
-		if (v->cmp.causes[i].row == r)
-			return &v->cmp.causes[i];
-	return NULL;
-}
-
-int report_compare_check(FILE *out, char **cause)
-{
-	if (fflush(out) == 0 && !ferror(out))
-		return 0;
-	*cause = xasprintf("cannot write the report: %s",
-			   strerror(errno ? errno : EIO));
-	return -1;
-}
 
 static const char *paint(const struct report_options *opt,
 			 const char *code)
@@ -138,7 +40,6 @@ static void print_rows(FILE *out, const struct verdict *v,
 		width[c] = (int)strlen(head[c]);
 	for (size_t i = 0; i < v->cmp.nrows; i++) {
 		const struct compare_row *r = &v->cmp.rows[i];
-		const struct compare_cause *cc;
 		char buf[128], *label;
 
 		if (!report_compare_row_shown(v, i, opt))
@@ -157,16 +58,7 @@ static void print_rows(FILE *out, const struct verdict *v,
 		cells[i][3] = xstrdup(buf);
 		cells[i][4] = r->exact ? xstrdup("exact")
 				       : xasprintf("%.2g", r->q);
-		cc = report_compare_cause_of(v, i);
-		if (r->regression)
-			cells[i][5] = xstrdup(cc ? "REGRESSION, cause"
-						 : "REGRESSION");
-		else if (r->finding)
-			cells[i][5] = xstrdup("improved");
-		else if (r->inconclusive)
-			cells[i][5] = xstrdup("inconclusive");
-		else
-			cells[i][5] = xstrdup(cc ? "cause" : "");
+		cells[i][5] = xstrdup(report_compare_row_note(r));
 		for (int c = 0; c < NCOLS; c++) {
 			int len = (int)strlen(cells[i][c]);
 
@@ -188,7 +80,7 @@ static void print_rows(FILE *out, const struct verdict *v,
 
 		if (!cells[i])
 			continue;
-		if (v->cmp.rows[i].regression) {
+		if (report_compare_row_alarm(&v->cmp.rows[i])) {
 			on = paint(opt, "\033[31m");
 			off = paint(opt, "\033[0m");
 		}
@@ -231,6 +123,24 @@ static void print_causes(FILE *out, const struct verdict *v)
 	}
 }
 
+/* What the noise was: its spread and the drift between rounds, and a
+ * machine-wide shift's evidence. */
+static void print_noise(FILE *out, const struct verdict *v)
+{
+	char *lines[2], *machine;
+	size_t n = report_compare_noise_lines(&v->cmp, lines);
+
+	for (size_t i = 0; i < n; i++) {
+		fprintf(out, "%s\n", lines[i]);
+		free(lines[i]);
+	}
+	machine = report_compare_machine_line(&v->cmp);
+	if (machine)
+		fprintf(out, "%s\n", machine);
+	free(machine);
+	fputc('\n', out);
+}
+
 static int terminal_write_compare(FILE *out,
 				  const struct report_comparison *c,
 				  const struct report_options *opt,
@@ -261,18 +171,28 @@ static int terminal_write_compare(FILE *out,
 		print_rows(out, v, opt);
 		print_causes(out, v);
 		fputc('\n', out);
+		print_noise(out, v);
 	}
 	fputs("gates:\n", out);
 	for (size_t i = 0; i < v->ngates; i++) {
 		const struct verdict_gate *g = &v->gates[i];
+		const char *word = report_compare_gate_word(v, g);
+		bool red = !g->pass, yellow = !red && strcmp(word, "pass");
 
-		fprintf(out, "  %s%-4s%s  %s\n",
-			g->pass ? "" : paint(opt, "\033[31m"),
-			g->pass ? "pass" : "FAIL", g->pass ? "" : off,
-			g->message);
+		fprintf(out, "  %s%-12s%s  %s\n",
+			red ? paint(opt, "\033[31m")
+			    : yellow ? paint(opt, "\033[33m") : "",
+			word, red || yellow ? off : "", g->message);
 	}
 	fprintf(out, "\n%sverdict: %s%s: %s\n", bold,
 		verdict_status_str(v->status), off, v->summary);
+	if (v->compared && v->status == VERDICT_INCONCLUSIVE) {
+		line = report_compare_inconclusive_line(&v->cmp, false);
+		if (line)
+			fprintf(out, "why: %s\n", line);
+		free(line);
+	}
+
 	return report_compare_check(out, cause);
 }
 

@@ -1,9 +1,11 @@
 #!/bin/sh
 # compare-cli.sh: `harness compare` on a synthetic store: exit codes per
 # case (pass, regression, count, limit, not comparable, inconclusive,
-# usage), runs found by git revision and merge-base in a temp repository,
-# and the outputs: JSON checked against the documented schema, JUnit
-# well-formed with one test case per gate, Markdown's summary and table.
+# machine-wide shift, usage), runs found by git revision and merge-base in
+# a temp repository, and the outputs: JSON checked against the documented
+# schema, JUnit well-formed with one test case per gate (skipped when
+# inconclusive or machine-wide), Markdown's summary and table; every
+# output says what the noise was.
 #
 # usage: compare-cli.sh HARNESS COMPARE-MKSTORE
 set -u
@@ -69,10 +71,16 @@ expect 1 "iteration regression" 1 3
 grep -q "verdict: regression" out.txt || bad "regression: verdict line"
 grep -q "op(svc4, func, op19)" out.txt || bad "regression: op19 not named"
 grep -q "critical path of" out.txt || bad "regression: no causes"
-say "a slower iteration is a regression that names its cause"
+grep -q "^op(svc4, func, op19) .*  REGRESSION, cause, critical path$" out.txt ||
+	bad "regression: op19 not labelled a cause of the gate"
+grep -q "^noise: spread of an operation within a run ±[0-9.]*% in base" \
+	out.txt || bad "regression: no noise line"
+grep -q "^drift: machine factor (head against base) [-+]" out.txt ||
+	bad "regression: no drift line"
+say "a slower iteration is a regression that names its cause, and the noise"
 
 expect 1 "count" 1 4
-grep -q "FAIL  count: 1 operation made more calls" out.txt ||
+grep -q "FAIL          count: 1 operation made more calls" out.txt ||
 	bad "count: no failed count gate"
 grep -q "op(svc2, func, op07) count" out.txt || bad "count: op07 row"
 say "one more call per iteration is a regression"
@@ -90,8 +98,71 @@ say "other scenarios are refused unless forced"
 
 expect 3 "inconclusive" 7 8
 grep -q "verdict: inconclusive" out.txt || bad "inconclusive: verdict"
+grep -q "^  inconclusive  critical-path: " out.txt ||
+	bad "inconclusive: gate not printed as inconclusive"
+grep -q "^  pass .*inconclusive" out.txt && bad "inconclusive: a gate reads pass"
+grep -q "^why: widest interval: op(.*iterations per run would settle it" \
+	out.txt || bad "inconclusive: no why line"
 expect 0 "inconclusive ok" --no-baseline-ok 7 8
-say "too few iterations are inconclusive"
+say "too few iterations are inconclusive, and say why"
+expect 3 "inconclusive junit" --format junit 7 8
+$py - out.txt <<'PY' || bad "inconclusive: junit"
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+cases = {c.get("name"): c for c in root.findall("./testsuite/testcase")}
+assert root.find("./testsuite/testcase/failure") is None
+gate = cases["regression: critical-path"].find("skipped")
+assert gate is not None and "inconclusive" in gate.get("message"), gate
+why = cases["verdict"].find("skipped").get("message")
+assert why.startswith("inconclusive: ") and "widest interval" in why, why
+assert root.get("skipped") == "2" and root.get("tests") == "4"
+props = {p.get("name"): p.get("value")
+         for p in root.findall("./testsuite/properties/property")}
+assert props["status"] == "inconclusive" and props["exit_code"] == "3"
+assert props["noise"].startswith("noise: spread"), props
+PY
+expect 3 "inconclusive markdown" --format markdown 7 8
+grep -q '^| `regression: critical-path` | inconclusive ' out.txt ||
+	bad "inconclusive: markdown gate"
+grep -q '^\*\*Why:\*\* widest interval' out.txt || bad "inconclusive: markdown why"
+grep -q '^- noise: spread' out.txt || bad "inconclusive: markdown noise"
+say "JUnit skips an inconclusive gate and verdict; Markdown says inconclusive"
+
+# Every operation of every service 30% slower (run 11): the machine.
+expect 4 "machine" 1 11
+grep -q "^verdict: machine: machine-wide slowdown" out.txt ||
+	bad "machine: verdict line"
+grep -q "^machine-wide shift: every operation +[0-9.]*% \[.*\], 20 of 20 operations slower, 5 of 5 services" \
+	out.txt || bad "machine: evidence"
+grep -q "^  machine       critical-path: " out.txt || bad "machine: gate word"
+expect 4 "machine json" --format json 1 11
+$py - out.txt <<'PY' || bad "machine: json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["status"] == "machine" and d["exit_code"] == 4, d["status"]
+m = d["comparison"]["machine"]
+assert m["shifted"] and m["operations"] == 20 and m["slower"] == 20, m
+assert m["services"] == 5 and m["services_with"] == 5, m
+assert 0.25 < m["factor"]["rel_shift"] < 0.35, m["factor"]
+assert m["text"].startswith("machine-wide shift: "), m["text"]
+assert d["comparison"]["verdict"] == "machine"
+assert [g["result"] for g in d["gates"]] == ["pass", "machine", "pass"]
+PY
+expect 4 "machine junit" --format junit 1 11
+$py - out.txt <<'PY' || bad "machine: junit"
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+cases = {c.get("name"): c for c in root.findall("./testsuite/testcase")}
+assert root.get("failures") == "0"
+assert cases["regression: critical-path"].find("skipped") is not None
+assert cases["regression: count"].find("skipped") is None
+assert cases["verdict"].find("skipped").get("message").startswith(
+    "machine-wide shift: every operation +")
+PY
+expect 4 "machine markdown" --format markdown 1 11
+head -1 out.txt | grep -q '^\*\*harness syn: ⚠️ machine-wide shift\*\*' ||
+	bad "machine: markdown summary: $(head -1 out.txt)"
+say "a machine-wide shift exits 4 and says so with its evidence"
 
 expect 0 "alpha override" --alpha 1% --min-effect 50% 1 3
 say "--alpha and --min-effect override the scenario"
@@ -231,7 +302,23 @@ assert doc["base"]["id"] == 1 and doc["head"]["id"] == 3
 cmp = doc["comparison"]
 need(cmp, {"verdict": str, "reason": opt_str, "findings": int,
            "iterations_needed": (int, type(None)), "rows": list,
-           "causes": list}, "comparison")
+           "causes": list, "inconclusive_reason": opt_str, "level": num,
+           "noise": dict, "machine": dict, "work": (dict, type(None)),
+           "threshold_ns": num, "widest": (int, type(None)),
+           "consequences": int}, "comparison")
+need(cmp["noise"], {"rounds": list, "op_spread": num, "drift": num,
+                    "text": str, "drift_text": opt_str}, "noise")
+assert len(cmp["noise"]["rounds"]) == 1
+for b in cmp["noise"]["rounds"]:
+    need(b, {k: num for k in ("base_spread", "head_spread",
+             "machine_log_shift", "machine_rel_shift")}, "noise.rounds")
+need(cmp["machine"], {"factor": (dict, type(None)), "operations": int,
+                      "slower": int, "faster": int, "services": int,
+                      "services_with": int, "sign_p": num, "shifted": bool,
+                      "text": opt_str}, "machine")
+assert not cmp["machine"]["shifted"] and cmp["machine"]["text"] is None
+op19 = [r for r in cmp["rows"] if r["label"] == "op(svc4, func, op19)"][0]
+assert op19["role"] == "cause" and op19["gated_crit"], op19
 for r in cmp["rows"]:
     need(r, {"label": str, "service": str, "kind": str, "name": str,
              "measure": str, "unit": str, "base": dict, "head": dict,
@@ -240,7 +327,19 @@ for r in cmp["rows"]:
              "rel_shift": opt_num, "rel_ci": (list, type(None)),
              "finding": bool, "regression": bool, "improvement": bool,
              "gated": bool, "inconclusive": bool,
-             "iterations_needed": (int, type(None))}, "row")
+             "iterations_needed": (int, type(None)),
+             "role": opt_str, "self": (dict, type(None)),
+             "crit": (dict, type(None)), "gated_crit": bool}, "row")
+    assert r["role"] in (None, "cause", "consequence"), r["role"]
+    for e in ("self", "crit"):
+        if r[e] is not None:
+            need(r[e], {"log_shift": opt_num, "log_ci": list, "se": opt_num,
+                        "p": opt_num, "q": opt_num,
+                        "raw_log_shift": opt_num, "rel_shift": opt_num,
+                        "rel_ci": list, "shift": opt_num, "ci": list},
+                 "row." + e)
+    if r["measure"] == "count":
+        assert r["self"] is None and r["crit"] is None
     assert r["measure"] in ("time", "count") and r["unit"] in ("ns", "count")
     for s in ("base", "head"):
         need(r[s], {"n": int, "present": bool, "median": opt_num}, "row." + s)
@@ -254,7 +353,9 @@ assert cmp["causes"][0]["label"] == "op(svc4, func, op19)"
 for g in doc["gates"]:
     need(g, {"type": str, "name": str, "pass": bool, "missing": bool,
              "observed": opt_num, "limit": opt_num, "unit": str,
-             "row": (int, type(None)), "message": str}, "gate")
+             "row": (int, type(None)), "message": str,
+             "inconclusive": bool, "result": str}, "gate")
+    assert g["result"] in ("pass", "FAIL", "inconclusive", "machine")
     assert g["type"] in ("absolute", "regression")
     assert g["unit"] in ("ns", "count", "fraction")
 assert [g["name"] for g in doc["gates"]] == [
@@ -275,10 +376,17 @@ assert root.get("tests") == "3" and root.get("failures") == "1"
 PY
 head -1 rep/compare.md | grep -q '^\*\*harness syn: .* regression\*\* — iteration .* → .*, +[0-9.]*% \[' ||
 	bad "markdown summary line: $(head -1 rep/compare.md)"
-grep -q '^| operation | base → head | change \[interval\] | p (q) | cause |$' rep/compare.md ||
+grep -q '^| operation | base → head | change \[interval\] | p (q) | role |$' rep/compare.md ||
 	bad "markdown: no findings table"
-grep -q '^| `op(svc4, func, op19)` | .* | critical path +' rep/compare.md ||
+grep -q '^| `op(svc4, func, op19)` | .* | \*\*REGRESSION, cause, critical path\*\*: critical path +' rep/compare.md ||
 	bad "markdown: op19 row with its cause"
+grep -q '^- noise: spread of an operation' rep/compare.md ||
+	bad "markdown: no noise line"
+grep -q '^- drift: machine factor' rep/compare.md ||
+	bad "markdown: no drift line"
+grep -q 'class="noise">noise: spread of an operation' rep/compare.html ||
+	bad "html: no noise line"
+grep -q '<h2 id="gates">Gates</h2>' rep/compare.html || bad "html: no gates"
 grep -q '^<details><summary>' rep/compare.md || bad "markdown: no details"
 say "JSON matches its schema, JUnit has a test case per gate, Markdown"
 

@@ -15,7 +15,10 @@
                                 shows base and head; the change chart,
                                 the inlined flame graph and two
                                 waterfalls side by side are there; the
-                                headline says slower and names OP
+                                headline says slower and names OP; the
+                                noise and drift are said under the
+                                verdict; every gate has its row, and an
+                                inconclusive one never reads pass
 
 Prints one line per problem and exits 1 if there is any, else prints a
 summary and exits 0."""
@@ -324,6 +327,22 @@ def check_compare(path, op):
     for w in falls:
         if len(w.find("details")) < 3:
             bad("a waterfall has %d rows" % len(w.find("details")))
+    # The noise the verdict was judged against, and the gates' words.
+    noise = root.find("p", "noise")
+    ntext = " ".join(noise[0].text().split()) if noise else ""
+    if not ntext.startswith("noise: spread of an operation within a run") \
+            or "drift: machine factor (head against base)" not in ntext:
+        bad("no noise and drift under the verdict: %r" % ntext[:200])
+    gates = root.find("table", "gates")
+    if "Gates" not in h2 or not gates:
+        bad("no gates section")
+    for row in (gates[0].find("tr")[1:] if gates else []):
+        cells = [" ".join(td.text().split()) for td in row.find("td")]
+        if len(cells) != 3 or cells[1] not in (
+                "pass", "FAIL", "inconclusive", "machine"):
+            bad("a gate row %r" % cells)
+        elif cells[2].endswith("inconclusive") and cells[1] != "inconclusive":
+            bad("an inconclusive gate reads %r" % cells[1])
     # The sentence at the top.
     head = root.find("p", "headline")
     line = " ".join(head[0].text().split()) if head else ""

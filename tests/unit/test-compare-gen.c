@@ -99,6 +99,7 @@ int gen_run(int64_t *run_id, struct store *st, const struct gen_spec *g,
 				calls += g->count_extra;
 			if ((int)i == g->shift_op)
 				base *= 1 + g->shift;
+			base *= 1 + g->scale;
 			for (unsigned k = 0; k < calls; k++) {
 				struct store_span *sp = &spans[1 + n++];
 				double d = base * (1 + g->noise *

@@ -21,6 +21,8 @@ struct gen_spec {
 	double noise;		/* relative spread of each duration, +-noise */
 	int shift_op;		/* this op's durations times 1 + shift; -1 */
 	double shift;
+	double scale;		/* every op's durations times 1 + scale: a
+				 * machine running at another speed */
 	int count_op;		/* this op runs 1 + count_extra times; -1 */
 	unsigned count_extra;
 	unsigned failed;	/* that many measured iterations fail */

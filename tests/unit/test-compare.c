@@ -1,6 +1,8 @@
 /* test-compare.c: runs loaded from a real store file, verdicts, gates and
  * exit codes of analyze/verdict.h, on synthetic runs made through the
- * store API (test-compare-gen.c). */
+ * store API (test-compare-gen.c); what the comparison writers say of
+ * them (report/verdict.h): the noise, an inconclusive or machine-wide
+ * verdict, gates and rows by role. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 #include <cmocka.h>
 
 #include "analyze/verdict.h"
+#include "report/verdict.h"
 #include "test-compare-gen.h"
 #include "util/exitcode.h"
 
@@ -73,6 +76,42 @@ static void decide(struct verdict *v, struct fixture *f, int64_t base,
 
 	if (rc < 0)
 		fail_msg("verdict_for_runs: %s", cause);
+}
+
+/* The comparison report of V by the writer called FORMAT; caller frees. */
+static char *write_report(const char *format, const struct verdict *v)
+{
+	const struct report_writer *w = report_writer_find(format);
+	struct report_comparison c = { .v = v };
+	struct report_options opt;
+	char *buf = NULL, *cause = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(w);
+	assert_non_null(out);
+	report_options_init(&opt);
+	if (w->write_compare(out, &c, &opt, &cause) < 0)
+		fail_msg("%s: %s", format, cause);
+	assert_int_equal(fclose(out), 0);
+	return buf;
+}
+
+/* The report of V by FORMAT holds every string of the NULL-terminated
+ * list after it. */
+static void assert_says(const struct verdict *v, const char *format, ...)
+{
+	char *out = write_report(format, v);
+	const char *want;
+	va_list ap;
+
+	va_start(ap, format);
+	while ((want = va_arg(ap, const char *)))
+		if (!strstr(out, want))
+			fail_msg("%s report has no '%s':\n%s", format, want,
+				 out);
+	va_end(ap);
+	free(out);
 }
 
 static size_t count_findings(const struct verdict *v,
@@ -334,6 +373,7 @@ static void test_compare__no_baseline_and_inconclusive(void **state)
 	struct gen_spec g;
 	struct verdict v;
 	int64_t a, b;
+	char *out;
 
 	gen_spec_init(&g);
 	g.iterations = 4;
@@ -347,6 +387,11 @@ static void test_compare__no_baseline_and_inconclusive(void **state)
 	decide(&v, f, 0, b, NULL, &opt);
 	assert_int_equal(v.status, VERDICT_NO_BASELINE);
 	assert_int_equal(verdict_exit_code(&v), HARNESS_EXIT_INCONCLUSIVE);
+	/* No baseline is no success in JUnit either. */
+	assert_says(&v, "junit",
+		    "name=\"verdict\">\n      <skipped message=\"no baseline "
+		        "run",
+		    (char *)NULL);
 	verdict_release(&v);
 
 	verdict_init(&v);
@@ -354,6 +399,42 @@ static void test_compare__no_baseline_and_inconclusive(void **state)
 	assert_int_equal(v.status, VERDICT_INCONCLUSIVE);
 	assert_int_equal(verdict_exit_code(&v), HARNESS_EXIT_INCONCLUSIVE);
 	assert_true(v.cmp.iterations_needed > 4);
+	assert_true(v.gates[1].pass && v.gates[1].inconclusive);
+	assert_string_equal(report_compare_gate_word(&v, &v.gates[1]),
+			    "inconclusive");
+	/* Every writer says inconclusive, why, and what the noise was;
+	 * none says the critical-path gate passed. */
+	out = write_report("terminal", &v);
+	assert_null(strstr(out, "  pass          critical-path"));
+	free(out);
+	assert_says(&v, "terminal",
+		    "\n  inconclusive  critical-path: ",
+		    "\nwhy: widest interval: op(",
+		    "iterations per run would settle it",
+		    "\nnoise: spread of an operation within a run ±",
+		    "\ndrift: machine factor (head against base) ",
+		    (char *)NULL);
+	assert_says(&v, "markdown",
+		    "**harness syn: ⚠️ inconclusive**",
+		    "\n**Why:** widest interval: ",
+		    "| `regression: critical-path` | inconclusive ",
+		    "\n- noise: spread of an operation",
+		    "Gates: 3, 0 failed, 1 inconclusive",
+		    (char *)NULL);
+	assert_says(&v, "junit",
+		    "name=\"regression: critical-path\">\n      <skipped "
+		        "message=\"critical-path: ",
+		    "name=\"verdict\">\n      <skipped "
+		        "message=\"inconclusive: ",
+		    "skipped=\"2\"",
+		    "<property name=\"noise\" value=\"noise: ",
+		    (char *)NULL);
+	assert_says(&v, "json",
+		    "\"status\": \"inconclusive\"",
+		    "\"inconclusive\": true",
+		    "\"result\": \"inconclusive\"",
+		    "\"inconclusive_reason\": \"inconclusive: ",
+		    (char *)NULL);
 	verdict_release(&v);
 
 	opt.no_baseline_ok = true;
@@ -662,6 +743,187 @@ static void test_compare__scenario_gates_and_bad_ones(void **state)
 	verdict_release(&v);
 }
 
+/* Every operation of every service 30% slower: the machine, not the
+ * code; every writer says so in its own word, with the evidence. */
+static void test_compare__machine_wide_shift(void **state)
+{
+	struct fixture *f = *state;
+	struct verdict_options opt;
+	struct gen_spec g;
+	struct verdict v;
+	int64_t a, b;
+
+	gen_spec_init(&g);
+	g.nops = 20;
+	a = make(f, &g);
+	g.seed = 8;
+	g.scale = 0.3;
+	b = make(f, &g);
+	verdict_options_init(&opt);
+	verdict_init(&v);
+	decide(&v, f, a, b, NULL, &opt);
+	assert_int_equal(v.status, VERDICT_MACHINE);
+	assert_int_equal(verdict_exit_code(&v), HARNESS_EXIT_MACHINE);
+	assert_true(v.cmp.machine.shifted);
+	assert_int_equal(v.cmp.machine.nops, 20);
+	assert_int_equal(v.cmp.machine.nup, 20);
+	assert_int_equal(v.cmp.machine.nservices, 5);
+	assert_int_equal(v.cmp.machine.nservices_with, 5);
+	assert_string_equal(report_compare_gate_word(&v, &v.gates[0]), "pass");
+	assert_string_equal(report_compare_gate_word(&v, &v.gates[1]),
+			    "machine");
+	/* A count does not depend on the machine's speed. */
+	assert_string_equal(report_compare_gate_word(&v, &v.gates[2]), "pass");
+
+	assert_says(&v, "terminal",
+		    "\nmachine-wide shift: every operation +",
+		    "20 of 20 operations slower, 5 of 5 services with it",
+		    "\n  machine       critical-path: ",
+		    "\nverdict: machine: machine-wide ",
+		    (char *)NULL);
+	assert_says(&v, "markdown",
+		    "**harness syn: ⚠️ machine-wide shift**",
+		    "- **machine-wide shift: every operation",
+		    (char *)NULL);
+	assert_says(&v, "junit",
+		    "name=\"regression: critical-path\">\n      <skipped "
+		        "message=\"machine-wide ",
+		    "name=\"verdict\">\n      <skipped message=\"machine-wide "
+		        "shift: every ",
+		    "failures=\"0\"",
+		    (char *)NULL);
+	assert_says(&v, "json",
+		    "\"status\": \"machine\"",
+		    "\"exit_code\": 4",
+		    "\"shifted\": true",
+		    "\"result\": \"machine\"",
+		    (char *)NULL);
+	verdict_release(&v);
+}
+
+/* The shared lines on a result built by hand: three rounds. */
+static void test_compare__noise_and_roles_formatting(void **state)
+{
+	double bs[3] = { 0.021, 0.019, 0.030 }, hs[3] = { 0.023, 0.025, 0.02 };
+	double bm[3];
+	struct compare_row rows[2];
+	struct compare_result c;
+	char *lines[2], *s;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	memset(rows, 0, sizeof(rows));
+	bm[0] = log1p(0.01);
+	bm[1] = log1p(-0.004);
+	bm[2] = log1p(0.02);
+	c.noise.nblocks = 3;
+	c.noise.base_spread = bs;
+	c.noise.head_spread = hs;
+	c.noise.block_machine = bm;
+	c.noise.op_spread = 0.008;
+	c.noise.drift = 0.012;
+	c.machine.factor.k = 3;
+	c.machine.factor.est = log1p(0.009);
+	c.machine.factor.lo = log1p(-0.003);
+	c.machine.factor.hi = log1p(0.021);
+	c.widest = SIZE_MAX;
+	assert_int_equal(report_compare_noise_lines(&c, lines), 2);
+	assert_string_equal(lines[0],
+			    "noise: spread of an operation within a run per "
+			    "round of 3 (base/head) ±2.1%/±2.3%, ±1.9%/±2.5%, "
+			    "±3.0%/±2.0%; operations around the machine "
+			    "factor ±0.8%");
+	assert_string_equal(lines[1],
+			    "drift: machine factor (head against base) per "
+			    "round +1.0%, -0.4%, +2.0%, combined +0.9% "
+			    "[-0.3%, +2.1%], every change shown net of it; "
+			    "drift between rounds ±1.2%");
+	free(lines[0]);
+	free(lines[1]);
+	/* One round: no drift between rounds to speak of. */
+	c.noise.nblocks = 1;
+	c.machine.factor.k = 1;
+	assert_int_equal(report_compare_noise_lines(&c, lines), 2);
+	assert_string_equal(lines[0],
+			    "noise: spread of an operation within a run "
+			    "±2.1% in base, ±2.3% in head; operations around "
+			    "the machine factor ±0.8%");
+	assert_string_equal(lines[1],
+			    "drift: machine factor (head against base) +1.0% "
+			    "[-0.3%, +2.1%], every change shown net of it; "
+			    "one round, no drift between rounds measured");
+	free(lines[0]);
+	free(lines[1]);
+	/* No blocks (a result built by hand): said, not invented. */
+	c.noise.nblocks = 0;
+	assert_int_equal(report_compare_noise_lines(&c, lines), 1);
+	assert_string_equal(lines[0], "noise: not measured");
+	assert_null(lines[1]);
+	free(lines[0]);
+
+	/* A machine-wide shift's evidence; none without one. */
+	assert_null(report_compare_machine_line(&c));
+	c.machine.shifted = true;
+	c.machine.factor.est = log1p(0.12);
+	c.machine.factor.lo = log1p(0.10);
+	c.machine.factor.hi = log1p(0.14);
+	c.machine.nops = 50;
+	c.machine.nup = 48;
+	c.machine.nservices = c.machine.nservices_with = 5;
+	c.machine.sign_p = 1e-13;
+	s = report_compare_machine_line(&c);
+	assert_string_equal(s, "machine-wide shift: every operation +12.0% "
+			       "[+10.0%, +14.0%], 48 of 50 operations slower, "
+			       "5 of 5 services with it (sign test p=1e-13)");
+	free(s);
+
+	/* Inconclusive: the reason, the widest interval, the need. */
+	assert_null(report_compare_inconclusive_line(&c, true));
+	rows[0] = (struct compare_row){ .service = "scheduler", .kind = "db",
+					.name = "SELECT hosts",
+					.measure = COMPARE_TIME };
+	rows[0].crit.abs_shift = 0.3e6;
+	rows[0].crit.abs_lo = -0.2e6;
+	rows[0].crit.abs_hi = 1.2e6;
+	c.rows = rows;
+	c.nrows = 1;
+	c.widest = 0;
+	c.threshold_ns = 0.8e6;
+	c.iterations_needed = 240;
+	c.verdict = COMPARE_INCONCLUSIVE;
+	c.reason = "it could not tell";
+	s = report_compare_inconclusive_line(&c, true);
+	assert_string_equal(s, "inconclusive: it could not tell; widest "
+			       "interval: op(scheduler, db, \"SELECT hosts\"), "
+			       "critical path +0.30ms [-0.20ms, +1.20ms] "
+			       "against the limit 0.80ms; about 240 iterations "
+			       "per run would settle it");
+	free(s);
+	s = report_compare_inconclusive_line(&c, false);
+	assert_int_equal(strncmp(s, "widest interval: op(", 20), 0);
+	free(s);
+
+	/* Rows by role: a consequence is no finding of its own. */
+	rows[0].finding = rows[0].regression = true;
+	rows[0].role = COMPARE_ROLE_CAUSE;
+	assert_string_equal(report_compare_row_note(&rows[0]),
+			    "REGRESSION, cause");
+	assert_true(report_compare_row_alarm(&rows[0]));
+	rows[0].gated_crit = true;
+	assert_string_equal(report_compare_row_note(&rows[0]),
+			    "REGRESSION, cause, critical path");
+	rows[1] = rows[0];
+	rows[1].gated_crit = false;
+	rows[1].role = COMPARE_ROLE_CONSEQUENCE;
+	assert_string_equal(report_compare_row_note(&rows[1]), "consequence");
+	assert_false(report_compare_row_alarm(&rows[1]));
+	rows[1].role = COMPARE_ROLE_NONE;
+	assert_string_equal(report_compare_row_note(&rows[1]), "REGRESSION");
+	rows[1].finding = rows[1].regression = false;
+	rows[1].inconclusive = true;
+	assert_string_equal(report_compare_row_note(&rows[1]), "inconclusive");
+}
+
 static void test_compare__formatting(void **state)
 {
 	struct compare_row r = { .service = "svc", .kind = "db",
@@ -706,6 +968,8 @@ int main(void)
 		T(test_compare__pooled_runs_equal_one_run),
 		T(test_compare__pooled_mismatch_refused),
 		T(test_compare__scenario_gates_and_bad_ones),
+		T(test_compare__machine_wide_shift),
+		T(test_compare__noise_and_roles_formatting),
 		T(test_compare__formatting),
 #undef T
 	};

@@ -1,7 +1,8 @@
 /* test-html.c: the comparison page of the HTML writer on models
  * and comparison results built by hand: the headline for each kind of
  * outcome, a table of real cells with names escaped once, the flame graph
- * inlined, two waterfalls on one time scale; pooled runs listed each, and
+ * inlined, two waterfalls on one time scale; rows by role, the noise and
+ * the gates' words; pooled runs listed each, and
  * every comparison format found in the one table of writers. No gnuplot
  * (charts are the integration tests' business). */
 #include <stdarg.h>
@@ -131,6 +132,7 @@ static void page_init(struct page *p, enum compare_verdict verdict,
 	for (size_t i = 0; i < n; i++)
 		p->cmp.nfindings += rows[i].finding;
 	p->cmp.verdict = verdict;
+	p->cmp.widest = SIZE_MAX;
 	p->cmp.reason = xstrdup("iteration: +42.9% <as said>");
 }
 
@@ -376,6 +378,134 @@ static void test_html__names_the_call_not_its_callers(void **state)
 	page_release(&p);
 }
 
+/* Rows by role (a consequence is no finding, a failed critical-path gate
+ * is marked), the noise of two rounds under the verdict, and the gates
+ * with an inconclusive one said as such; a machine-wide shift in its
+ * own word with its evidence. */
+static void test_html__roles_noise_and_gates(void **state)
+{
+	struct compare_row rows[] = {
+		row("harness", "iteration", "iteration", 70, 0.429, true),
+		row("api", "rpc.call", "scheduler.select_destinations", 1, 30,
+		    true),
+		row("scheduler", "rpc.dispatch",
+		    "scheduler.select_destinations", 1, 29, true),
+	};
+	double bs[2] = { 0.021, 0.019 }, hs[2] = { 0.023, 0.025 };
+	double bm[2] = { 0.01, -0.004 };
+	struct report_comparison c;
+	struct report_options opt;
+	struct verdict v;
+	struct page p;
+	char *html = NULL, *cause = NULL, *tr;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	rows[1].role = COMPARE_ROLE_CONSEQUENCE;
+	rows[2].role = COMPARE_ROLE_CAUSE;
+	rows[2].gated_crit = true;
+	page_init(&p, COMPARE_REGRESSION, rows, ARRAY_SIZE(rows));
+	p.cmp.noise.nblocks = 2;
+	p.cmp.noise.base_spread = bs;
+	p.cmp.noise.head_spread = hs;
+	p.cmp.noise.block_machine = bm;
+	p.cmp.noise.op_spread = 0.008;
+	p.cmp.noise.drift = 0.01;
+	p.head.base = &p.base;
+	p.head.cmp = &p.cmp;
+	verdict_init(&v);
+	v.gates = xcalloc(2, sizeof(*v.gates));
+	v.ngates = 2;
+	v.gates[0].name = xstrdup("failure_rate == 0");
+	v.gates[0].pass = true;
+	v.gates[0].message = xstrdup("failure_rate = 0%, limit == 0: pass");
+	v.gates[1].type = VERDICT_GATE_REGRESSION;
+	v.gates[1].name = xstrdup("regression: critical-path");
+	v.gates[1].pass = true;
+	v.gates[1].inconclusive = true;
+	v.gates[1].unit = GATE_UNIT_NS;
+	v.gates[1].message = xstrdup("critical-path: at most +1.2ms: "
+				     "inconclusive");
+	memset(&c, 0, sizeof(c));
+	c.v = &v;
+	c.heads = &p.head;
+	c.bases = &p.base;
+	c.nheads = c.nbases = 1;
+	report_options_init(&opt);
+	opt.gnuplot = "";
+	f = open_memstream(&html, &len);
+	assert_non_null(f);
+	assert_int_equal(report_html_writer.write_compare(f, &c, &opt, &cause),
+			 0);
+	assert_int_equal(fclose(f), 0);
+
+	/* The consequence: no red row, no "slower" finding of its own. */
+	tr = between(html, "<tr><td class=\"op\"><span class=\"svc c",
+		     "</tr>");
+	assert_non_null(tr);
+	assert_non_null(strstr(tr, "rpc.call"));
+	assert_non_null(strstr(tr, "<span class=\"badge\">consequence</span>"
+				   "<br><small>slower with another operation"
+				   "</small>"));
+	assert_null(strstr(tr, "badge bad"));
+	free(tr);
+	assert_non_null(strstr(html, "<span class=\"badge bad\">slower, cause"
+				     "</span> <span class=\"badge bad\">fails "
+				     "the critical-path gate</span>"));
+	assert_int_equal(count(html, "<tr class=\"slower\">"), 2);
+	/* The noise, per round. */
+	assert_non_null(strstr(html, "<p class=\"noise\">noise: spread of an "
+				     "operation within a run per round of 2 "
+				     "(base/head) ±2.1%/±2.3%, ±1.9%/±2.5%; "
+				     "operations around the machine factor "
+				     "±0.8%<br>drift: machine factor (head "
+				     "against base) per round +1.0%, -0.4%"));
+	assert_non_null(strstr(html, "drift between rounds ±1.0%</p>"));
+	/* The gates: the inconclusive one never reads pass. */
+	assert_non_null(strstr(html, "<h2 id=\"gates\">Gates</h2>"));
+	assert_non_null(strstr(html, "<tr><td><code>regression: critical-path"
+				     "</code></td><td><span class=\"badge "
+				     "warn\">inconclusive</span></td>"));
+	assert_non_null(strstr(html, "<tr><td><code>failure_rate == 0</code>"
+				     "</td><td><span class=\"badge ok\">pass"
+				     "</span></td>"));
+	assert_cells_clean(html);
+	free(html);
+
+	/* A machine-wide shift: its word and its evidence. */
+	p.cmp.verdict = COMPARE_MACHINE;
+	p.cmp.machine.shifted = true;
+	p.cmp.machine.factor.k = 2;
+	p.cmp.machine.factor.est = log1p(0.3);
+	p.cmp.machine.factor.lo = log1p(0.28);
+	p.cmp.machine.factor.hi = log1p(0.32);
+	p.cmp.machine.nops = p.cmp.machine.nup = 20;
+	p.cmp.machine.nservices = p.cmp.machine.nservices_with = 5;
+	p.cmp.machine.sign_p = 1.9e-6;
+	v.status = VERDICT_MACHINE;
+	v.gates[1].inconclusive = false;
+	f = open_memstream(&html, &len);
+	assert_non_null(f);
+	assert_int_equal(report_html_writer.write_compare(f, &c, &opt, &cause),
+			 0);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(html, "<span class=\"badge warn\">machine-wide "
+				     "shift</span>"));
+	assert_non_null(strstr(html, "<br><strong>machine-wide shift: every "
+				     "operation +30.0% [+28.0%, +32.0%], 20 of "
+				     "20 operations slower, 5 of 5 services "
+				     "with it (sign test p=1.9e-06)</strong>"));
+	assert_non_null(strstr(html, "<span class=\"badge warn\">machine"
+				     "</span></td>"));
+	free(html);
+	p.cmp.noise.nblocks = 0;
+	p.cmp.noise.base_spread = p.cmp.noise.head_spread = NULL;
+	p.cmp.noise.block_machine = NULL;
+	verdict_release(&v);
+	page_release(&p);
+}
+
 /* `harness compare` finds every comparison format in the one table of
  * writers; the writers of runs and traces only have no comparison. */
 static void test_html__compare_writers_found(void **state)
@@ -510,6 +640,7 @@ int main(void)
 		cmocka_unit_test(test_html__pass_and_improvement),
 		cmocka_unit_test(test_html__inconclusive_and_many_rows),
 		cmocka_unit_test(test_html__names_the_call_not_its_callers),
+		cmocka_unit_test(test_html__roles_noise_and_gates),
 		cmocka_unit_test(test_html__compare_writers_found),
 		cmocka_unit_test(test_html__pooled_runs_listed),
 	};
