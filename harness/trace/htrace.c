@@ -9,6 +9,8 @@
  * flusher thread. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
+#include <link.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -149,6 +151,14 @@ static struct tstate *g_retired, *g_spare;
 static unsigned g_n_retired, g_n_spare, g_n_mapped;
 /* Seeds the generators of new threads; reseeded in a forked child. */
 static uint64_t g_seed;
+
+/* The main program as dladdr knows it (its first byte) and its real path.
+ * dladdr names the main program by argv[0]: a bare name when it was found
+ * on PATH ("harness-refstack"), or a path relative to a working directory
+ * that the ingest does not share. Its frames could not be symbolized by
+ * that name, so they carry the real one. */
+static const void *g_exe_base;
+static char g_exe_path[PATH_MAX];
 /* Random bits for threads without state (tracing off). */
 static __thread uint64_t tls_rng
 	__attribute__((tls_model("initial-exec")));
@@ -1036,6 +1046,45 @@ static const char *program_name(void)
 		       : "unknown";
 }
 
+/* dl_iterate_phdr lists the main program first: where its first
+ * segment sits, for dladdr to say what it calls the program's base. */
+static int first_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+	const void **addr = data;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		if (info->dlpi_phdr[i].p_type == PT_LOAD) {
+			*addr = (const void *)(uintptr_t)(info->dlpi_addr +
+				info->dlpi_phdr[i].p_vaddr);
+			break;
+		}
+	}
+	return 1;
+}
+
+static void find_main_program(void)
+{
+	const void *addr = NULL;
+	ssize_t n;
+	Dl_info info;
+
+	g_exe_base = NULL;
+	g_exe_path[0] = '\0';
+	n = readlink("/proc/self/exe", g_exe_path, sizeof(g_exe_path) - 1);
+	if (n <= 0) {
+		g_exe_path[0] = '\0';
+		return;
+	}
+	g_exe_path[n] = '\0';
+	dl_iterate_phdr(first_object, &addr);
+	memset(&info, 0, sizeof(info));
+	if (addr && dladdr(addr, &info) && info.dli_fbase)
+		g_exe_base = info.dli_fbase;
+	else
+		g_exe_path[0] = '\0';
+}
+
 static int init_locked(const struct htrace_options *o)
 {
 	struct htrace_config *c = &htrace_config_;
@@ -1051,6 +1100,8 @@ static int init_locked(const struct htrace_options *o)
 		return -1;
 	}
 	c->stacks = o->stacks;
+	if (c->stacks)
+		find_main_program();
 	c->sample_rate = o->sample_rate < 0 ? 0
 			 : o->sample_rate > 1 ? 1
 					      : o->sample_rate;
@@ -1466,7 +1517,10 @@ static size_t resolve_frames(const struct htrace_span *s,
 		frames[n].module = "";
 		frames[n].symbol = "";
 		if (dladdr((void *)(uintptr_t)s->pcs[i], &info) && info.dli_fname) {
-			frames[n].module = info.dli_fname;
+			frames[n].module = g_exe_path[0] &&
+						   info.dli_fbase == g_exe_base
+						   ? g_exe_path
+						   : info.dli_fname;
 			frames[n].offset = s->pcs[i] -
 					   (uint64_t)(uintptr_t)info.dli_fbase;
 			if (info.dli_sname)

@@ -6,7 +6,8 @@
 # a short --rate run through the CLI that keeps its spool (--keep-spool),
 # a run on a stack that `harness stack up` started (--no-stack), and runs
 # compared with a baseline (--baseline), the last with keep_spool: true in
-# its config, which keeps the spool and leaves the config's hash alone.
+# its config, which keeps the spool and leaves the config's hash alone;
+# last, a run with stacks, whose frames of the services are symbolized.
 # Arguments: the harness binary, the harness-refstack binary (built first).
 # `say` always succeeds, so A && say || bad is an if-then-else here.
 # shellcheck disable=SC2015
@@ -207,4 +208,29 @@ $tmp/keep.yaml)" "$out" && [ -d "$tmp/spool/run-5" ] &&
 	say "keep_spool: true keeps the spool" ||
 	bad "keep_spool: true: $(ls -d "$tmp"/spool/run-5 2>&1)"
 check_no_leftover "run --baseline"
+
+# tracing.stacks: true: the services (harness-refstack, started by its bare
+# name from PATH) record a stack per span, and their own frames come out
+# symbolized, "function (file:line)", not "harness-refstack+0x909f".
+sed 's/^tracing:$/tracing:\n  stacks: true/' "$cfg" >"$tmp/stacks.yaml"
+grep -q '^  stacks: true$' "$tmp/stacks.yaml" || bad "cannot turn stacks on"
+"$harness" run boot-vm -c "$tmp/stacks.yaml" --iterations 2 --warmup 0 \
+	>"$out" 2>&1
+check_exit "run with stacks" 0 $?
+run=$(q "SELECT max(id) FROM runs")
+frames() {
+	q "SELECT DISTINCT st.frames FROM spans sp JOIN stacks st
+		ON st.id = sp.stack_id JOIN strings sv ON sv.id = sp.service_id
+		WHERE sp.run_id = $run AND sv.s = 'scheduler'"
+}
+frames >"$tmp/frames"
+raw=$(grep -c '^[^ ]*harness-refstack+0x[0-9a-f]*$' "$tmp/frames")
+if grep -q '^rpc_dispatch (.*rpc\.c:[0-9]*)$' "$tmp/frames" && [ "$raw" = 0 ]
+then
+	say "stacks: the services' own frames are symbolized"
+else
+	bad "stacks: $raw unsymbolized frames of harness-refstack:"
+	head -n 20 "$tmp/frames" | sed 's/^/    /'
+fi
+check_no_leftover "run with stacks"
 exit $fail
