@@ -18,8 +18,8 @@
 
 static const char collect_usage[] =
 	"usage: harness collect [-c FILE] [--listen ADDR:PORT] [--spool DIR]\n"
-	"                       [--token T] [--max-body BYTES] [--fsync]\n"
-	"                       [--ingest-store FILE [--ingest-interval D]]\n"
+	"                       [--token TOKEN] [--max-body BYTES] [--fsync]\n"
+	"                       [--store FILE [--ingest-interval DURATION]]\n"
 	"\n"
 	"Receive OTLP/HTTP traces (POST /v1/traces, protobuf or JSON, gzip\n"
 	"or identity) and append each span to a spool file that 'harness\n"
@@ -27,17 +27,19 @@ static const char collect_usage[] =
 	"then runs until SIGINT or SIGTERM. A request is answered only once\n"
 	"its spans are written.\n"
 	"\n"
-	"  -c, --config FILE  take tracing.otlp_listen and spool from FILE\n"
-	"  --listen ADDR:PORT where to listen (default 127.0.0.1:4318;\n"
-	"                     port 0 picks a free port)\n"
+	"  -c, --config FILE  take the address (tracing.otlp.listen) and the\n"
+	"                     spool directory (spool) from FILE\n"
+	"  --listen ADDR:PORT where to listen (default: with -c, the\n"
+	"                     config's tracing.otlp.listen, else\n"
+	"                     127.0.0.1:4318; port 0 picks a free port)\n"
 	"  --spool DIR        the spool directory (default: the config's)\n"
-	"  --token T          require 'Authorization: Bearer T'\n"
+	"  --token TOKEN      require 'Authorization: Bearer TOKEN'\n"
 	"  --max-body BYTES   largest body, also after inflating (default\n"
 	"                     16777216); larger ones get 413\n"
 	"  --fsync            fdatasync the spool file before answering\n"
-	"  --ingest-store FILE  also ingest the spool file into FILE every\n"
-	"                     interval, and once more on exit\n"
-	"  --ingest-interval D  how often (default 2s; 250ms, 1m ...)\n";
+	"  --store FILE       also ingest the spool file into the store FILE\n"
+	"                     every interval, and once more on exit\n"
+	"  --ingest-interval DURATION  how often (default 2s; 250ms, 1m ...)\n";
 
 static int cmd_collect_exec(int argc, char **argv);
 
@@ -63,7 +65,7 @@ static int parse_size(const char *s, size_t *out)
 	return 0;
 }
 
-/* --ingest-store: one ingest pass over the collector's spool file. */
+/* --store: one ingest pass over the collector's spool file. */
 static int ingest_pass(struct store *st, const char *spool,
 		       struct store_ingest_stats *total)
 {
@@ -86,7 +88,7 @@ static int cmd_collect_exec(int argc, char **argv)
 		{ "token", required_argument, NULL, 't' },
 		{ "max-body", required_argument, NULL, 'm' },
 		{ "fsync", no_argument, NULL, 'f' },
-		{ "ingest-store", required_argument, NULL, 'i' },
+		{ "store", required_argument, NULL, 'i' },
 		{ "ingest-interval", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};

@@ -10,8 +10,8 @@
 #include <string.h>
 
 static const char config_usage[] =
-    "usage: harness config check [-c <file>] [<scenario>...]\n"
-    "       harness config path [-c <file>]\n"
+    "usage: harness config check [-c FILE] [SCENARIO...]\n"
+    "       harness config path [-c FILE]\n"
     "\n"
     "  check   load the config and each scenario, check every key, value\n"
     "          and template, and print the effective configuration (all\n"
@@ -20,10 +20,10 @@ static const char config_usage[] =
     "          FILE:LINE:COLUMN\n"
     "  path    print the path of the config file that would be used\n"
     "\n"
-    "  -c, --config <file>   the harness.yaml (default: $HARNESS_CONFIG,\n"
-    "                        ./harness.yaml, then the shipped one)\n"
+    "  -c, --config FILE  the harness.yaml (default: $HARNESS_CONFIG,\n"
+    "                     ./harness.yaml, then the shipped one)\n"
     "\n"
-    "A <scenario> is a path (it holds a '/' or ends in .yaml) or a name,\n"
+    "A SCENARIO is a path (it holds a '/' or ends in .yaml) or a name,\n"
     "looked up as NAME.yaml in the config's directory, then in\n"
     "$HARNESS_SCENARIOS_DIR, then in harness's own scenarios/ folder.\n"
     "scenarios/README.md documents every key.\n";

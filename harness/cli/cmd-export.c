@@ -12,25 +12,29 @@
 #include "store/store.h"
 
 static const char export_usage[] =
-	"usage: harness export [--store FILE] [--format FMT] [-o FILE] RUN\n"
-	"       harness export [--store FILE] --to URL [--batch N] RUN\n"
+	"usage: harness export [-c FILE] [--store FILE] [--format FORMAT]\n"
+	"                      [-o FILE] RUN\n"
+	"       harness export [-c FILE] [--store FILE] --to URL [--batch N]\n"
+	"                      RUN\n"
 	"\n"
 	"Write every span of run RUN (an id or 'latest').\n"
 	"\n"
-	"  --store FILE     the store (default: the config's store)\n"
-	"  --format FMT     chrome (default): Chrome trace JSON, which\n"
-	"                   ui.perfetto.dev and chrome://tracing open: a\n"
-	"                   process per service, a track per thread, flow\n"
-	"                   arrows for calls between services;\n"
-	"                   json: every trace as a span tree;\n"
-	"                   dot: the run's call graph, a node per operation;\n"
-	"                   otlp-json: OTLP/JSON (ExportTraceServiceRequest)\n"
+	"  -c, --config FILE  the harness.yaml whose store is read (default:\n"
+	"                     $HARNESS_CONFIG, ./harness.yaml, the shipped one)\n"
+	"  --store FILE       the store (default: the config's)\n"
+	"  --format FORMAT    chrome (default): Chrome trace JSON, which\n"
+	"                     ui.perfetto.dev and chrome://tracing open: a\n"
+	"                     process per service, a track per thread, flow\n"
+	"                     arrows for calls between services;\n"
+	"                     json: every trace as a span tree;\n"
+	"                     dot: the run's call graph, a node per operation;\n"
+	"                     otlp-json: OTLP/JSON (ExportTraceServiceRequest)\n"
 	"  -o, --output FILE  write to FILE instead of stdout\n"
-	"  --to URL         POST the spans as OTLP/JSON to an OTLP/HTTP\n"
-	"                   endpoint, e.g. http://127.0.0.1:4318/v1/traces\n"
-	"                   (implies --format otlp-json; with -o, also\n"
-	"                   writes the file)\n"
-	"  --batch N        spans per POST (default 512)\n";
+	"  --to URL           POST the spans as OTLP/JSON to an OTLP/HTTP\n"
+	"                     endpoint, e.g. http://127.0.0.1:4318/v1/traces\n"
+	"                     (implies --format otlp-json; with -o, also\n"
+	"                     writes the file)\n"
+	"  --batch N          spans per POST (default 512)\n";
 
 static int cmd_export_exec(int argc, char **argv);
 
@@ -44,6 +48,7 @@ const struct cmd_entry cmd_export_entry = {
 static int cmd_export_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "store", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
@@ -52,7 +57,7 @@ static int cmd_export_exec(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *store_opt = NULL, *format = NULL, *output = NULL;
-	const char *to = NULL;
+	const char *to = NULL, *config_opt = NULL;
 	struct otlp_json_options oopt;
 	struct otlp_json_stats ostats;
 	char *end;
@@ -68,8 +73,11 @@ static int cmd_export_exec(int argc, char **argv)
 	int c, ret;
 
 	otlp_json_options_init(&oopt);
-	while ((c = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:o:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			config_opt = optarg;
+			break;
 		case 's':
 			store_opt = optarg;
 			break;
@@ -121,7 +129,8 @@ static int cmd_export_exec(int argc, char **argv)
 	ropt.out_path = output;
 	ropt.dot_nodes = REPORT_DOT_OPERATIONS;
 
-	ret = cmd_open_store_run(&st, &run_id, store_opt, argv[optind]);
+	ret = cmd_open_store_run(&st, &run_id, store_opt, config_opt,
+				 argv[optind]);
 	if (ret != HARNESS_EXIT_OK)
 		return ret;
 	if (otlp) {

@@ -15,8 +15,10 @@
 #include "store/store.h"
 
 static const char ingest_usage[] =
-	"usage: harness ingest [--store FILE] [--run ID] [--format F] PATH...\n"
-	"       harness ingest [--store FILE] [--run ID] --format osprofiler\n"
+	"usage: harness ingest [-c FILE] [--store FILE] [--run RUN]\n"
+	"                      [--format FORMAT] [-q] PATH...\n"
+	"       harness ingest [-c FILE] [--store FILE] [--run RUN]\n"
+	"                      --format osprofiler\n"
 	"                      --from redis://HOST:PORT[/DB]\n"
 	"\n"
 	"Read spool files into the store: each PATH is a spool file or a\n"
@@ -25,20 +27,25 @@ static const char ingest_usage[] =
 	"that grew is continued, and a record still being written is left\n"
 	"for the next pass. Corrupt records are skipped and counted.\n"
 	"\n"
-	"  --store FILE  the store (default: the config's store)\n"
-	"  --run ID      attach the spans to run ID (default: to no run)\n"
-	"  --format F    spool (default) or osprofiler: with osprofiler,\n"
-	"                each PATH is an OSprofiler file: its\n"
-	"                notifications (JSON lines or array) or the output\n"
-	"                of 'osprofiler trace show --json'; importing a file\n"
-	"                twice stores its spans twice\n"
-	"  --from URL    with --format osprofiler and no PATH: read the\n"
-	"                notifications that OSprofiler's redis driver keeps\n"
-	"                at URL (those of run ID's traces with --run, else\n"
-	"                every trace there), store them, and delete them\n"
-	"                from Redis once stored, as 'harness run' does with\n"
-	"                tracing.osprofiler.connection_string\n"
-	"  -q, --quiet   print nothing but errors\n";
+	"  -c, --config FILE  the harness.yaml whose store is written\n"
+	"                     (default: $HARNESS_CONFIG, ./harness.yaml, the\n"
+	"                     shipped one)\n"
+	"  --store FILE       the store (default: the config's)\n"
+	"  --run RUN          attach the spans to run RUN, an id (default: to\n"
+	"                     no run)\n"
+	"  --format FORMAT    spool (default) or osprofiler: with osprofiler,\n"
+	"                     each PATH is an OSprofiler file: its\n"
+	"                     notifications (JSON lines or array) or the\n"
+	"                     output of 'osprofiler trace show --json';\n"
+	"                     importing a file twice stores its spans twice\n"
+	"  --from URL         with --format osprofiler and no PATH: read the\n"
+	"                     notifications that OSprofiler's redis driver\n"
+	"                     keeps at URL (those of run RUN's traces with\n"
+	"                     --run, else every trace there), store them, and\n"
+	"                     delete them from Redis once stored, as 'harness\n"
+	"                     run' does with\n"
+	"                     tracing.osprofiler.connection_string\n"
+	"  -q, --quiet        print nothing but errors\n";
 
 static int cmd_ingest_exec(int argc, char **argv);
 
@@ -230,6 +237,7 @@ static void print_stats(const struct store_ingest_stats *s)
 static int cmd_ingest_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "store", required_argument, NULL, 's' },
 		{ "run", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -238,14 +246,17 @@ static int cmd_ingest_exec(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct store_ingest_stats stats = { 0 };
-	const char *store_opt = NULL, *from = NULL;
+	const char *store_opt = NULL, *config_opt = NULL, *from = NULL;
 	struct store *st = NULL;
 	char *path = NULL, *cause = NULL;
 	int64_t run_id = 0;
 	int c, ret, quiet = 0, worst = 0, osprofiler = 0;
 
-	while ((c = getopt_long(argc, argv, ":q", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:q", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			config_opt = optarg;
+			break;
 		case 's':
 			store_opt = optarg;
 			break;
@@ -287,7 +298,7 @@ static int cmd_ingest_exec(int argc, char **argv)
 	if (!from && optind >= argc)
 		return cmd_usage_error(&cmd_ingest_entry,
 				       "no spool file or directory given");
-	ret = cmd_store_path(&path, store_opt);
+	ret = cmd_store_path(&path, store_opt, config_opt);
 	if (ret != HARNESS_EXIT_OK)
 		return ret;
 	ret = store_open(&st, path, &cause);

@@ -11,7 +11,8 @@
 #include "store/store.h"
 
 static const char report_usage[] =
-	"usage: harness report [--store FILE] [--format FMT] [-o FILE] RUN\n"
+	"usage: harness report [-c FILE] [--store FILE] [--format FORMAT]\n"
+	"                      [-o FILE] RUN\n"
 	"\n"
 	"The report of run RUN (an id or 'latest'): its summary, commits,\n"
 	"the operations that took the critical-path time, charts of\n"
@@ -20,14 +21,16 @@ static const char report_usage[] =
 	"iteration. Charts need gnuplot on PATH (apt-get install\n"
 	"gnuplot-nox); without it the report is written without them.\n"
 	"\n"
-	"  --store FILE     the store (default: the config's store)\n"
-	"  --format FMT     html (default): one self-contained page that\n"
-	"                   loads nothing and reads without JavaScript, the\n"
-	"                   charts inline as SVG and also written as PNG\n"
-	"                   files beside it (FILE-cdf.png ...);\n"
-	"                   text: a summary for the terminal; json\n"
+	"  -c, --config FILE  the harness.yaml whose store is read (default:\n"
+	"                     $HARNESS_CONFIG, ./harness.yaml, the shipped one)\n"
+	"  --store FILE       the store (default: the config's)\n"
+	"  --format FORMAT    html (default): one self-contained page that\n"
+	"                     loads nothing and reads without JavaScript, the\n"
+	"                     charts inline as SVG and also written as PNG\n"
+	"                     files beside it (FILE-cdf.png ...);\n"
+	"                     text: a summary for the terminal; json\n"
 	"  -o, --output FILE  write to FILE (default: stdout; html writes\n"
-	"                   report-RUN.html)\n";
+	"                     report-RUN.html)\n";
 
 static int cmd_report_exec(int argc, char **argv);
 
@@ -46,12 +49,14 @@ static void warn_user(const char *msg)
 static int cmd_report_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "store", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *store_opt = NULL, *format = "html", *output = NULL;
+	const char *config_opt = NULL;
 	const struct report_writer *w;
 	struct report_options ropt;
 	struct report_output out = { 0 };
@@ -62,8 +67,11 @@ static int cmd_report_exec(int argc, char **argv)
 	int c, ret;
 
 	report_model_init(&m);
-	while ((c = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:o:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			config_opt = optarg;
+			break;
 		case 's':
 			store_opt = optarg;
 			break;
@@ -91,7 +99,8 @@ static int cmd_report_exec(int argc, char **argv)
 				       "or json",
 				       format);
 
-	ret = cmd_open_store_run(&st, &run_id, store_opt, argv[optind]);
+	ret = cmd_open_store_run(&st, &run_id, store_opt, config_opt,
+				 argv[optind]);
 	if (ret != HARNESS_EXIT_OK)
 		return ret;
 	if (report_model_load(&m, st, run_id, &cause) < 0) {

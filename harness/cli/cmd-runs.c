@@ -15,19 +15,22 @@
 #include "util/timeutil.h"
 
 static const char runs_usage[] =
-	"usage: harness runs [--store FILE] [--scenario NAME] [--limit N]\n"
+	"usage: harness runs [-c FILE] [--store FILE] [--scenario NAME]\n"
+	"                    [--limit N]\n"
 	"\n"
 	"List the runs in the store, newest first: id, start time (UTC),\n"
 	"scenario, label, status, iterations, and the commit of each\n"
 	"repository ('*' marks a dirty work tree).\n"
 	"\n"
-	"  --store FILE     the store (default: the config's store)\n"
-	"  --scenario NAME  only runs of this scenario\n"
-	"  --limit N        at most N runs (default 20; 0 lists all)\n";
+	"  -c, --config FILE  the harness.yaml whose store is read (default:\n"
+	"                     $HARNESS_CONFIG, ./harness.yaml, the shipped one)\n"
+	"  --store FILE       the store (default: the config's)\n"
+	"  --scenario NAME    only runs of this scenario\n"
+	"  --limit N          at most N runs (default 20; 0 lists all)\n";
 
 static int cmd_runs_exec(int argc, char **argv);
 
-int cmd_store_path(char **out, const char *store_opt)
+int cmd_store_path(char **out, const char *store_opt, const char *config_opt)
 {
 	struct config *cfg;
 	char *cause = NULL;
@@ -37,7 +40,8 @@ int cmd_store_path(char **out, const char *store_opt)
 		*out = xstrdup(store_opt);
 		return HARNESS_EXIT_OK;
 	}
-	if (config_load(&cfg, config_default_path(), &cause) < 0) {
+	if (config_load(&cfg, config_opt ? config_opt : config_default_path(),
+			&cause) < 0) {
 		error("%s", cause);
 		free(cause);
 		return HARNESS_EXIT_CONFIG;
@@ -134,12 +138,13 @@ int cmd_parse_limit(const char *s, size_t *out)
 static int cmd_runs_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "store", required_argument, NULL, 's' },
-		{ "scenario", required_argument, NULL, 'c' },
+		{ "scenario", required_argument, NULL, 'S' },
 		{ "limit", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *store_opt = NULL, *scenario = NULL;
+	const char *store_opt = NULL, *scenario = NULL, *config_opt = NULL;
 	struct store_run *runs = NULL;
 	struct store *st = NULL;
 	char *path = NULL, *cause = NULL;
@@ -147,12 +152,15 @@ static int cmd_runs_exec(int argc, char **argv)
 	struct stat sb;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			config_opt = optarg;
+			break;
 		case 's':
 			store_opt = optarg;
 			break;
-		case 'c':
+		case 'S':
 			scenario = optarg;
 			break;
 		case 'n':
@@ -170,7 +178,7 @@ static int cmd_runs_exec(int argc, char **argv)
 	if (optind < argc)
 		return cmd_usage_error(&cmd_runs_entry,
 				       "unexpected argument '%s'", argv[optind]);
-	ret = cmd_store_path(&path, store_opt);
+	ret = cmd_store_path(&path, store_opt, config_opt);
 	if (ret != HARNESS_EXIT_OK)
 		return ret;
 

@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 static const char stack_usage[] =
-	"usage: harness stack up [-c <file>]\n"
-	"       harness stack status [-c <file>]\n"
-	"       harness stack down [-c <file>]\n"
+	"usage: harness stack up [-c FILE]\n"
+	"       harness stack status [-c FILE]\n"
+	"       harness stack down [-c FILE]\n"
 	"\n"
 	"  up       start every service of the config, wait until each is\n"
 	"           healthy, and leave them running\n"
@@ -25,8 +25,8 @@ static const char stack_usage[] =
 	"           when every service is running and healthy\n"
 	"  down     stop the services that 'stack up' started\n"
 	"\n"
-	"  -c, --config <file>   the harness.yaml (default: $HARNESS_CONFIG,\n"
-	"                        ./harness.yaml, then the shipped one)\n"
+	"  -c, --config FILE  the harness.yaml (default: $HARNESS_CONFIG,\n"
+	"                     ./harness.yaml, then the shipped one)\n"
 	"\n"
 	"Logs go to <config dir>/.harness/logs/NAME.log; the running stack is\n"
 	"recorded in <config dir>/.harness/stack.json.\n";

@@ -13,25 +13,31 @@
 #include "util/timeutil.h"
 
 static const char trace_usage[] =
-	"usage: harness trace list [--store FILE] [--run RUN] [--limit N]\n"
-	"       harness trace show [--store FILE] [--run RUN] [--format FMT]\n"
-	"                          [--nodes span|operation] [-o FILE] ID\n"
+	"usage: harness trace list [-c FILE] [--store FILE] [--run RUN]\n"
+	"                          [--limit N]\n"
+	"       harness trace show [-c FILE] [--store FILE] [--run RUN]\n"
+	"                          [--format FORMAT] [--nodes span|operation]\n"
+	"                          [-o FILE] ID\n"
 	"\n"
 	"list: the traces of the store, newest first: trace id, run,\n"
 	"iteration, root span, start (UTC), duration, spans, services,\n"
 	"errors.\n"
 	"show: one trace. ID is its hex id or a unique prefix of it.\n"
 	"\n"
-	"  --store FILE     the store (default: the config's store)\n"
-	"  --run RUN        only traces of this run (an id or 'latest')\n"
-	"  --limit N        list at most N traces (default 50; 0: all)\n"
-	"  --format FMT     text (default): an indented tree with offsets\n"
-	"                   from the trace start, durations, services, kinds\n"
-	"                   and errors; json: the tree with every field and\n"
-	"                   attribute; dot: the call graph for Graphviz;\n"
-	"                   chrome: Chrome trace JSON (Perfetto); html: a\n"
-	"                   self-contained page with the trace's waterfall\n"
-	"  --nodes WHAT     dot: a node per span (default) or per operation\n"
+	"  -c, --config FILE  the harness.yaml whose store is read (default:\n"
+	"                     $HARNESS_CONFIG, ./harness.yaml, the shipped one)\n"
+	"  --store FILE       the store (default: the config's)\n"
+	"  --run RUN          only traces of this run (an id or 'latest')\n"
+	"  --limit N          list at most N traces (default 50; 0: all)\n"
+	"  --format FORMAT    text (default): an indented tree with offsets\n"
+	"                     from the trace start, durations, services,\n"
+	"                     kinds and errors; json: the tree with every\n"
+	"                     field and attribute; dot: the call graph for\n"
+	"                     Graphviz; chrome: Chrome trace JSON (Perfetto);\n"
+	"                     html: a self-contained page with the trace's\n"
+	"                     waterfall\n"
+	"  --nodes span|operation  dot: a node per span (default) or per\n"
+	"                     operation\n"
 	"  -o, --output FILE  write to FILE instead of stdout\n";
 
 static int cmd_trace_exec(int argc, char **argv);
@@ -44,7 +50,7 @@ const struct cmd_entry cmd_trace_entry = {
 };
 
 struct trace_opts {
-	const char *store, *run, *format, *output, *nodes;
+	const char *config, *store, *run, *format, *output, *nodes;
 	size_t limit;
 };
 
@@ -59,7 +65,7 @@ static int exit_for_store(int rc)
 static int open_store(struct store **st, int64_t *run_id,
 		      const struct trace_opts *o)
 {
-	return cmd_open_store_run(st, run_id, o->store, o->run);
+	return cmd_open_store_run(st, run_id, o->store, o->config, o->run);
 }
 
 static int trace_list(const struct trace_opts *o)
@@ -179,6 +185,7 @@ out:
 static int cmd_trace_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "store", required_argument, NULL, 's' },
 		{ "run", required_argument, NULL, 'r' },
 		{ "limit", required_argument, NULL, 'n' },
@@ -201,8 +208,11 @@ static int cmd_trace_exec(int argc, char **argv)
 				       "unknown subcommand '%s'", sub);
 	argc--;
 	argv++;
-	while ((c = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:o:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			o.config = optarg;
+			break;
 		case 's':
 			o.store = optarg;
 			break;

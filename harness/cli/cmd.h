@@ -35,10 +35,10 @@ int cmd_option_error(const struct cmd_entry *entry, const struct option *opts,
 		     char **argv, int c);
 
 /* The store a command works on: STORE_OPT (its --store) when given, else
- * the store of the default config. *out is the caller's to free. Returns
- * an enum harness_exit code; on failure it has reported why. Defined in
- * cmd-runs.c. */
-int cmd_store_path(char **out, const char *store_opt);
+ * the store of the config CONFIG_OPT (its -c/--config; NULL: the default
+ * config). *out is the caller's to free. Returns an enum harness_exit
+ * code; on failure it has reported why. Defined in cmd-runs.c. */
+int cmd_store_path(char **out, const char *store_opt, const char *config_opt);
 struct store;
 /* Open the store (as cmd_store_path finds it; it must exist) and, when
  * RUN_ARG is given, resolve it (a run id or "latest") into *run_id, else
@@ -48,7 +48,8 @@ struct store;
  * otherwise. On success *st is the caller's to free.
  * Defined in open-run.c. */
 int cmd_open_store_run(struct store **st, int64_t *run_id,
-		       const char *store_opt, const char *run_arg);
+		       const char *store_opt, const char *config_opt,
+		       const char *run_arg);
 /* A --limit value: a whole number, 0 or more, into *out; -1 if S is not
  * one. Defined in cmd-runs.c. */
 int cmd_parse_limit(const char *s, size_t *out);

@@ -9,14 +9,15 @@
 #include "store/store.h"
 
 int cmd_open_store_run(struct store **st, int64_t *run_id,
-		       const char *store_opt, const char *run_arg)
+		       const char *store_opt, const char *config_opt,
+		       const char *run_arg)
 {
 	char *path = NULL, *cause = NULL;
 	int ret, rc;
 
 	*st = NULL;
 	*run_id = 0;
-	ret = cmd_store_path(&path, store_opt);
+	ret = cmd_store_path(&path, store_opt, config_opt);
 	if (ret != HARNESS_EXIT_OK)
 		return ret;
 	/* No store is no run: bad input, as a file that is not a store. */

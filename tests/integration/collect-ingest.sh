@@ -1,5 +1,5 @@
 #!/bin/sh
-# collect-ingest.sh: `harness collect --ingest-store` ingests what it
+# collect-ingest.sh: `harness collect --store` ingests what it
 # receives while it runs and once more on SIGTERM, never twice; the
 # OTLP kinds and services arrive in the store.
 # Arguments: the harness binary, the collect-dump helper.
@@ -17,7 +17,7 @@ trap cleanup EXIT
 fail() { echo "FAIL $*"; exit 1; }
 
 "$harness" collect --listen 127.0.0.1:0 --spool "$tmp/spool" --fsync \
-	--ingest-store "$tmp/h.db" --ingest-interval 100ms \
+	--store "$tmp/h.db" --ingest-interval 100ms \
 	>"$tmp/out" 2>"$tmp/err" &
 pid=$!
 i=0
