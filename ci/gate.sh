@@ -3,7 +3,7 @@
 # and the head commit in two git worktrees, runs a scenario on both in
 # alternating rounds into one store, compares head with base, writes the
 # reports and exits with the compare's exit code:
-#   ci/gate.sh --out gate-report
+#   ci/gate.sh --out-dir gate-report
 # 0 pass, 1 regression, 2 an absolute limit broken, 3 inconclusive,
 # 4 a machine-wide shift, 64 bad usage, 70 a build or a run failed,
 # 75 interrupted, 78 bad config.
@@ -11,17 +11,17 @@ set -eu
 
 usage() {
 	cat <<'EOF'
-usage: ci/gate.sh [--base REF] [--scenario NAME] [--rounds N] [--out DIR]
-                  [--budget DURATION] [--iterations N] [--concurrency N]
+usage: ci/gate.sh [--base REF] [--scenario NAME] [--rounds N]
+                  [--out-dir DIR] [--budget DURATION] [--iterations N] [--concurrency N]
                   [--warmup N]
                   [--min-effect X] [--alpha X] [--no-baseline-ok]
-                  [-c CONFIG] [--harness-build DIR]
+                  [-c FILE] [--harness-build DIR]
 
 Build the base and the head (HEAD) commit of the git checkout this is run
 in, each in a git worktree, run SCENARIO on both into one store, compare
 head with base (harness compare), write compare.md, compare.html,
 compare.json, compare.xml (JUnit) and flame.svg (the differential flame
-graph, where compare draws it) into --out, print the Markdown, and
+graph, where compare draws it) into --out-dir, print the Markdown, and
 exit with the compare's code (0 pass, 1 regression, 2 absolute limit
 broken, 3 inconclusive, 4 machine-wide shift; 64 usage, 70 build or run
 failure, 75 interrupted, 78 config).
@@ -60,8 +60,8 @@ rate over all the looks stays below alpha.
                        inconclusive
   -c, --config FILE    the harness.yaml, relative to the top of the
                        checkout (default: scenarios/harness.yaml)
-  --out DIR            where the store and the reports go (default:
-                       gate-report)
+  --out-dir DIR        where the store and the reports go (default:
+                       gate-report; also as --out, its old name)
   --harness-build DIR  fast path: use this existing build of harness
                        (DIR/harness/cli/harness and its reference stack)
                        for both sides instead of building each commit;
@@ -70,7 +70,7 @@ rate over all the looks stays below alpha.
 
 Environment: HARNESS_GATE_DIR holds the worktrees and the build
 directories, which are reused by the next invocation (default:
-<git dir>/harness-gate); HARNESS_GATE_MESON_OPTIONS replaces the meson
+GIT_DIR/harness-gate); HARNESS_GATE_MESON_OPTIONS replaces the meson
 setup options (default: -Dbuildtype=release, and -Dtests=false
 -Dbenchmarks=false where the project has them); HARNESS_GATE_JOBS limits
 the parallel compile jobs.
@@ -81,9 +81,9 @@ say() {
 	echo "gate: $*" >&2
 }
 
+# One line, as harness's own usage errors: the whole help would bury it.
 usage_error() {
-	say "$*"
-	usage >&2
+	say "$*; see 'ci/gate.sh --help'"
 	exit 64
 }
 
@@ -179,8 +179,9 @@ while [ $# -gt 0 ]; do
 		config=$2
 		shift
 		;;
-	--out)
+	--out-dir | --out)
 		need_value "$1" $#
+		[ "$1" = --out ] && say "'--out' is an old name of '--out-dir'"
 		out=$2
 		shift
 		;;
@@ -190,7 +191,7 @@ while [ $# -gt 0 ]; do
 		shift
 		;;
 	--base=* | --scenario=* | --rounds=* | --iterations=* | \
-		--concurrency=* | --warmup=* | --config=* | --out=* | \
+		--concurrency=* | --warmup=* | --config=* | --out-dir=* | --out=* | \
 		--harness-build=* | --min-effect=* | --alpha=* | --budget=*)
 		opt=${1%%=*}
 		val=${1#*=}
@@ -515,7 +516,7 @@ esac
 # One harness compare of every run so far: look LOOK (0: not sequential).
 compare_look() {
 	set -- --store "$store" --config "$state/head/$config" --force \
-		--format "$formats" --out "$out"
+		--format "$formats" --out-dir "$out"
 	case $offers in
 	*--flame*) set -- "$@" --flame "$out/flame.svg" ;;
 	esac

@@ -21,11 +21,11 @@
 #include "vcs/vcs.h"
 
 static const char compare_usage[] =
-	"usage: harness compare [options] <base> <head>\n"
-	"       harness compare [options] --baseline <ref> [<head>]\n"
+	"usage: harness compare [OPTION...] BASE HEAD\n"
+	"       harness compare [OPTION...] --baseline REF [HEAD]\n"
 	"\n"
 	"Compare the head run with the base run operation by operation,\n"
-	"check the head's gates, and exit with the verdict. <base> and <head>\n"
+	"check the head's gates, and exit with the verdict. BASE and HEAD\n"
 	"are run ids (see 'harness runs') or git revisions of the project\n"
 	"under test; a revision stands for the newest comparable run (same\n"
 	"scenario, same config hash) at its commit, or for every one of them\n"
@@ -33,7 +33,7 @@ static const char compare_usage[] =
 	"merge-base of REF and the head (default head: HEAD), as a\n"
 	"pull-request job wants.\n"
 	"\n"
-	"Several runs per side: <base> and <head> are comma-separated lists\n"
+	"Several runs per side: BASE and HEAD are comma-separated lists\n"
 	"(harness compare 3,5,7 4,6,8), of run ids and revisions alike. As\n"
 	"many runs a side are paired rounds (run i of the base ran next to\n"
 	"run i of the head, as ci/gate.sh --rounds makes them): each round's\n"
@@ -43,10 +43,10 @@ static const char compare_usage[] =
 	"of a side must share scenario and config hash (--force pools them\n"
 	"anyway); the gates apply to the pooled head.\n"
 	"\n"
-	"  --store FILE        the store (default: the config's store)\n"
-	"  --config FILE       harness.yaml: projects, scenarios (default:\n"
-	"                      $HARNESS_CONFIG, ./harness.yaml, the shipped "
-	"one)\n"
+	"  -c, --config FILE   harness.yaml: projects, scenarios, the store\n"
+	"                      (default: $HARNESS_CONFIG, ./harness.yaml, the\n"
+	"                      shipped one)\n"
+	"  --store FILE        the store (default: the config's)\n"
 	"  --project NAME      the project whose git revisions are meant\n"
 	"                      (default: the config's first project)\n"
 	"  --scenario NAME     the scenario, when both sides are revisions\n"
@@ -56,7 +56,7 @@ static const char compare_usage[] =
 	"                      scenario's regression.alpha, else 5%)\n"
 	"  --min-effect X      smallest relative shift that matters, 0.05 or\n"
 	"                      5% (default: the scenario's, else 5%)\n"
-	"  --metric M          a metric whose regression fails, repeatable:\n"
+	"  --metric METRIC     a metric whose regression fails, repeatable:\n"
 	"                      critical-path, iteration, step(NAME),\n"
 	"                      op(SERVICE, KIND, NAME) (default: the\n"
 	"                      scenario's regression.metrics, else\n"
@@ -73,9 +73,9 @@ static const char compare_usage[] =
 	"                      the comparison is inconclusive\n"
 	"  --format LIST       comma-separated: terminal, markdown, json,\n"
 	"                      junit, html (default: terminal)\n"
-	"  --out DIR           write compare.md, compare.json, compare.xml,\n"
+	"  --out-dir DIR       write compare.md, compare.json, compare.xml,\n"
 	"                      compare.html in DIR (terminal still goes to\n"
-	"                      stdout)\n"
+	"                      stdout; also as --out, its old name)\n"
 	"  --all               show every operation, not only the findings\n"
 	"  --flame FILE        write the differential flame graph (SVG) of\n"
 	"                      the base against the head to FILE\n"
@@ -638,7 +638,9 @@ static int cmd_compare_exec(int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{ "no-baseline-ok", no_argument, NULL, 'k' },
 		{ "format", required_argument, NULL, 'F' },
-		{ "out", required_argument, NULL, 'o' },
+		{ "out-dir", required_argument, NULL, 'o' },
+		/* The old name: ci/gate.sh's callers in users' pipelines. */
+		{ "out", required_argument, NULL, 'O' },
 		{ "all", no_argument, NULL, 'A' },
 		{ "flame", required_argument, NULL, 'G' },
 		{ "look", required_argument, NULL, 'L' },
@@ -665,7 +667,7 @@ static int cmd_compare_exec(int argc, char **argv)
 	report_options_init(&ropt);
 	ropt.warn = warn_user;
 	verdict_init(&v);
-	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":c:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			store_opt = optarg;
@@ -723,6 +725,9 @@ static int cmd_compare_exec(int argc, char **argv)
 			if ((ret = parse_formats(&fmts, optarg)))
 				goto out;
 			break;
+		case 'O':
+			warning("'--out' is an old name of '--out-dir'");
+			/* fall through */
 		case 'o':
 			outdir = optarg;
 			break;

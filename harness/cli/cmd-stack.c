@@ -28,8 +28,9 @@ static const char stack_usage[] =
 	"  -c, --config FILE  the harness.yaml (default: $HARNESS_CONFIG,\n"
 	"                     ./harness.yaml, then the shipped one)\n"
 	"\n"
-	"Logs go to <config dir>/.harness/logs/NAME.log; the running stack is\n"
-	"recorded in <config dir>/.harness/stack.json.\n";
+	"Logs go to CONFIG_DIR/.harness/logs/NAME.log, where CONFIG_DIR holds\n"
+	"the config; the running stack is recorded in\n"
+	"CONFIG_DIR/.harness/stack.json.\n";
 
 static int cmd_stack_exec(int argc, char **argv);
 

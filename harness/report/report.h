@@ -187,7 +187,7 @@ struct report_writer {
 			     const struct report_options *opt, char **cause);
 	/* write_compare needs the runs' models (c->heads, c->bases). */
 	bool compare_models;
-	/* The file name of the comparison under `compare --out DIR`; NULL:
+	/* The file name of the comparison under `compare --out-dir DIR`; NULL:
 	 * it goes to stdout even then. */
 	const char *compare_file;
 };

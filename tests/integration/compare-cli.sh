@@ -260,11 +260,17 @@ grep -q "'nope' is neither a run id nor a revision of project 'proj'" \
 say "no such run or revision exits 65 and says so"
 
 # Outputs.
-expect 1 "out dir" --format terminal,markdown,json,junit,html --out rep 1 3
+expect 1 "out dir" --format terminal,markdown,json,junit,html --out-dir rep \
+	1 3
 for f in compare.md compare.json compare.xml compare.html; do
 	[ -s "rep/$f" ] || bad "out dir: no $f"
 done
 grep -q "verdict: regression" out.txt || bad "out dir: terminal not on stdout"
+# The old name of --out-dir still works, and says it is old.
+expect 1 "old --out" --format markdown --out rep-old 1 3
+[ -s rep-old/compare.md ] || bad "old --out: no compare.md"
+grep -q "warning: '--out' is an old name of '--out-dir'" err.txt ||
+	bad "old --out: no warning: $(cat err.txt)"
 grep -q "op19" rep/compare.html || bad "html: op19 not in the report"
 $py - rep/compare.json <<'PY' || bad "json does not match its schema"
 import json, sys

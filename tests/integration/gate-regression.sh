@@ -87,7 +87,7 @@ run_gate() {
 	rc=0
 	(cd "$repo" && sh "$gate" --base base --rounds 2 --iterations 40 \
 		--concurrency 1 --warmup 2 --budget 2m \
-		--harness-build "$build" --out "$out" "$@") \
+		--harness-build "$build" --out-dir "$out" "$@") \
 		>"$tmp/$name.stdout" 2>"$tmp/$name.stderr" </dev/null || rc=$?
 }
 
@@ -201,7 +201,7 @@ check_clean nobaseline
 g checkout -q slow
 out=$tmp/out-interrupted
 (cd "$repo" && exec sh "$gate" --base base --iterations 2000 \
-	--concurrency 1 --warmup 0 --harness-build "$build" --out "$out") \
+	--concurrency 1 --warmup 0 --harness-build "$build" --out-dir "$out") \
 	>"$tmp/interrupted.stdout" 2>"$tmp/interrupted.stderr" </dev/null &
 gate_pid=$!
 i=0

@@ -47,8 +47,8 @@ co = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
 check("actions: checkout with fetch-depth 0",
       len(co) == 1 and co[0].get("with", {}).get("fetch-depth") == 0)
 check("actions: bootstrap with sudo", "sudo sh ci/bootstrap.sh" in runs)
-check("actions: runs ci/gate.sh --out gate-report",
-      "ci/gate.sh" in runs and "--out gate-report" in runs)
+check("actions: runs ci/gate.sh --out-dir gate-report",
+      "ci/gate.sh" in runs and "--out-dir gate-report" in runs)
 check("actions: Markdown into the step summary",
       "GITHUB_STEP_SUMMARY" in runs and "gate-report/*.md" in runs)
 up = [s for s in steps
@@ -99,6 +99,7 @@ for name in ("harness_gate_scenario", "harness_gate_rounds",
              "harness_gate_out", "harness_gate_base"):
     check("zuul: run uses %s" % name, name in text)
 post = yaml.safe_dump(tasks(job.get("post-run")))
+check("zuul: run passes the out dir as --out-dir", "--out-dir" in text)
 check("zuul: post fetches the out dir into zuul.executor.log_root",
       "zuul.executor.log_root" in post and "harness_gate_out" in post)
 
@@ -136,7 +137,13 @@ expect_exit() {
 expect_exit 0 --help
 expect_exit 64 --rounds x
 expect_exit 64 --no-such-option
-expect_exit 64 --out
+expect_exit 64 --out-dir
+# A usage error is one line pointing at --help, not the whole help.
+expect_exit 64 --rounds 0
+[ "$(wc -l <"$tmp/out")" -eq 1 ] &&
+	grep -q "^gate: bad --rounds '0': want 1 or more; see 'ci/gate.sh --help'$" \
+		"$tmp/out" ||
+	{ echo "FAIL usage error is not one line:"; cat "$tmp/out"; fail=1; }
 # Not a git checkout.
 expect_exit 64 --base main
 grep -q 'not inside a git checkout' "$tmp/out" ||

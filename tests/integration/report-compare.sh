@@ -48,7 +48,7 @@ pair() {
 	last=$(q "SELECT max(id) FROM runs")
 	rm -rf "$tmp/report"
 	"$harness" compare --config "$cfg" --no-scenario --format html \
-		--out "$tmp/report" --flame "$tmp/report/flame.svg" \
+		--out-dir "$tmp/report" --flame "$tmp/report/flame.svg" \
 		$((last - 1)) "$last" >"$out" 2>&1
 	rc=$?
 	# A slower scheduler is a regression (1); anything but an error
@@ -128,7 +128,7 @@ fi
 # Without gnuplot: the page, no charts, a warning that says why; the
 # table, flame graph and waterfalls still there.
 env PATH=/nonexistent "$harness" compare --config "$cfg" --no-scenario \
-	--format html --out "$tmp/nogp" $((last - 1)) "$last" >"$out" 2>&1
+	--format html --out-dir "$tmp/nogp" $((last - 1)) "$last" >"$out" 2>&1
 grep -q 'gnuplot not found' "$out" &&
 	grep -q 'class="warning">gnuplot not found' "$tmp/nogp/compare.html" &&
 	grep -q 'aria-label="Differential flame graph' \
