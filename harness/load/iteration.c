@@ -568,8 +568,8 @@ static int step_begin(struct load_task_run *r)
 	r->name = st->name ? st->name : r->namebuf;
 	r->res = &it->steps[it->nsteps++];
 	r->res->name = st->name;
-	r->res->start_ns = time_wall_ns();
 	r->s0 = time_mono_ns();
+	r->res->start_ns = load_wall_ns(r->ld, r->s0);
 	r->span = NULL;
 	if (r->root) {
 		r->span = htrace_begin_detached(context_of(r->root, &ctx),
@@ -769,11 +769,11 @@ void load_task_begin(struct load_task *t, uint64_t intended_mono,
 	r->it_deadline = r->t0 + timeout_ns;
 
 	t->finished = false;
-	it->start_ns = time_wall_ns();
+	it->start_ns = load_wall_ns(r->ld, r->t0);
 	if (!intended_mono || intended_mono > r->t0)
 		intended_mono = r->t0;
 	r->intended_mono = intended_mono;
-	it->intended_ns = it->start_ns - (r->t0 - intended_mono);
+	it->intended_ns = load_wall_ns(r->ld, intended_mono);
 	it->trace_id[0] = '\0';
 	it->steps = xcalloc(sc->nsteps ? sc->nsteps : 1, sizeof(*it->steps));
 	it->nsteps = 0;

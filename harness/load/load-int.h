@@ -92,7 +92,20 @@ struct load {
 	struct load_iteration *results;
 	size_t nresults, aresults;
 	bool ran;
+	/* One pair of clock reads at load_run, from which every wall time
+	 * of the run is derived (load_wall_ns). */
+	uint64_t wall_base, mono_base;
 };
+
+/* The wall-clock time (unix ns) of monotonic time mono of ld's run. Read
+ * from one pair, as libhtrace does, instead of a wall clock read next to
+ * each monotonic one: the gaps between the starts and intended starts of
+ * a run are then exactly those of the monotonic clock, whatever preempts
+ * a worker between two reads, and an iteration costs one clock read. */
+static inline uint64_t load_wall_ns(const struct load *ld, uint64_t mono)
+{
+	return ld->wall_base + (mono - ld->mono_base);
+}
 
 /* A task of worker w, its HTTP handle in w's client. Returns -1 with
  * *cause set when libcurl cannot make a handle; release it with

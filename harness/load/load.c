@@ -399,6 +399,8 @@ int load_run(struct load *ld, struct load_summary *summary, char **cause)
 		return -1;
 	}
 	ld->ran = true;
+	ld->mono_base = time_mono_ns();
+	ld->wall_base = time_wall_ns();
 	if (workers_init(ld, n, cause) < 0)
 		goto out;
 

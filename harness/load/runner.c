@@ -278,7 +278,7 @@ int load_phase_run(struct load *ld, struct load_phase *ph, unsigned n,
 	if (!interval)
 		interval = 200 * 1000000ULL;
 	ph->t0_mono = time_mono_ns();
-	ph->t0_wall = time_wall_ns();
+	ph->t0_wall = load_wall_ns(ld, ph->t0_mono);
 	ph->running = n;
 	ld->phase = ph;
 	next_tick = ph->t0_mono + interval;

@@ -533,7 +533,7 @@ static void check_clock(const char *clock)
 		unsetenv("HTRACE_CLOCK");
 	for (int attempt = 0; attempt < 10; attempt++) {
 		struct htrace_span *root, *s;
-		uint64_t wall0, wall1, t0, t1, ref, dur;
+		uint64_t wall0, wall1, t0, t1, ref, dur, start_ns;
 
 		start(0, 1.0);
 		root = htrace_begin_root(HTRACE_KIND_ITERATION, "root", NULL);
@@ -547,15 +547,19 @@ static void check_clock(const char *clock)
 		htrace_end(root);
 		finish();
 		dur = by_name("sleep")->s.dur_ns;
+		start_ns = by_name("sleep")->s.start_ns;
 		ref = t1 - t0;
-		assert_true(dur <= ref + 2000);
-		assert_true(dur >= 9990000);
-		assert_true(by_name("sleep")->s.start_ns + 2000 >= wall0);
-		assert_true(by_name("sleep")->s.start_ns <= wall1);
-		if (dur + 50000 < ref)
+		/* Within 2us of the reference clocks, unless the calibration
+		 * at init was preempted (its rate or its wall-clock base is
+		 * then off) or the thread was around begin or end: then the
+		 * attempt is made again, with a new calibration. A clock that
+		 * is wrong is wrong in every attempt. */
+		if (dur > ref + 2000 || dur < 9990000 ||
+		    start_ns + 2000 < wall0 || start_ns > wall1 ||
+		    dur + 50000 < ref)
 			continue;
 		close_to_ref = 1;
-		if (ref > 10100000)
+		if (ref + 2000 > 10100000)
 			continue;
 		assert_true(dur >= 9900000 && dur <= 10100000);
 		unsetenv("HTRACE_CLOCK");
@@ -563,7 +567,8 @@ static void check_clock(const char *clock)
 	}
 	unsetenv("HTRACE_CLOCK");
 	/* The machine never slept 10 ms +- 1%: what can be checked is that
-	 * the span agreed with the reference clock. */
+	 * the span agreed with the reference clocks in one attempt at least
+	 * (ten disturbed calibrations in a row are not a busy machine). */
 	assert_true(close_to_ref);
 	print_message("clock %s: every sleep overran 1%%; checked against "
 		      "CLOCK_MONOTONIC only\n", clock ? clock : "default");

@@ -541,19 +541,23 @@ static void test_load__poll(void **state)
 	assert_string_equal(server.last_body, "ACTIVE");
 	load_free(ld);
 
-	/* Never ACTIVE: times out with the last value. */
+	/* Never ACTIVE: times out with the last value. Tries begin 50ms
+	 * apart or more, and none begins that would end past the timeout:
+	 * ten at most; how many fit in depends on the machine. */
 	server.flip_after = 1000000;
-	steps[1].timeout_ns = 100 * MS;
-	steps[1].interval_ns = 20 * MS;
+	steps[1].timeout_ns = 500 * MS;
+	steps[1].interval_ns = 50 * MS;
 	ld = run(&sc, NULL, 0, false);
 	it = only(ld);
 	assert_false(it->ok);
 	assert_string_equal(it->reason,
-			    "step 'wait-active': timed out after 100.00ms "
+			    "step 'wait-active': timed out after 500.00ms "
 			    "waiting for server.status == 'ACTIVE' (last "
 			    "status 200, value 'BUILD')");
-	assert_true(it->steps[1].requests >= 4 &&
-		    it->steps[1].requests <= 6);
+	assert_true(it->steps[1].requests >= 2 &&
+		    it->steps[1].requests <= 10);
+	assert_true(it->steps[1].dur_ns >=
+		    (it->steps[1].requests - 1) * 50 * MS);
 	assert_int_equal(it->nsteps, 2);
 	load_free(ld);
 
@@ -588,33 +592,41 @@ static void test_load__sleep_and_timeout(void **state)
 	it = only(ld);
 	assert_true(it->ok);
 	assert_null(it->reason);
+	/* At least as long as planned; the upper bound is one only a
+	 * sleep that never ends would break. */
 	assert_true(it->steps[0].dur_ns >= 50 * MS);
-	assert_true(it->steps[0].dur_ns < 1000 * MS);
+	assert_true(it->steps[0].dur_ns < 5000 * MS);
 	assert_true(it->dur_ns >= it->steps[0].dur_ns + it->steps[1].dur_ns);
 	assert_int_equal(it->latency_ns, it->dur_ns);
 	assert_int_equal(it->intended_ns, it->start_ns);
 	load_free(ld);
 
-	/* The iteration timeout cuts a long sleep and a slow request. */
-	steps[0].sleep_ns = 10000 * MS;
+	/* The iteration timeout cuts a long sleep and a slow request: the
+	 * iteration lasts the timeout or more, and ends long before the
+	 * sleep or the response would (a minute, 4s: bounds that no busy
+	 * machine comes near after a 100ms timeout). */
+	steps[0].sleep_ns = 60000 * MS;
 	sc.runner.iteration_timeout_ns = 100 * MS;
 	t0 = time_mono_ns();
 	ld = run(&sc, NULL, 0, false);
 	it = only(ld);
-	assert_true(time_mono_ns() - t0 < 2000 * MS);
+	assert_true(time_mono_ns() - t0 < 30000 * MS);
 	assert_string_equal(it->reason,
 			    "step 'nap': iteration timed out after 100.00ms");
+	assert_true(it->dur_ns >= 100 * MS);
+	assert_int_equal(it->nsteps, 1);
 	load_free(ld);
 
 	steps[0].sleep_ns = 0;
 	steps[1].request.url = url("/sleep");
-	server.sleep_ms = 1000;
+	server.sleep_ms = 4000;
 	t0 = time_mono_ns();
 	ld = run(&sc, NULL, 0, false);
 	it = only(ld);
-	assert_true(time_mono_ns() - t0 < 900 * MS);
+	assert_true(time_mono_ns() - t0 < 3500 * MS);
 	assert_string_equal(it->reason,
 			    "step 'ok': iteration timed out after 100.00ms");
+	assert_true(it->dur_ns >= 100 * MS);
 	server.sleep_ms = 0;
 	load_free(ld);
 }
