@@ -3,17 +3,18 @@
 
 usage: flame-check.py FILE.svg [--dump]
 
-The SVG must parse as XML and be self-contained (no script, no external
-reference); every frame must have a rect and a title naming its times.
-The scheduler.select_destinations frame, which the head slowed by 30ms,
-must be saturated red with about +30ms in its title; its ancestors up
-to the step grew by about as much. Exits 1 on the first of these that
-fails.
+What does not depend on the machine's speed, exit 1 on the first that
+fails: the SVG must parse as XML and be self-contained (no script, no
+external reference); every frame must have a rect and a title naming its
+times; there is a scheduler.select_destinations frame, which the head
+slowed by a 30ms sleep, so its head time per call is 30ms or more, and
+it has ancestors up to the step that contain it.
 
-Then the frames beside its path (neither ancestors nor descendants) that
-take a visible share of the iteration must be near neutral: exit 2 when
-they are not, for on a shared machine a change of load between the two
-runs is a real difference that the caller may want to retry.
+What does (measured times of two runs on a shared machine), exit 2 with
+every one that failed, for the caller to retry with a new pair of runs:
+the slow frame saturated red with about +30ms in its title; its ancestors
+grew by about as much; the frames beside its path (neither ancestors nor
+descendants) that take a visible share of the iteration near neutral.
 Prints one line per check that passed.
 """
 import re
@@ -97,22 +98,14 @@ def main():
     slow = [f for f in frames if f["name"] == SLOW_NAME]
     if not slow:
         fail("no %s frame" % SLOW_NAME)
-    for s in slow:
-        grew = s["head"] - s["base"]
-        if s["fill"] != RED:
-            fail("%s is %s, not red: %s" % (SLOW_NAME, s["fill"],
-                                            s["title"]))
-        if not 0.8 * SLOW_NS <= grew <= 3 * SLOW_NS:
-            # Load that changed between the runs moves this too: code 2
-            # asks for one more pair.
-            fail("%s grew %.1fms, want about 30ms: %s" % (
-                SLOW_NAME, grew / 1e6, s["title"]), 2)
-        m = re.search(r"\(\+(\d+\.\d)%\)", s["title"])
-        if not m or float(m.group(1)) < 50:
-            fail("title of %s has no change above +50%%: %s" % (
-                SLOW_NAME, s["title"]))
-    print("%s is red, +%.1fms: %s" % (SLOW_NAME, grew / 1e6,
-                                      slow[0]["title"].splitlines()[0]))
+    # The knob sleeps 30ms in each call, which the outermost of its
+    # frames (the caller's) holds: a floor, however busy the machine.
+    s = min(slow, key=lambda f: f["depth"])
+    if s["calls"][1] < 1 or s["head"] < SLOW_NS * s["calls"][1]:
+        fail("%s takes %.1fms a call in the head, under the 30ms it "
+             "sleeps: %s" % (SLOW_NAME, s["head"] / 1e6 /
+                             max(s["calls"][1], 1), s["title"]))
+    print("%s: the head sleeps its 30ms a call" % SLOW_NAME)
 
     def contains(a, b):
         return a["x"] - 0.01 <= b["x"] and \
@@ -126,17 +119,40 @@ def main():
                     (f["depth"] >= s["depth"] and contains(s, f)):
                 on_path.append(f)
                 break
-    # Ancestors up to the step grew by the same 30ms (the iteration need
-    # not: the build that it waits for runs beside the call).
     ancestors = [f for f in on_path if 1 <= f["depth"] < slow[0]["depth"]]
     if len(ancestors) < 3:
         fail("only %d ancestors of %s" % (len(ancestors), SLOW_NAME))
+    print("%d ancestors up to the step: %s" % (
+        len(ancestors), ", ".join(f["name"] for f in ancestors)))
+
+    # From here on, measured times of the two runs: what fails is
+    # gathered, and exit 2 asks for another pair.
+    moved = []
+    for s in slow:
+        grew = s["head"] - s["base"]
+        if s["fill"] != RED:
+            moved.append("%s is %s, not red: %s" % (SLOW_NAME, s["fill"],
+                                                   s["title"]))
+        if not 0.8 * SLOW_NS <= grew <= 3 * SLOW_NS:
+            moved.append("%s grew %.1fms, want about 30ms: %s" % (
+                SLOW_NAME, grew / 1e6, s["title"]))
+        m = re.search(r"\(\+(\d+\.\d)%\)", s["title"])
+        if not m or float(m.group(1)) < 50:
+            moved.append("title of %s has no change above +50%%: %s" % (
+                SLOW_NAME, s["title"]))
+    if not moved:
+        print("%s is red, +%.1fms: %s" % (
+            SLOW_NAME, (slow[0]["head"] - slow[0]["base"]) / 1e6,
+            slow[0]["title"].splitlines()[0]))
+    # Ancestors up to the step grew by the same 30ms (the iteration need
+    # not: the build that it waits for runs beside the call).
+    grown = len(moved)
     for f in ancestors:
         if f["head"] - f["base"] < 0.6 * SLOW_NS or f["fill"] != RED:
-            fail("ancestor %s grew only %.1fms (%s)" % (
+            moved.append("ancestor %s grew only %.1fms (%s)" % (
                 f["name"], (f["head"] - f["base"]) / 1e6, f["fill"]))
-    print("%d ancestors up to the step grew as much: %s" % (
-        len(ancestors), ", ".join(f["name"] for f in ancestors)))
+    if len(moved) == grown:
+        print("%d ancestors grew as much" % len(ancestors))
     # Beside the path, frames of at least 5% of the iteration (smaller
     # ones are noise under sanitizers) are near neutral: none only in one
     # run, none changed by half or more, most within 35%, and the slow
@@ -147,7 +163,9 @@ def main():
     beside = [f for f in frames if f not in on_path and
               f["head"] >= 0.05 * top["head"]]
     if len(beside) < 3:
-        fail("only %d frames of note beside the slow path" % len(beside))
+        moved.append("only %d frames of note beside the slow path" %
+                     len(beside))
+        beside = []
     wait = [f for f in frames if f["name"] == "wait-active"]
     far, rels = [], []
     for f in beside:
@@ -162,20 +180,29 @@ def main():
         if abs(rel) >= 0.5 or f["cls"] != "frame":
             far.append("%s %s %+.0f%% (%s)" % (
                 f["service"], f["name"], rel * 100, f["cls"]))
-    slow_rel = min((s["head"] - s["base"]) / s["base"] for s in slow)
+    slow_rel = min((s["head"] - s["base"]) / s["base"] if s["base"] else 1
+                   for s in slow)
     close = sum(1 for r in rels if r <= 0.35)
+    grown = len(moved)
     if far:
-        fail("frames beside the slow path changed: " + ", ".join(far), 2)
+        moved.append("frames beside the slow path changed: " +
+                     ", ".join(far))
     if close * 2 < len(beside):
-        fail("only %d of %d frames beside the slow path within 35%%" % (
-            close, len(beside)), 2)
-    if slow_rel < 3 * max(rels):
-        fail("%s (%+.0f%%) does not stand out: a frame beside it %+.0f%%"
-             % (SLOW_NAME, slow_rel * 100, max(rels) * 100), 2)
-    print("%d frames beside the slow path near neutral (%d within 35%%, "
-          "all within 50%%): %s" % (
-              len(beside), close,
-              ", ".join(sorted(set(f["name"] for f in beside)))))
+        moved.append("only %d of %d frames beside the slow path within "
+                     "35%%" % (close, len(beside)))
+    if rels and slow_rel < 3 * max(rels):
+        moved.append("%s (%+.0f%%) does not stand out: a frame beside it "
+                     "%+.0f%%" % (SLOW_NAME, slow_rel * 100,
+                                  max(rels) * 100))
+    if beside and len(moved) == grown:
+        print("%d frames beside the slow path near neutral (%d within "
+              "35%%, all within 50%%): %s" % (
+                  len(beside), close,
+                  ", ".join(sorted(set(f["name"] for f in beside)))))
+    if moved:
+        for m in moved:
+            print("MOVED " + m)
+        sys.exit(2)
 
 if __name__ == "__main__":
     main()
