@@ -18,7 +18,7 @@ test_packages="
 	graphviz chromium librsvg2-bin
 	python3-osprofiler python3-scipy python3-yaml
 	redis-server python3-redis
-	liblttng-ust-dev lttng-tools wrk
+	liblttng-ust-dev lttng-tools wrk rally
 	shellcheck ca-certificates
 "
 packages="$run_packages $test_packages"
