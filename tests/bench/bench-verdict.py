@@ -529,11 +529,16 @@ class Bench:
         env = self.base_env()
         # The scenario is the one beside the worktree's config.
         env.pop("HARNESS_SCENARIOS_DIR", None)
+        gate = os.path.join(self.src, "ci", "gate.sh")
+        # Its reports' folder is --out-dir, or --out in older versions.
+        h = subprocess.run(["sh", gate, "--help"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, universal_newlines=True,
+                           timeout=30).stdout
+        out_opt = "--out-dir" if "--out-dir" in h else "--out"
         t0 = time.monotonic()
-        rc = self.bounded(["sh", os.path.join(self.src, "ci", "gate.sh"),
-                           "--base", "base", "--harness-build", self.build,
-                           "--out", out], self.gate_timeout, log, env=env,
-                          cwd=repo)
+        rc = self.bounded(["sh", gate, "--base", "base", "--harness-build",
+                           self.build, out_opt, out], self.gate_timeout, log,
+                          env=env, cwd=repo)
         secs = time.monotonic() - t0
         self.kill_leftovers("ci/gate.sh")
         summary, row = "", None
