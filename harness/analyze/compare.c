@@ -475,9 +475,17 @@ static void adjust(struct compare_result *res, enum measure m, double level)
 	free(p);
 }
 
-static bool big_enough(double rel, double min_effect)
+/* A change that matters: significant, its interval clear of 0, and its
+ * interval reaching min_effect on its side (a change proven smaller than
+ * min_effect does not matter; one that may be that large does). */
+static bool matters(double q, double level, double lo, double hi,
+		    double min_effect)
 {
-	return isnan(rel) || fabs(rel) >= min_effect;
+	if (!(q < level))
+		return false;
+	if (isnan(lo) || isnan(hi))
+		return true;
+	return (lo > 0 && hi >= min_effect) || (hi < 0 && lo <= -min_effect);
 }
 
 /* Iterations per run that would bring an estimate's interval under the
@@ -651,7 +659,7 @@ int compare_blocks(struct compare_result *res, const struct aggregate *base,
 	struct compare_row *worst_crit = NULL;
 	char *missing = NULL;
 	size_t alloc = 0, i = 0, j = 0, maxn, nother_causes = 0;
-	double iter_median = 0;
+	double iter_median = 0, floor_ns;
 	bool gate_crit;
 
 	memset(res, 0, sizeof(*res));
@@ -760,7 +768,11 @@ int compare_blocks(struct compare_result *res, const struct aggregate *base,
 	adjust(res, M_SELF, wk.level);
 	adjust(res, M_CRIT, wk.level);
 
-	/* Findings and roles. */
+	/* Findings and roles. A change of an operation under a hundredth of
+	 * the gate's threshold is no finding: the times of sub-microsecond
+	 * functions are the clock's steps, and they do not scale with the
+	 * machine as the rest does. */
+	floor_ns = res->threshold_ns / 100;
 	for (size_t k = 0; k < res->nrows; k++) {
 		struct compare_row *r = &res->rows[k];
 
@@ -770,18 +782,30 @@ int compare_blocks(struct compare_result *res, const struct aggregate *base,
 		}
 		r->q = r->total.q;
 		set_change(&r->hl, &r->total, r->base_median, wk.level);
-		r->finding = r->q < wk.level &&
-			     big_enough(r->hl.rel_shift, opt->min_effect) &&
-			     (r->hl.lo > 0 || r->hl.hi < 0);
+		if (isnan(r->hl.rel_shift))
+			r->finding = r->q < wk.level &&
+				     (r->hl.lo > 0 || r->hl.hi < 0);
+		else
+			r->finding = matters(r->q, wk.level, r->hl.rel_lo,
+					     r->hl.rel_hi, opt->min_effect);
+		if (r->measure == COMPARE_TIME &&
+		    fabs(r->hl.shift) < floor_ns)
+			r->finding = false;
 		r->regression = r->finding && r->hl.shift > 0;
-		res->nfindings += r->finding;
-		if (r->self.tested && r->self.q < wk.level &&
-		    expm1(r->self.est) >= opt->min_effect &&
-		    r->self.lo > 0) {
+		if (r->measure == COMPARE_COUNT && r->finding)
+			r->role = COMPARE_ROLE_CONSEQUENCE;
+		if (r->self.tested &&
+		    matters(r->self.q, wk.level, expm1(r->self.lo),
+			    expm1(r->self.hi), opt->min_effect) &&
+		    r->self.lo > 0 && r->self.abs_shift >= floor_ns) {
+			/* Its own time grew: a regression of the operation
+			 * even when its total is too noisy to show it. */
 			r->role = COMPARE_ROLE_CAUSE;
+			r->finding = r->regression = true;
 			if (!is_client_kind(r->kind))
 				nother_causes++;
 		}
+		res->nfindings += r->finding;
 	}
 	for (size_t k = 0; k < res->nrows; k++) {
 		struct compare_row *r = &res->rows[k];

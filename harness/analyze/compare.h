@@ -35,16 +35,24 @@
  * (compare_result.machine): a machine-wide shift, not a code regression.
  *
  * The p-values of the tested rows are adjusted with Benjamini-Hochberg
- * at level alpha (alpha / 2^look in a sequential gate, stats.h). A row is
- * a finding when its q-value is below that level and its relative shift
- * is at least min_effect in size (or its base median is 0).
+ * at level alpha (alpha / 2^look in a sequential gate, stats.h), one
+ * family per measure. A row is a finding when its q-value is below that
+ * level, its interval is clear of 0, and the interval reaches min_effect
+ * on its side (a change proven smaller than min_effect is no finding; or
+ * its base median is 0), and for time rows the shift is at least a
+ * hundredth of the critical-path threshold below (sub-microsecond
+ * functions move by the clock's steps). A time row whose self time is
+ * such a regression
+ * is a regression finding too (its cause role), even when its total is
+ * too noisy to show it.
  *
  * Roles: the time row of an operation (not the iteration or a step)
  * whose self time is a regression finding is a cause; but a caller's own
  * time (kinds rest.call and rpc.call: the wait outside its child spans,
  * in the network or in a queue) is a consequence when a cause was found
  * in another operation. A time row that is a regression finding and no
- * cause is a consequence: a slower callee, or waiting behind one.
+ * cause is a consequence: a slower callee, or waiting behind one; so is
+ * every finding of a count that varies.
  *
  * Verdict, for the gated metrics (options.gated; by default, and for the
  * metric "critical-path", the critical-path time of every operation):
