@@ -126,10 +126,27 @@ grep -q REFSTACK_SLOW "$repo/scenarios/harness.yaml" ||
 	{ echo "FAIL planting the knob"; exit 1; }
 g commit -q -a -m "scheduler: slower host selection"
 run_gate slow
+# The gate judges 5ms against 5% of the base iteration's median: on this
+# machine unloaded a boot at concurrency 1 takes 40-60ms, so 5ms is 8-12%.
+# When other work on the machine stretches the boot beyond 100ms, 5ms is
+# less than 5% and a pass is the right answer, not a miss: said, and the
+# verdict's other checks still run.
+iter_ms=$(/usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+rows = (d.get("comparison") or {}).get("rows") or []
+it = [r for r in rows if r["kind"] == "iteration" and r["measure"] == "time"]
+print(int(it[0]["base"]["median"] / 1e6) if it else 0)' \
+	"$out/compare.json" 2>/dev/null || echo 0)
+loaded=""
+[ "$iter_ms" -le 100 ] || loaded=1
 if [ "$rc" -eq 1 ]; then
-	ok "regression: exit 1"
+	ok "regression: exit 1 (iteration ${iter_ms}ms)"
+elif [ -n "$loaded" ] && [ "$rc" -eq 0 ]; then
+	echo "note: the base iteration took ${iter_ms}ms on this busy" \
+		"machine: 5ms is under 5% of it, and the gate passed"
 else
-	bad "regression: exit $rc, want 1"
+	bad "regression: exit $rc, want 1 (iteration ${iter_ms}ms)"
 	show slow
 fi
 expect "regression: the Markdown on stdout names weigh_hosts" \
@@ -147,10 +164,12 @@ esac
 expect "regression: compare took the runs of each side" \
 	grep -q '^- base: runs [0-9]*, [0-9]*' "$out/compare.md"
 # The JSON and JUnit reports say the same.
-expect "regression: compare.json says regression" \
-	grep -q '"status": *"regression"' "$out/compare.json"
-expect "regression: compare.xml has a failure" \
-	grep -q '<failure' "$out/compare.xml"
+if [ -z "$loaded" ] || [ "$rc" -eq 1 ]; then
+	expect "regression: compare.json says regression" \
+		grep -q '"status": *"regression"' "$out/compare.json"
+	expect "regression: compare.xml has a failure" \
+		grep -q '<failure' "$out/compare.xml"
+fi
 check_clean regression
 
 # 2. A neutral change passes: the gate adds rounds (sequential looks,
