@@ -195,7 +195,7 @@ struct work {
 	double *zeros;
 	/* Per block: the critical-path work per iteration of each side. */
 	double **work_base, **work_head;
-	double *work_pool_base, *work_pool_head;
+	double *work_pool_base;
 	double *scratch;
 	/* Per block: machine factor, the operations' spread around it
 	 * (tau^2) and the factor's own variance. */
@@ -446,7 +446,8 @@ static void set_change(struct stats_hl *hl, const struct compare_est *e,
 	hl->conf = 1 - level;
 }
 
-/* BH over one family of estimates: the rows' E picked by FIELD. */
+/* BH over one family of estimates: M picks the family (total times,
+ * counts, self or critical-path times). */
 static void adjust(struct compare_result *res, enum measure m, double level)
 {
 	double *p = xcalloc(res->nrows + 1, sizeof(*p));

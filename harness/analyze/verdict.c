@@ -331,7 +331,9 @@ static void critical_path_gate(struct verdict *v, const char *name)
 			name, isnan(g->observed) ? 0 : g->observed / 1e6,
 			widest ? " (" : "", widest ? widest : "",
 			widest ? ")" : "", c->threshold_ns / 1e6,
-			g->inconclusive ? "inconclusive" : "pass");
+			g->inconclusive ? "inconclusive"
+			: c->verdict == COMPARE_MACHINE ? "machine"
+							: "pass");
 	}
 	free(widest);
 	strbuf_release(&msg);
